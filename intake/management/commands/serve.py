@@ -1,0 +1,56 @@
+"""Run the embedded default: web server, Celery worker and beat, started together."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Start gunicorn, a Celery worker and Celery beat; stop all three on Ctrl-C."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--bind", default="127.0.0.1:8000")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        python = sys.executable
+        commands = [
+            [python, "-m", "gunicorn", "config.wsgi", "--bind", options["bind"], "--workers", "2"],
+            [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--concurrency",
+                "2",
+            ],
+            [python, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"],
+        ]
+        processes = [subprocess.Popen(command) for command in commands]
+        self.stdout.write(f"Testigo is running on http://{options['bind']}/ (Ctrl-C stops it)")
+        stopping = False
+
+        def stop(*_: Any) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        while not stopping and all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        if not stopping:
+            raise SystemExit("a process of the service exited; stopped the others")

@@ -1,0 +1,206 @@
+"""Encryption at rest for uploads: plaintext never touches disk (design promise 2).
+
+Uploads are encrypted chunk by chunk as they stream in, with a fresh AES-256-GCM key per
+file wrapped by the deployment's quarantine key. Ciphertext is cut into fixed segments
+(each its own nonce and tag, the last one flagged final), so the worker can decrypt with
+random access and truncation or reordering is detected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+from typing import IO, Any, BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler
+
+from intake.sanitize.sniff import HEAD_SIZE
+
+MAGIC = b"TQv1"
+SEGMENT = 64 * 1024
+TAG = 16
+_PREFIX = 7
+_WRAP_NONCE = 12
+_WRAPPED_KEY = 32 + TAG
+HEADER_SIZE = len(MAGIC) + _PREFIX + _WRAP_NONCE + _WRAPPED_KEY
+# Ciphertext stays in memory up to this size, then spills (still encrypted) to a temp file.
+SPOOL_MAX = 8 * 1024 * 1024
+
+
+class QuarantineDecryptError(Exception):
+    """The quarantine file is corrupt, truncated or was encrypted under another key."""
+
+
+def master_key() -> bytes:
+    secret = settings.TESTIGO_QUARANTINE_KEY.encode()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"testigo-quarantine").derive(
+        secret
+    )
+
+
+def _nonce(prefix: bytes, index: int, final: bool) -> bytes:
+    return prefix + index.to_bytes(4, "big") + (b"\x01" if final else b"\x00")
+
+
+class EncryptingWriter:
+    """Write plaintext in, ciphertext out to ``sink``. Call ``close()`` to finish."""
+
+    def __init__(self, sink: IO[bytes], key: bytes | None = None) -> None:
+        self._sink = sink
+        file_key = AESGCM.generate_key(bit_length=256)
+        wrap_nonce = os.urandom(_WRAP_NONCE)
+        wrapped = AESGCM(key or master_key()).encrypt(wrap_nonce, file_key, MAGIC)
+        self._prefix = os.urandom(_PREFIX)
+        self._header = MAGIC + self._prefix + wrap_nonce + wrapped
+        self._aead = AESGCM(file_key)
+        self._buffer = bytearray()
+        self._index = 0
+        sink.write(self._header)
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        # Keep at least one byte back: the final segment is only known at close().
+        while len(self._buffer) > SEGMENT:
+            self._emit(bytes(self._buffer[:SEGMENT]), final=False)
+            del self._buffer[:SEGMENT]
+
+    def close(self) -> None:
+        self._emit(bytes(self._buffer), final=True)
+        self._buffer.clear()
+
+    def _emit(self, plain: bytes, *, final: bool) -> None:
+        nonce = _nonce(self._prefix, self._index, final)
+        self._sink.write(self._aead.encrypt(nonce, plain, self._header))
+        self._index += 1
+
+
+class DecryptingReader(io.RawIOBase):
+    """A seekable, read-only plaintext view of a quarantine file."""
+
+    def __init__(self, source: BinaryIO, key: bytes | None = None) -> None:
+        super().__init__()
+        self._source = source
+        source.seek(0)
+        header = source.read(HEADER_SIZE)
+        if len(header) != HEADER_SIZE or not header.startswith(MAGIC):
+            raise QuarantineDecryptError("not a quarantine file")
+        self._header = header
+        self._prefix = header[4 : 4 + _PREFIX]
+        wrap_nonce = header[4 + _PREFIX : 4 + _PREFIX + _WRAP_NONCE]
+        wrapped = header[4 + _PREFIX + _WRAP_NONCE :]
+        try:
+            file_key = AESGCM(key or master_key()).decrypt(wrap_nonce, wrapped, MAGIC)
+        except InvalidTag as exc:
+            raise QuarantineDecryptError("wrong key or corrupt header") from exc
+        self._aead = AESGCM(file_key)
+        body = source.seek(0, io.SEEK_END) - HEADER_SIZE
+        stride = SEGMENT + TAG
+        self._segments = max(1, -(-body // stride))
+        self._size = body - self._segments * TAG
+        if self._size < 0:
+            raise QuarantineDecryptError("truncated")
+        self._pos = 0
+        self._cached_index = -1
+        self._cached = b""
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        written = 0
+        while written < len(view) and self._pos < self._size:
+            index, within = divmod(self._pos, SEGMENT)
+            segment = self._segment(index)
+            step = min(len(view) - written, len(segment) - within)
+            view[written : written + step] = segment[within : within + step]
+            written += step
+            self._pos += step
+        return written
+
+    def _segment(self, index: int) -> bytes:
+        if index != self._cached_index:
+            final = index == self._segments - 1
+            self._source.seek(HEADER_SIZE + index * (SEGMENT + TAG))
+            sealed = self._source.read(SEGMENT + TAG)
+            try:
+                self._cached = self._aead.decrypt(
+                    _nonce(self._prefix, index, final), sealed, self._header
+                )
+            except InvalidTag as exc:
+                raise QuarantineDecryptError(f"segment {index} failed authentication") from exc
+            self._cached_index = index
+        return self._cached
+
+
+class EncryptedUpload(UploadedFile[bytes]):
+    """An upload as it arrived: ciphertext only, with facts about the plaintext."""
+
+    def __init__(
+        self, ciphertext: IO[bytes], *, size: int, sha256: str, head: bytes, too_large: bool
+    ) -> None:
+        # The witness's file name can identify them; it is neither used nor kept.
+        super().__init__(ciphertext, name="upload", content_type="application/octet-stream")
+        self.size = size
+        self.sha256 = sha256
+        self.head = head
+        self.too_large = too_large
+
+
+class EncryptingUploadHandler(FileUploadHandler):
+    """Django upload handler that encrypts every file part as it streams in."""
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self._ciphertext = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)  # noqa: SIM115
+        self._writer = EncryptingWriter(self._ciphertext)
+        self._digest = hashlib.sha256()
+        self._head = b""
+        self._size = 0
+        self._too_large = False
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        self._size += len(raw_data)
+        if self._too_large or self._size > settings.TESTIGO_MAX_UPLOAD_BYTES:
+            # Keep reading (the rest of the form still matters) but keep nothing more.
+            self._too_large = True
+            return None
+        if len(self._head) < HEAD_SIZE:
+            self._head += raw_data[: HEAD_SIZE - len(self._head)]
+        self._digest.update(raw_data)
+        self._writer.write(raw_data)
+        return None
+
+    def file_complete(self, file_size: int) -> EncryptedUpload:
+        self._writer.close()
+        self._ciphertext.seek(0)
+        return EncryptedUpload(
+            self._ciphertext,
+            size=self._size,
+            sha256=self._digest.hexdigest(),
+            head=self._head,
+            too_large=self._too_large,
+        )

@@ -1,0 +1,93 @@
+"""Testigo's media sanitizer: sniff → strip → verify. A pure library: no Django imports.
+
+``sanitize(src, dst)`` reads one upload, writes a copy with every location and identity
+trace removed at container level (coded pixels and streams copied byte for byte), then
+re-reads the output with an independent verifier. Anything it cannot prove clean is
+``rejected`` and leaves no output behind.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from . import errors
+from ._io import file_size, sha256_of
+from .context import StripContext
+from .errors import Rejected
+from .manifest import Manifest, RemovedItem
+from .sniff import HEAD_SIZE, sniff
+from .verify import verify
+
+__all__ = ["Manifest", "Rejected", "RemovedItem", "sanitize", "sanitize_stream", "sniff"]
+
+
+class _Stripper(Protocol):
+    def strip(self, src: BinaryIO, dst: BinaryIO, ctx: StripContext) -> None: ...
+
+
+def sanitize(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Manifest:
+    """Sanitize the file at ``src`` into ``dst``; on rejection no file is left at ``dst``."""
+    dst_path = Path(dst)
+    partial = dst_path.with_name(dst_path.name + ".partial")
+    with open(src, "rb") as src_file, open(partial, "w+b") as dst_file:
+        manifest = sanitize_stream(src_file, dst_file)
+    if manifest.status == "clean":
+        partial.replace(dst_path)
+    else:
+        partial.unlink(missing_ok=True)
+    return manifest
+
+
+def sanitize_stream(src: BinaryIO, dst: BinaryIO) -> Manifest:
+    """Sanitize between two seekable binary streams.
+
+    ``dst`` must be readable too (``w+b``): the verifier re-reads it. When the result is
+    rejected, ``dst`` is truncated to zero bytes and must not be published.
+    """
+    sha_in = sha256_of(src)
+    size_in = file_size(src)
+    family = sniff(src.read(HEAD_SIZE))
+    src.seek(0)
+    if family is None:
+        return _rejected("unknown", errors.UNSUPPORTED_FORMAT, sha_in, size_in, dst)
+
+    ctx = StripContext(format=family)
+    try:
+        stripper: _Stripper = importlib.import_module(f"{__name__}.{family}")
+        stripper.strip(src, dst, ctx)
+        dst.flush()
+        dst.seek(0)
+        findings = verify(family, dst)
+    except Rejected as exc:
+        return _rejected(ctx.format, exc.code, sha_in, size_in, dst)
+    except (ValueError, IndexError, KeyError, OverflowError, EOFError, MemoryError, RecursionError):
+        # A parser tripping over hostile input is a malformed file, not a crash.
+        return _rejected(ctx.format, errors.MALFORMED, sha_in, size_in, dst)
+    if findings:
+        return _rejected(ctx.format, errors.VERIFY_FAILED, sha_in, size_in, dst)
+
+    return Manifest(
+        format=ctx.format,
+        status="clean",
+        media_kind=ctx.media_kind,
+        removed=ctx.removed,
+        sha256_in=sha_in,
+        sha256_out=sha256_of(dst),
+        size_in=size_in,
+        size_out=file_size(dst),
+        lossless=ctx.lossless,
+        width=ctx.width,
+        height=ctx.height,
+        duration_s=ctx.duration_s,
+        orientation=ctx.orientation,
+        capture_time=ctx.capture_time,
+    )
+
+
+def _rejected(fmt: str, code: str, sha_in: str, size_in: int, dst: BinaryIO) -> Manifest:
+    dst.seek(0)
+    dst.truncate()
+    return Manifest(format=fmt, status="rejected", reason=code, sha256_in=sha_in, size_in=size_in)

@@ -1,0 +1,177 @@
+"""Independent JPEG reader for sanitized output.
+
+Walks every segment and accepts only: SOI; a JFIF APP0 without thumbnail; an EXIF APP1 that
+holds nothing but Orientation; ICC profile APP2; a 12-byte Adobe APP14; quantisation, Huffman,
+arithmetic-conditioning and restart tables; one supported frame header; scans; EOI at the very
+end of the file. Everything else is a finding.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import BinaryIO
+
+from .tiff import minimal_orientation_exif_findings
+
+_READ_SIZE = 1 << 20
+_MAX_FILL = 1 << 16
+
+_TABLE_NAMES = {0xDB: "DQT", 0xC4: "DHT", 0xCC: "DAC", 0xDD: "DRI"}
+_FRAME_CODES = frozenset((0xC0, 0xC1, 0xC2, 0xC3, 0xC9, 0xCA, 0xCB))
+
+# Start of the marker that ends entropy-coded data: 0xFF (possibly repeated) followed by any
+# code other than 0x00 (stuffing), 0xD0-0xD7 (restart) or 0xFF.
+_MARKER_START = re.compile(rb"\xff(?:\xff)*(?=[\x01-\xcf\xd8-\xfe])")
+
+
+class _Truncated(Exception):
+    pass
+
+
+def verify(f: BinaryIO) -> list[str]:
+    findings: list[str] = []
+    f.seek(0, 2)
+    size = f.tell()
+    f.seek(0)
+    try:
+        _walk(f, size, findings)
+    except _Truncated as exc:
+        findings.append(f"truncated: {exc}")
+    return findings
+
+
+def _read(f: BinaryIO, n: int, what: str) -> bytes:
+    data = f.read(n)
+    if len(data) != n:
+        raise _Truncated(what)
+    return data
+
+
+def _walk(f: BinaryIO, size: int, findings: list[str]) -> None:
+    if _read(f, 2, "SOI") != b"\xff\xd8":
+        findings.append("does not start with SOI")
+        return
+    previous = "SOI"  # what the last segment was, for the EXIF placement rule
+    frame_seen = False
+    adobe_seen = False
+    exif_seen = False
+    icc_numbers: list[tuple[int, int]] = []
+    in_scans = False
+    while True:
+        at = f.tell()
+        pair = _read(f, 2, f"marker at {at}")
+        if pair[0] != 0xFF or pair[1] in (0x00, 0xFF):
+            findings.append(f"no marker where one must be, at {at}")
+            return
+        code = pair[1]
+        if code == 0xD9:
+            if f.tell() != size:
+                findings.append(f"{size - f.tell()} bytes after EOI")
+            if not in_scans:
+                findings.append("EOI before any scan")
+            break
+        if 0xD0 <= code <= 0xD7 or code in (0x01, 0xD8):
+            findings.append(f"stand-alone marker 0x{code:02X} at {at}")
+            return
+        length = int.from_bytes(_read(f, 2, f"length at {at}"), "big")
+        if length < 2 or at + 2 + length > size:
+            findings.append(f"segment 0x{code:02X} at {at} runs past the end")
+            return
+        payload = _read(f, length - 2, f"segment at {at}")
+        name = f"0x{code:02X}"
+        if code in _TABLE_NAMES:
+            name = _TABLE_NAMES[code]
+            if not _table_is_well_formed(code, payload):
+                findings.append(f"{name} at {at} does not hold exactly its tables")
+        elif code in _FRAME_CODES:
+            name = "SOF"
+            if frame_seen or in_scans:
+                findings.append(f"extra frame header at {at}")
+            frame_seen = True
+            if len(payload) < 6 or len(payload) != 6 + 3 * payload[5]:
+                findings.append(f"frame header at {at} has the wrong length")
+            elif payload[1:3] == b"\x00\x00" or payload[3:5] == b"\x00\x00":
+                findings.append(f"frame header without dimensions at {at}")
+        elif code == 0xDA:
+            name = "SOS"
+            if not payload or len(payload) != 4 + 2 * payload[0]:
+                findings.append(f"scan header at {at} has the wrong length")
+            if not frame_seen:
+                findings.append(f"scan before frame header at {at}")
+            in_scans = True
+            f.seek(_skip_entropy_coded(f))
+        elif code == 0xE0 and previous == "SOI" and not in_scans:
+            name = "JFIF"
+            if len(payload) != 14 or payload[:5] != b"JFIF\x00" or payload[12:14] != b"\x00\x00":
+                findings.append(f"APP0 at {at} is not a bare JFIF header")
+        elif code == 0xE1 and previous in ("SOI", "JFIF") and not exif_seen:
+            name = "EXIF"
+            exif_seen = True
+            if payload[:6] != b"Exif\x00\x00":
+                findings.append(f"APP1 at {at} is not EXIF")
+            else:
+                findings += [
+                    f"EXIF at {at}: {x}" for x in minimal_orientation_exif_findings(payload[6:])
+                ]
+        elif code == 0xE2 and payload[:12] == b"ICC_PROFILE\x00" and not in_scans:
+            name = "ICC"
+            if len(payload) < 15:
+                findings.append(f"empty ICC chunk at {at}")
+            else:
+                icc_numbers.append((payload[12], payload[13]))
+        elif code == 0xEE and not adobe_seen and not in_scans:
+            name = "Adobe"
+            adobe_seen = True
+            if len(payload) != 12 or payload[:5] != b"Adobe":
+                findings.append(f"APP14 at {at} is not a bare Adobe header")
+        else:
+            findings.append(f"segment 0x{code:02X} not allowed at {at}")
+        if in_scans and name not in ("SOS", "DQT", "DHT", "DAC", "DRI"):
+            findings.append(f"segment {name} between scans at {at}")
+        previous = name
+    if icc_numbers:
+        total = icc_numbers[0][1]
+        if [n for n, _ in icc_numbers] != list(range(1, total + 1)) or any(
+            t != total for _, t in icc_numbers
+        ):
+            findings.append("ICC profile chunks out of sequence")
+
+
+def _skip_entropy_coded(f: BinaryIO) -> int:
+    """Offset of the first marker after entropy-coded data starting at the current position."""
+    offset = f.tell()
+    held = b""
+    while True:
+        block = f.read(_READ_SIZE)
+        if not block:
+            raise _Truncated("entropy-coded data without end marker")
+        window = held + block
+        found = _MARKER_START.search(window)
+        if found is not None:
+            return offset + found.start()
+        # Keep a trailing 0xFF run: the byte after it decides whether it starts a marker.
+        keep_from = len(window)
+        while keep_from > 0 and window[keep_from - 1] == 0xFF:
+            keep_from -= 1
+        offset += keep_from
+        held = window[keep_from:]
+        if len(held) > _MAX_FILL:
+            raise _Truncated("fill bytes without end")
+
+
+def _table_is_well_formed(code: int, payload: bytes) -> bool:
+    """True when a table segment is exactly a sequence of complete tables, no spare bytes."""
+    if code == 0xDD:  # DRI: the restart interval alone
+        return len(payload) == 2
+    if code == 0xCC:  # DAC: pairs of class/destination and value
+        return len(payload) > 0 and len(payload) % 2 == 0
+    i = 0
+    while i < len(payload):
+        if code == 0xDB:  # DQT: precision nibble selects 8- or 16-bit entries
+            i += 1 + (128 if payload[i] >> 4 else 64)
+        else:  # DHT: 16 code-length counts, then that many symbols
+            counts = payload[i + 1 : i + 17]
+            if len(counts) != 16:
+                return False
+            i += 17 + sum(counts)
+    return i == len(payload) and len(payload) > 0

@@ -1,0 +1,265 @@
+"""The witness side's state changes: receiving a report and sanitizing its media."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import logging
+import tempfile
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import storages
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from intake import sanitize
+from intake.quarantine import DecryptingReader, EncryptedUpload
+from intake.receipts import receipt_code_hash, receipt_code_new
+from intake.sanitize import errors as sanitize_errors
+from intake.sanitize.exiftool import exiftool_findings
+from intake.sanitize.sniff import sniff
+from reports import selectors
+from reports.models import MediaItem, Report
+from reports.services import (
+    media_item_claim,
+    media_item_forget_quarantine,
+    media_item_mark_clean,
+    media_item_quarantine,
+    media_item_reject,
+    media_item_reject_on_receipt,
+    media_item_release,
+    report_create,
+    report_settle_if_ready,
+)
+
+logger = logging.getLogger(__name__)
+
+# Reasons an upload is refused on arrival, before anything is stored.
+REFUSED_EMPTY = "empty"
+REFUSED_TOO_LARGE = sanitize_errors.TOO_LARGE
+REFUSED_UNSUPPORTED = sanitize_errors.UNSUPPORTED_FORMAT
+REFUSED_STORAGE = "storage_error"
+
+_EXTENSIONS = {
+    "jpeg": ".jpg",
+    "png": ".png",
+    "apng": ".png",
+    "gif": ".gif",
+    "webp": ".webp",
+    "tiff": ".tif",
+    "heic": ".heic",
+    "avif": ".avif",
+    "mp4": ".mp4",
+    "mov": ".mov",
+    "3gp": ".3gp",
+    "m4v": ".m4v",
+    "m4a": ".m4a",
+    "webm": ".webm",
+    "mkv": ".mkv",
+    "mp3": ".mp3",
+    "ogg": ".ogg",
+    "opus": ".opus",
+    "flac": ".flac",
+    "wav": ".wav",
+    "amr": ".amr",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class RefusedUpload:
+    position: int
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SubmitResult:
+    report: Report
+    receipt_code: str
+    refused: list[RefusedUpload]
+
+
+@dataclasses.dataclass(frozen=True)
+class _StoredUpload:
+    position: int
+    name: str
+    size: int
+    sha256: str
+
+
+def report_submit(
+    *,
+    description: str,
+    occurred_text: str = "",
+    location_text: str = "",
+    language: str = "en",
+    uploads: Sequence[UploadedFile[bytes]] = (),
+) -> SubmitResult:
+    """Receive a witness's report. Files are checked and stored (encrypted) first, each on
+    its own, so a bad or failed upload costs only itself; then the report and its media
+    rows are committed together, and processing is queued only after that commit."""
+    stored: list[_StoredUpload] = []
+    refused: list[tuple[RefusedUpload, int, str]] = []
+    for position, upload in enumerate(uploads):
+        reason = upload_refusal(upload)
+        if reason is None:
+            assert isinstance(upload, EncryptedUpload)
+            try:
+                name = storages["quarantine"].save(f"{uuid.uuid4().hex}.tq", File(upload.file))
+            except OSError:
+                logger.exception("storing upload %s in quarantine failed", position)
+                reason = REFUSED_STORAGE
+            else:
+                stored.append(_StoredUpload(position, name, upload.size or 0, upload.sha256))
+                continue
+        refused.append(
+            (RefusedUpload(position, reason), upload.size or 0, getattr(upload, "sha256", ""))
+        )
+
+    code = receipt_code_new()
+    try:
+        with transaction.atomic():
+            report = report_create(
+                receipt_hash=receipt_code_hash(code),
+                description=description,
+                occurred_text=occurred_text,
+                location_text=location_text,
+                language=language,
+            )
+            for upload_stored in stored:
+                item = media_item_quarantine(
+                    report=report,
+                    position=upload_stored.position,
+                    quarantine_name=upload_stored.name,
+                    size=upload_stored.size,
+                    sha256=upload_stored.sha256,
+                )
+                transaction.on_commit(partial(media_item_enqueue, media_item_id=item.id))
+            for refusal, size, sha256 in refused:
+                media_item_reject_on_receipt(
+                    report=report,
+                    position=refusal.position,
+                    size=size,
+                    sha256=sha256,
+                    reason=refusal.reason,
+                )
+            if not stored:
+                report_settle_if_ready(report=report)
+    except Exception:
+        # Nothing was committed: leave no orphan ciphertext behind.
+        for upload_stored in stored:
+            storages["quarantine"].delete(upload_stored.name)
+        raise
+    return SubmitResult(
+        report=report, receipt_code=code, refused=[refusal for refusal, _, _ in refused]
+    )
+
+
+def upload_refusal(upload: UploadedFile[bytes]) -> str | None:
+    """Why an upload cannot be accepted, judged from its bytes; None when it can."""
+    if not isinstance(upload, EncryptedUpload):
+        # Only the encrypting handler may deliver files; anything else fails closed.
+        return REFUSED_STORAGE
+    if upload.too_large:
+        return REFUSED_TOO_LARGE
+    if not upload.size:
+        return REFUSED_EMPTY
+    if sniff(upload.head) is None:
+        return REFUSED_UNSUPPORTED
+    return None
+
+
+def media_item_enqueue(*, media_item_id: Any) -> None:
+    """Queue processing; a broker outage is logged, not raised: the sweeper re-queues."""
+    from intake.tasks import process_media
+
+    try:
+        process_media.apply_async(kwargs={"media_item_id": str(media_item_id)})
+    except Exception:
+        logger.warning("could not queue media item %s; the sweeper will retry", media_item_id)
+
+
+class ProcessOutcome:
+    SKIPPED = "skipped"
+    CLEAN = "clean"
+    REJECTED = "rejected"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+def media_item_process(*, media_item_id: Any) -> str:
+    """Sanitize one quarantined item. Safe to run twice: the claim lets one run work,
+    outputs have fixed names, and every step after storing is idempotent."""
+    stale_before = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    item = media_item_claim(media_item_id=media_item_id, stale_before=stale_before)
+    if item is None:
+        return ProcessOutcome.SKIPPED
+    try:
+        outcome = _media_item_sanitize(item)
+    except Exception as exc:
+        logger.exception("processing media item %s failed", item.id)
+        released = media_item_release(
+            item=item, error=type(exc).__name__, max_attempts=settings.TESTIGO_MAX_ATTEMPTS
+        )
+        return ProcessOutcome.FAILED if released.status == "failed" else ProcessOutcome.RETRY
+    media_item_destroy_quarantine(item=item)
+    return outcome
+
+
+def _media_item_sanitize(item: MediaItem) -> str:
+    quarantine = storages["quarantine"]
+    with (
+        quarantine.open(item.quarantine_name, "rb") as sealed,
+        tempfile.TemporaryDirectory(prefix="testigo-") as workdir,
+    ):
+        plaintext = io.BufferedReader(DecryptingReader(sealed), buffer_size=1 << 20)  # type: ignore[arg-type]
+        output_path = Path(workdir) / "out"
+        with output_path.open("w+b") as output:
+            manifest = sanitize.sanitize_stream(plaintext, output)
+        if manifest.status != "clean":
+            media_item_reject(item=item, reason=manifest.reason, manifest=manifest.to_dict())
+            return ProcessOutcome.REJECTED
+        findings = exiftool_findings(output_path, settings.TESTIGO_EXIFTOOL)
+        if findings:
+            logger.error("exiftool found %s in sanitized media item %s", findings, item.id)
+            media_item_reject(
+                item=item, reason=sanitize_errors.VERIFY_FAILED, manifest=manifest.to_dict()
+            )
+            return ProcessOutcome.REJECTED
+        name = f"{item.report_id}/{item.id}{_EXTENSIONS.get(manifest.format, '')}"
+        with output_path.open("rb") as output:
+            stored_name = storages["media"].save(name, File(output))
+    media_item_mark_clean(item=item, media_name=stored_name, manifest=manifest.to_dict())
+    return ProcessOutcome.CLEAN
+
+
+def media_item_destroy_quarantine(*, item: MediaItem) -> None:
+    if item.quarantine_name:
+        storages["quarantine"].delete(item.quarantine_name)
+        media_item_forget_quarantine(item=item)
+
+
+def quarantine_sweep() -> int:
+    """Re-queue items whose task was lost and finish interrupted clean-ups. Returns how
+    many items were re-queued."""
+    now = timezone.now()
+    for leftover in selectors.media_items_with_leftover_quarantine():
+        media_item_destroy_quarantine(item=leftover)
+    candidates = selectors.media_items_to_sweep(
+        idle_before=now - timedelta(seconds=settings.TESTIGO_SWEEP_AFTER_S),
+        claim_stale_before=now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT),
+    )
+    count = 0
+    for media_item_id in candidates.values_list("id", flat=True):
+        media_item_enqueue(media_item_id=media_item_id)
+        count += 1
+    for report in selectors.reports_received_without_media_in_flight():
+        report_settle_if_ready(report=report)
+    return count

@@ -1,0 +1,228 @@
+"""Every state change of the domain, each writing its audit event.
+
+Views, admin actions, API views and tasks call these; nothing else writes these models.
+Claims use conditional updates so that a task delivered twice does the work once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from reports.models import SETTLED_MEDIA, AuditEvent, MediaItem, MediaStatus, Moderation, Report
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: User | None = None,
+    actor_label: str = "",
+    report_id: Any = None,
+    media_item_id: Any = None,
+    data: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor,
+        actor_label=actor_label,
+        report_id=report_id,
+        media_item_id=media_item_id,
+        data=data or {},
+    )
+
+
+def report_create(
+    *,
+    receipt_hash: str,
+    description: str,
+    occurred_text: str = "",
+    location_text: str = "",
+    language: str = "en",
+) -> Report:
+    report = Report.objects.create(
+        receipt_hash=receipt_hash,
+        description=description,
+        occurred_text=occurred_text,
+        location_text=location_text,
+        language=language,
+    )
+    audit_record(action="report.received", actor_label="witness", report_id=report.id)
+    return report
+
+
+def media_item_quarantine(
+    *, report: Report, position: int, quarantine_name: str, size: int, sha256: str
+) -> MediaItem:
+    item = MediaItem.objects.create(
+        report=report,
+        position=position,
+        status=MediaStatus.QUARANTINED,
+        quarantine_name=quarantine_name,
+        size_received=size,
+        sha256_received=sha256,
+    )
+    audit_record(
+        action="media.quarantined",
+        actor_label="witness",
+        report_id=report.id,
+        media_item_id=item.id,
+        data={"size": size, "sha256": sha256},
+    )
+    return item
+
+
+def media_item_reject_on_receipt(
+    *, report: Report, position: int, size: int, sha256: str, reason: str
+) -> MediaItem:
+    """An upload refused before it was stored (e.g. not a supported type): only its hash
+    and the reason are kept."""
+    item = MediaItem.objects.create(
+        report=report,
+        position=position,
+        status=MediaStatus.REJECTED,
+        size_received=size,
+        sha256_received=sha256,
+        reject_reason=reason,
+    )
+    audit_record(
+        action="media.rejected",
+        actor_label="witness",
+        report_id=report.id,
+        media_item_id=item.id,
+        data={"reason": reason, "at": "receipt"},
+    )
+    return item
+
+
+def media_item_claim(*, media_item_id: Any, stale_before: datetime) -> MediaItem | None:
+    """Take an item for processing. Returns None when it is not claimable: already settled,
+    or being processed by a worker whose claim is still fresh."""
+    now = timezone.now()
+    claimable = MediaItem.objects.filter(
+        Q(status=MediaStatus.QUARANTINED)
+        | Q(status=MediaStatus.PROCESSING, claimed_at__lt=stale_before),
+        id=media_item_id,
+    )
+    updated = claimable.update(
+        status=MediaStatus.PROCESSING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    if updated != 1:
+        return None
+    return MediaItem.objects.select_related("report").get(id=media_item_id)
+
+
+def media_item_mark_clean(
+    *, item: MediaItem, media_name: str, manifest: dict[str, Any]
+) -> MediaItem:
+    with transaction.atomic():
+        Report.objects.select_for_update().get(id=item.report_id)
+        updated = MediaItem.objects.filter(id=item.id, status=MediaStatus.PROCESSING).update(
+            status=MediaStatus.CLEAN,
+            media_name=media_name,
+            sha256_sanitized=manifest.get("sha256_out", ""),
+            detected_format=manifest.get("format", ""),
+            media_kind=manifest.get("media_kind") or "",
+            manifest=manifest,
+            claimed_at=None,
+        )
+        if updated == 1:
+            audit_record(
+                action="media.clean",
+                actor_label="worker",
+                report_id=item.report_id,
+                media_item_id=item.id,
+                data={"format": manifest.get("format"), "removed": len(manifest["removed"])},
+            )
+            _report_settle(report_id=item.report_id)
+    item.refresh_from_db()
+    return item
+
+
+def media_item_reject(
+    *, item: MediaItem, reason: str, manifest: dict[str, Any] | None = None
+) -> MediaItem:
+    with transaction.atomic():
+        Report.objects.select_for_update().get(id=item.report_id)
+        updated = MediaItem.objects.filter(id=item.id, status=MediaStatus.PROCESSING).update(
+            status=MediaStatus.REJECTED,
+            reject_reason=reason,
+            detected_format=(manifest or {}).get("format", ""),
+            manifest=manifest or {},
+            claimed_at=None,
+        )
+        if updated == 1:
+            audit_record(
+                action="media.rejected",
+                actor_label="worker",
+                report_id=item.report_id,
+                media_item_id=item.id,
+                data={"reason": reason},
+            )
+            _report_settle(report_id=item.report_id)
+    item.refresh_from_db()
+    return item
+
+
+def media_item_release(*, item: MediaItem, error: str, max_attempts: int) -> MediaItem:
+    """A processing attempt crashed: back to quarantine for a retry, or failed for good
+    once ``max_attempts`` is used up. A failed item stays in quarantine, never viewable."""
+    with transaction.atomic():
+        Report.objects.select_for_update().get(id=item.report_id)
+        current = MediaItem.objects.get(id=item.id)
+        if current.status != MediaStatus.PROCESSING:
+            return current
+        if current.attempts >= max_attempts:
+            current.status = MediaStatus.FAILED
+            current.reject_reason = "processing_failed"
+            action = "media.failed"
+        else:
+            current.status = MediaStatus.QUARANTINED
+            action = "media.retry"
+        current.claimed_at = None
+        current.save(update_fields=["status", "reject_reason", "claimed_at", "updated_at"])
+        audit_record(
+            action=action,
+            actor_label="worker",
+            report_id=current.report_id,
+            media_item_id=current.id,
+            data={"attempts": current.attempts, "error": error[:200]},
+        )
+        if current.status == MediaStatus.FAILED:
+            _report_settle(report_id=current.report_id)
+    return current
+
+
+def media_item_forget_quarantine(*, item: MediaItem) -> None:
+    """Record that the quarantine copy is gone (the caller deleted the file)."""
+    MediaItem.objects.filter(id=item.id).update(quarantine_name="")
+    audit_record(
+        action="media.quarantine_destroyed",
+        actor_label="worker",
+        report_id=item.report_id,
+        media_item_id=item.id,
+    )
+
+
+def report_settle_if_ready(*, report: Report) -> None:
+    with transaction.atomic():
+        Report.objects.select_for_update().get(id=report.id)
+        _report_settle(report_id=report.id)
+
+
+def _report_settle(*, report_id: Any) -> None:
+    """Move a received report into the moderation queue once no media is in flight.
+    Callers hold the report's row lock, so two items settling at once cannot both miss."""
+    in_flight = (
+        MediaItem.objects.filter(report_id=report_id).exclude(status__in=SETTLED_MEDIA).exists()
+    )
+    if in_flight:
+        return
+    if Report.objects.filter(id=report_id, moderation=Moderation.RECEIVED).update(
+        moderation=Moderation.PENDING
+    ):
+        audit_record(action="report.queued", actor_label="system", report_id=report_id)

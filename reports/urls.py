@@ -1,0 +1,8 @@
+from django.urls import path
+
+from reports import views
+
+app_name = "reports"
+urlpatterns = [
+    path("media/<uuid:media_item_id>/", views.media_file, name="media_file"),
+]

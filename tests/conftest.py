@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.db import connection
+
+from reports.roles import MODERATOR
+from tests.factories import jpeg_with_gps
+
+WORKER_READY_TIMEOUT = 60
+
+
+def _database_url_for_worker() -> str:
+    """The URL of the database the tests are using right now (the test database)."""
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = quote(db.get("USER") or "")
+    password = quote(db.get("PASSWORD") or "")
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = db.get("HOST") or "localhost"
+    port = f":{db['PORT']}" if db.get("PORT") else ""
+    return f"postgres://{auth}{host}{port}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(
+    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process on the configured broker and the test database."""
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url_for_worker(),
+        "TESTIGO_VAR_DIR": str(settings.VAR_DIR),
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    with log_path.open("wb") as log:
+        worker = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "config", "worker",
+                "--loglevel", "INFO", "--concurrency", "1", "--pool", "prefork",
+                "--without-gossip", "--without-mingle", "--hostname", f"test-{os.getpid()}@%h",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    deadline = time.monotonic() + WORKER_READY_TIMEOUT
+    while b" ready." not in log_path.read_bytes():
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            pytest.fail(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield worker
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., Any]:
+    def wait(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.25) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(interval)
+        raise AssertionError(f"condition not met within {timeout} s")
+
+    return wait
+
+
+@pytest.fixture
+def moderator(db: None) -> User:
+    user = User.objects.create_user(username="mod", password="mod-password-1", is_staff=True)
+    user.groups.add(Group.objects.get(name=MODERATOR))
+    return user
+
+
+@pytest.fixture
+def gps_jpeg() -> bytes:
+    return jpeg_with_gps()
+
+
+@pytest.fixture
+def gps_jpeg_file(tmp_path: Path, gps_jpeg: bytes) -> Path:
+    path = tmp_path / "IMG_0001.jpg"
+    path.write_bytes(gps_jpeg)
+    return path
+
+
+def bytes_io(data: bytes) -> io.BytesIO:
+    return io.BytesIO(data)

@@ -1,0 +1,100 @@
+"""Submission to moderation queue through a real Celery worker process."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.core.files import File
+from django.core.files.storage import storages
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.utils import timezone
+from PIL import Image
+
+from intake.quarantine import EncryptingWriter
+from intake.services import quarantine_sweep
+from reports.models import MediaItem, MediaStatus, Moderation, Report
+from reports.services import media_item_quarantine, report_create
+from tests.tools import require_tool
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+def _exiftool_gps_tags(path: str) -> list[str]:
+    exiftool = require_tool("exiftool")
+    out = subprocess.run(
+        [exiftool, "-s", "-a", "-u", "-G1", path], capture_output=True, text=True, check=True
+    ).stdout
+    return [line for line in out.splitlines() if "GPS" in line or "CANARY" in line]
+
+
+def test_api_submission_reaches_moderation_queue_with_clean_photo(
+    celery_worker_process: Any, wait_for: Callable[..., Any], gps_jpeg: bytes
+) -> None:
+    response = Client().post(
+        "/api/v1/intake/reports/",
+        {
+            "description": "Agents detained a man outside the bakery.",
+            "media": SimpleUploadedFile("a.jpg", gps_jpeg),
+        },
+    )
+    assert response.status_code == 201
+    report = Report.objects.get()
+    item = report.media_items.get()
+
+    wait_for(lambda: Report.objects.filter(id=report.id, moderation=Moderation.PENDING).exists())
+
+    item.refresh_from_db()
+    assert item.status == MediaStatus.CLEAN
+    assert item.quarantine_name == ""
+    assert storages["media"].exists(item.media_name)
+    assert _exiftool_gps_tags(storages["media"].path(item.media_name)) == []
+    with storages["media"].open(item.media_name) as sanitized, Image.open(sanitized) as image:
+        original = Image.open(io.BytesIO(gps_jpeg))
+        assert image.tobytes() == original.tobytes()
+
+
+def test_unsupported_upload_is_refused_and_report_still_queued(
+    celery_worker_process: Any, wait_for: Callable[..., Any]
+) -> None:
+    response = Client().post(
+        "/api/v1/intake/reports/",
+        {
+            "description": "Two vans at the school gate.",
+            "media": SimpleUploadedFile("a.jpg", b"%PDF-1.7\n..."),
+        },
+    )
+    assert response.status_code == 201
+    assert response.json()["refused_media"][0]["reason"] == "unsupported_format"
+    report = Report.objects.get()
+    assert report.moderation == Moderation.PENDING
+    assert list(report.media_items.values_list("status", flat=True)) == [MediaStatus.REJECTED]
+
+
+def test_sweeper_requeues_item_whose_task_was_never_published(
+    celery_worker_process: Any, wait_for: Callable[..., Any], gps_jpeg: bytes
+) -> None:
+    # As if the broker was down at submit time: the rows and ciphertext exist, no task does.
+    report = report_create(receipt_hash="0" * 64, description="Broker was down.")
+    sealed = io.BytesIO()
+    writer = EncryptingWriter(sealed)
+    writer.write(gps_jpeg)
+    writer.close()
+    sealed.seek(0)
+    name = storages["quarantine"].save("lost-task.tq", File(sealed))
+    item = media_item_quarantine(
+        report=report, position=0, quarantine_name=name, size=len(gps_jpeg), sha256=""
+    )
+    MediaItem.objects.filter(id=item.id).update(updated_at=timezone.now() - timedelta(hours=1))
+
+    assert quarantine_sweep() == 1
+
+    wait_for(lambda: Report.objects.filter(id=report.id, moderation=Moderation.PENDING).exists())
+    item.refresh_from_db()
+    assert item.status == MediaStatus.CLEAN
+    assert not storages["quarantine"].exists(name)

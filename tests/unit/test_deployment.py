@@ -1,0 +1,92 @@
+"""docker-compose.yml is wired to the settings the app reads; production settings are safe."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+APP_SERVICES = ("web", "worker", "beat")
+PRODUCTION_ENV = {
+    "DATABASE_URL": "postgres://testigo:pw@postgres:5432/testigo",
+    "REDIS_URL": "redis://:pw@redis:6379/0",
+    "DJANGO_SECRET_KEY": "k" * 20 + "Q7#xv!93jd0^a+pL2m@z&Y8wq$e4rT6u_1",
+    "DJANGO_ALLOWED_HOSTS": "testigo.example.org",
+    "TESTIGO_QUARANTINE_KEY": "a-production-quarantine-key",
+    "TESTIGO_STORAGE": "s3",
+    "TESTIGO_HTTPS": "true",
+}
+
+
+def _compose() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return data
+
+
+def _settings_env_names() -> set[str]:
+    source = (ROOT / "config" / "settings.py").read_text()
+    return set(re.findall(r'env_(?:str|bool|int|list|secret)\(\s*"([A-Z0-9_]+)"', source))
+
+
+def test_compose_has_every_service() -> None:
+    assert set(_compose()["services"]) == {"web", "worker", "beat", "postgres", "redis", "minio"}
+
+
+def test_compose_app_services_set_only_variables_settings_read() -> None:
+    read = _settings_env_names()
+    for name in APP_SERVICES:
+        environment = _compose()["services"][name]["environment"]
+        assert set(environment) - read == set(), name
+
+
+def test_compose_app_services_configure_production_backends() -> None:
+    for name in APP_SERVICES:
+        environment = _compose()["services"][name]["environment"]
+        assert environment["TESTIGO_STORAGE"] == "s3"
+        assert environment["DATABASE_URL"].startswith("postgres://")
+        assert "@postgres:5432/" in environment["DATABASE_URL"]
+        assert environment["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD")
+        assert environment["AWS_S3_ENDPOINT_URL"] == "http://minio:9000"
+
+
+def test_compose_app_services_wait_for_healthy_dependencies() -> None:
+    services = _compose()["services"]
+    for name in APP_SERVICES:
+        assert services[name]["depends_on"] == {
+            "postgres": {"condition": "service_healthy"},
+            "redis": {"condition": "service_healthy"},
+            "minio": {"condition": "service_healthy"},
+        }
+    for name in ("postgres", "redis", "minio", "web"):
+        assert "test" in services[name]["healthcheck"], name
+
+
+def test_compose_redis_requires_password() -> None:
+    command = _compose()["services"]["redis"]["command"]
+    assert command[command.index("--requirepass") + 1] == "${REDIS_PASSWORD:?set REDIS_PASSWORD}"
+
+
+def test_compose_worker_and_beat_run_celery_on_the_project_app() -> None:
+    services = _compose()["services"]
+    assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
+    assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
+
+
+def test_check_deploy_is_clean_with_production_variables(tmp_path: Path) -> None:
+    env = {**os.environ, **PRODUCTION_ENV, "TESTIGO_VAR_DIR": str(tmp_path)}
+    env.pop("DJANGO_DEBUG", None)
+    completed = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
