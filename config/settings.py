@@ -184,6 +184,8 @@ STORAGES = {
 TESTIGO_QUARANTINE_KEY = env_secret(
     "TESTIGO_QUARANTINE_KEY", VAR_DIR / "secrets" / "quarantine_key", 32
 )
+# Secret from which the key sealing witnesses' contact details is derived (promise 5).
+TESTIGO_CONTACT_KEY = env_secret("TESTIGO_CONTACT_KEY", VAR_DIR / "secrets" / "contact_key", 32)
 # Items untouched this long in quarantine (or processing) are re-queued by the sweeper.
 TESTIGO_SWEEP_INTERVAL_S = env_int("TESTIGO_SWEEP_INTERVAL_S", 60)
 TESTIGO_SWEEP_AFTER_S = env_int("TESTIGO_SWEEP_AFTER_S", 120)

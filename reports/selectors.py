@@ -59,3 +59,7 @@ def reports_received_without_media_in_flight() -> QuerySet[Report]:
 
 def reports_with_media_count() -> QuerySet[Report]:
     return Report.objects.annotate(media_count=Count("media_items")).order_by("-received_at")
+
+
+def report_by_receipt(*, receipt_hash: str) -> Report | None:
+    return Report.objects.filter(receipt_hash=receipt_hash).first()

@@ -10,11 +10,22 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from reports.models import SETTLED_MEDIA, AuditEvent, MediaItem, MediaStatus, Moderation, Report
+from reports.contact import Contact, contact_open, contact_seal
+from reports.models import (
+    SETTLED_MEDIA,
+    AuditEvent,
+    MediaItem,
+    MediaStatus,
+    MessageSender,
+    Moderation,
+    Report,
+    ReportMessage,
+)
 
 
 def audit_record(
@@ -43,16 +54,55 @@ def report_create(
     occurred_text: str = "",
     location_text: str = "",
     language: str = "en",
+    facts: dict[str, Any] | None = None,
+    contact: Contact | None = None,
 ) -> Report:
-    report = Report.objects.create(
+    """Store a witness's report. ``facts`` are further Report fields (town, warrant,
+    consent flags, ...); ``contact`` is sealed before it is saved."""
+    report = Report(
         receipt_hash=receipt_hash,
         description=description,
         occurred_text=occurred_text,
         location_text=location_text,
         language=language,
+        **(facts or {}),
     )
+    if contact is not None and contact.value:
+        report.contact_sealed = contact_seal(report_id=report.id, contact=contact)
+    report.save(force_insert=True)
     audit_record(action="report.received", actor_label="witness", report_id=report.id)
     return report
+
+
+class ContactNotAvailable(Exception):
+    """No contact details, or the witness did not consent to being contacted."""
+
+
+def report_contact_reveal(*, report: Report, by: User) -> Contact:
+    """Open the witness's contact details for a legal-aid user; every reveal is audited."""
+    if not by.has_perm("reports.reveal_contact"):
+        raise PermissionDenied
+    if not report.consent_contact or not report.contact_sealed:
+        raise ContactNotAvailable
+    contact = contact_open(report_id=report.id, sealed=report.contact_sealed)
+    audit_record(action="contact.revealed", actor=by, report_id=report.id)
+    return contact
+
+
+def report_message_ask(*, report: Report, by: User, body: str) -> ReportMessage:
+    """A staff member asks the witness a question, shown on the follow-up page."""
+    message = ReportMessage.objects.create(
+        report=report, sender=MessageSender.STAFF, author=by, body=body
+    )
+    audit_record(action="message.asked", actor=by, report_id=report.id)
+    return message
+
+
+def report_message_reply(*, report: Report, body: str) -> ReportMessage:
+    """The witness writes on the follow-up page (no account: the receipt code is the key)."""
+    message = ReportMessage.objects.create(report=report, sender=MessageSender.WITNESS, body=body)
+    audit_record(action="message.replied", actor_label="witness", report_id=report.id)
+    return message
 
 
 def media_item_quarantine(

@@ -19,6 +19,7 @@ PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "k" * 20 + "Q7#xv!93jd0^a+pL2m@z&Y8wq$e4rT6u_1",
     "DJANGO_ALLOWED_HOSTS": "testigo.example.org",
     "TESTIGO_QUARANTINE_KEY": "a-production-quarantine-key",
+    "TESTIGO_CONTACT_KEY": "a-production-contact-key",
     "TESTIGO_STORAGE": "s3",
     "TESTIGO_HTTPS": "true",
 }
