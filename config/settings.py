@@ -174,8 +174,20 @@ else:
             "allow_overwrite": True,
         },
     }
+_legal_hold_storage: dict[str, object] = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {**_s3_common, "bucket_name": env_str("TESTIGO_LEGAL_HOLD_BUCKET")},
+    }
+    if STORAGE_BACKEND == "s3"
+    else {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "legal_hold"), "base_url": None},
+    }
+)
 STORAGES = {
     "default": _media_storage,
+    "legal_hold": _legal_hold_storage,
     "quarantine": _quarantine_storage,
     "media": _media_storage,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -190,6 +202,12 @@ TESTIGO_CONTACT_KEY = env_secret("TESTIGO_CONTACT_KEY", VAR_DIR / "secrets" / "c
 TESTIGO_SWEEP_INTERVAL_S = env_int("TESTIGO_SWEEP_INTERVAL_S", 60)
 TESTIGO_SWEEP_AFTER_S = env_int("TESTIGO_SWEEP_AFTER_S", 120)
 TESTIGO_MAX_ATTEMPTS = env_int("TESTIGO_MAX_ATTEMPTS", 3)
+# Legal hold: base64 X25519 public key; when set, every original is sealed to it before
+# the quarantine copy is destroyed. The private key never touches the server.
+TESTIGO_LEGAL_HOLD_PUBLIC_KEY = env_str("TESTIGO_LEGAL_HOLD_PUBLIC_KEY")
+# Limits of the child process that makes previews from sanitized files.
+TESTIGO_PREVIEW_MAX_MEMORY_MB = env_int("TESTIGO_PREVIEW_MAX_MEMORY_MB", 1024)
+TESTIGO_PREVIEW_MAX_CPU_S = env_int("TESTIGO_PREVIEW_MAX_CPU_S", 30)
 # Run ExifTool as a third, independent check of sanitized output when it is installed.
 TESTIGO_EXIFTOOL = env_str("TESTIGO_EXIFTOOL", "exiftool")
 TESTIGO_MAX_FILES = env_int("TESTIGO_MAX_FILES", 10)

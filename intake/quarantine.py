@@ -26,6 +26,8 @@ from intake.sanitize.sniff import HEAD_SIZE
 
 MAGIC = b"TQv1"
 SEGMENT = 64 * 1024
+# Plaintext read size when streaming one encrypted file into another.
+CHUNK_PLAIN = 1024 * 1024
 TAG = 16
 _PREFIX = 7
 _WRAP_NONCE = 12
@@ -85,10 +87,13 @@ class EncryptingWriter:
 class DecryptingReader(io.RawIOBase):
     """A seekable, read-only plaintext view of a quarantine file."""
 
-    def __init__(self, source: BinaryIO, key: bytes | None = None) -> None:
+    def __init__(self, source: BinaryIO, key: bytes | None = None, offset: int = 0) -> None:
+        """``offset``: where the stream starts in ``source`` (a legal-hold file has its
+        own header in front)."""
         super().__init__()
         self._source = source
-        source.seek(0)
+        self._base = offset
+        source.seek(offset)
         header = source.read(HEADER_SIZE)
         if len(header) != HEADER_SIZE or not header.startswith(MAGIC):
             raise QuarantineDecryptError("not a quarantine file")
@@ -101,7 +106,7 @@ class DecryptingReader(io.RawIOBase):
         except InvalidTag as exc:
             raise QuarantineDecryptError("wrong key or corrupt header") from exc
         self._aead = AESGCM(file_key)
-        body = source.seek(0, io.SEEK_END) - HEADER_SIZE
+        body = source.seek(0, io.SEEK_END) - offset - HEADER_SIZE
         stride = SEGMENT + TAG
         self._segments = max(1, -(-body // stride))
         self._size = body - self._segments * TAG
@@ -144,7 +149,7 @@ class DecryptingReader(io.RawIOBase):
     def _segment(self, index: int) -> bytes:
         if index != self._cached_index:
             final = index == self._segments - 1
-            self._source.seek(HEADER_SIZE + index * (SEGMENT + TAG))
+            self._source.seek(self._base + HEADER_SIZE + index * (SEGMENT + TAG))
             sealed = self._source.read(SEGMENT + TAG)
             try:
                 self._cached = self._aead.decrypt(

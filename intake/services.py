@@ -5,13 +5,16 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
+import resource
+import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from django.conf import settings
 from django.core.files import File
@@ -20,7 +23,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 
-from intake import sanitize
+from intake import legal_hold, sanitize
 from intake.quarantine import DecryptingReader, EncryptedUpload
 from intake.receipts import receipt_code_hash, receipt_code_new
 from intake.sanitize import errors as sanitize_errors
@@ -217,27 +220,98 @@ def _media_item_sanitize(item: MediaItem) -> str:
     quarantine = storages["quarantine"]
     with (
         quarantine.open(item.quarantine_name, "rb") as sealed,
-        tempfile.TemporaryDirectory(prefix="testigo-") as workdir,
+        tempfile.TemporaryDirectory(prefix="testigo-") as tmp,
     ):
+        workdir = Path(tmp)
         plaintext = io.BufferedReader(DecryptingReader(sealed), buffer_size=1 << 20)  # type: ignore[arg-type]
-        output_path = Path(workdir) / "out"
+        sealed_original_name = _legal_hold_seal(item=item, plaintext=plaintext, workdir=workdir)
+        plaintext.seek(0)
+        output_path = workdir / "out"
         with output_path.open("w+b") as output:
             manifest = sanitize.sanitize_stream(plaintext, output)
         if manifest.status != "clean":
-            media_item_reject(item=item, reason=manifest.reason, manifest=manifest.to_dict())
+            media_item_reject(
+                item=item,
+                reason=manifest.reason,
+                manifest=manifest.to_dict(),
+                sealed_original_name=sealed_original_name,
+            )
             return ProcessOutcome.REJECTED
         findings = exiftool_findings(output_path, settings.TESTIGO_EXIFTOOL)
         if findings:
             logger.error("exiftool found %s in sanitized media item %s", findings, item.id)
             media_item_reject(
-                item=item, reason=sanitize_errors.VERIFY_FAILED, manifest=manifest.to_dict()
+                item=item,
+                reason=sanitize_errors.VERIFY_FAILED,
+                manifest=manifest.to_dict(),
+                sealed_original_name=sealed_original_name,
             )
             return ProcessOutcome.REJECTED
-        name = f"{item.report_id}/{item.id}{_EXTENSIONS.get(manifest.format, '')}"
+        base = f"{item.report_id}/{item.id}"
+        media = storages["media"]
         with output_path.open("rb") as output:
-            stored_name = storages["media"].save(name, File(output))
-    media_item_mark_clean(item=item, media_name=stored_name, manifest=manifest.to_dict())
+            media_name = media.save(base + _EXTENSIONS.get(manifest.format, ""), File(output))
+        preview_name = ""
+        preview_path = preview_make(
+            kind=manifest.media_kind or "", source=output_path, workdir=workdir
+        )
+        if preview_path is not None:
+            with preview_path.open("rb") as preview:
+                preview_name = media.save(base + ".preview.jpg", File(preview))
+    media_item_mark_clean(
+        item=item,
+        media_name=media_name,
+        manifest=manifest.to_dict(),
+        preview_name=preview_name,
+        sealed_original_name=sealed_original_name,
+    )
     return ProcessOutcome.CLEAN
+
+
+def _legal_hold_seal(*, item: MediaItem, plaintext: BinaryIO, workdir: Path) -> str:
+    """Seal the original to the legal-hold key, when the deployment has one. Fixed name,
+    so a second run overwrites rather than duplicates."""
+    public_key = settings.TESTIGO_LEGAL_HOLD_PUBLIC_KEY
+    if not public_key:
+        return ""
+    sealed_path = workdir / "original.sealed"
+    with sealed_path.open("w+b") as sink:
+        legal_hold.seal(plaintext=plaintext, sink=sink, public_key_b64=public_key)
+        sink.seek(0)
+        return storages["legal_hold"].save(f"{item.report_id}/{item.id}.sealed", File(sink))
+
+
+def _limit_child_resources() -> None:
+    """Runs in the preview child before exec: cap its memory and CPU time."""
+    memory = settings.TESTIGO_PREVIEW_MAX_MEMORY_MB * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = settings.TESTIGO_PREVIEW_MAX_CPU_S
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+
+
+def preview_make(*, kind: str, source: Path, workdir: Path) -> Path | None:
+    """A JPEG preview of a sanitized file, made in a resource-limited child process and
+    itself sanitized and verified. None when there is none to make or making it failed:
+    a preview never decides whether media is visible."""
+    if kind not in ("image", "video"):
+        return None
+    raw = workdir / "preview.raw.jpg"
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "intake.preview", kind, str(source), str(raw)],
+            preexec_fn=_limit_child_resources,  # workers are processes, not threads
+            timeout=settings.TESTIGO_PREVIEW_MAX_CPU_S * 2,
+            capture_output=True,
+            check=True,
+            cwd=settings.BASE_DIR,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        logger.warning("preview of %s failed: %s", source.name, type(exc).__name__)
+        return None
+    clean = workdir / "preview.jpg"
+    with raw.open("rb") as src, clean.open("w+b") as dst:
+        manifest = sanitize.sanitize_stream(src, dst)
+    return clean if manifest.status == "clean" else None
 
 
 def media_item_destroy_quarantine(*, item: MediaItem) -> None:

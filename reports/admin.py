@@ -14,8 +14,6 @@ from django.utils.translation import gettext_lazy as _
 from reports import selectors
 from reports.models import AuditEvent, MediaItem, MediaStatus, ModerationQueue, Report
 
-PREVIEWABLE_IMAGES = {"jpeg", "png", "apng", "gif", "webp"}
-
 
 def media_previews(report: Report) -> SafeString:
     """Previews of a report's clean media; other items show only their status."""
@@ -28,13 +26,13 @@ def media_previews(report: Report) -> SafeString:
             parts.append((format_html("<span>{}</span>", item.get_status_display()),))
             continue
         url = reverse("reports:media_file", args=[item.id])
-        if item.detected_format in PREVIEWABLE_IMAGES:
+        if item.preview_name:
             tag = format_html(
                 '<a href="{}"><img src="{}" alt="{}" class="testigo-preview" '
                 'style="max-width:240px;max-height:240px"></a>',
                 url,
-                url,
-                _("Sanitized photo"),
+                reverse("reports:media_preview", args=[item.id]),
+                _("Preview of sanitized media"),
             )
         else:
             tag = format_html('<a href="{}">{} ({})</a>', url, _("Open"), item.detected_format)

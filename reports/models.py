@@ -167,6 +167,10 @@ class MediaItem(models.Model):
     quarantine_name = models.CharField(max_length=200, blank=True)
     # Name in the media storage (sanitized bytes), set only when clean.
     media_name = models.CharField(max_length=200, blank=True)
+    # A small JPEG made from the sanitized file in a resource-limited child process.
+    preview_name = models.CharField(max_length=200, blank=True)
+    # The original sealed to the legal-hold public key, when the deployment keeps one.
+    sealed_original_name = models.CharField(max_length=200, blank=True)
     size_received = models.BigIntegerField(default=0)
     sha256_received = models.CharField(max_length=64, blank=True)
     sha256_sanitized = models.CharField(max_length=64, blank=True)

@@ -167,13 +167,20 @@ def media_item_claim(*, media_item_id: Any, stale_before: datetime) -> MediaItem
 
 
 def media_item_mark_clean(
-    *, item: MediaItem, media_name: str, manifest: dict[str, Any]
+    *,
+    item: MediaItem,
+    media_name: str,
+    manifest: dict[str, Any],
+    preview_name: str = "",
+    sealed_original_name: str = "",
 ) -> MediaItem:
     with transaction.atomic():
         Report.objects.select_for_update().get(id=item.report_id)
         updated = MediaItem.objects.filter(id=item.id, status=MediaStatus.PROCESSING).update(
             status=MediaStatus.CLEAN,
             media_name=media_name,
+            preview_name=preview_name,
+            sealed_original_name=sealed_original_name,
             sha256_sanitized=manifest.get("sha256_out", ""),
             detected_format=manifest.get("format", ""),
             media_kind=manifest.get("media_kind") or "",
@@ -194,13 +201,18 @@ def media_item_mark_clean(
 
 
 def media_item_reject(
-    *, item: MediaItem, reason: str, manifest: dict[str, Any] | None = None
+    *,
+    item: MediaItem,
+    reason: str,
+    manifest: dict[str, Any] | None = None,
+    sealed_original_name: str = "",
 ) -> MediaItem:
     with transaction.atomic():
         Report.objects.select_for_update().get(id=item.report_id)
         updated = MediaItem.objects.filter(id=item.id, status=MediaStatus.PROCESSING).update(
             status=MediaStatus.REJECTED,
             reject_reason=reason,
+            sealed_original_name=sealed_original_name,
             detected_format=(manifest or {}).get("format", ""),
             manifest=manifest or {},
             claimed_at=None,

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connection
 
+from intake.legal_hold import keypair_new
 from reports.roles import MODERATOR
 from tests.factories import jpeg_with_gps
 
@@ -35,8 +36,18 @@ def _database_url_for_worker() -> str:
 
 
 @pytest.fixture(scope="session")
+def legal_hold_keys() -> tuple[str, str]:
+    """(private, public): the worker seals originals to this key, as a deployment with
+    legal hold does."""
+    return keypair_new()
+
+
+@pytest.fixture(scope="session")
 def celery_worker_process(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
+    django_db_setup: None,
+    django_db_blocker: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    legal_hold_keys: tuple[str, str],
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker process on the configured broker and the test database."""
     log_path = tmp_path_factory.mktemp("worker") / "worker.log"
@@ -45,6 +56,7 @@ def celery_worker_process(
         "DATABASE_URL": _database_url_for_worker(),
         "TESTIGO_VAR_DIR": str(settings.VAR_DIR),
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "TESTIGO_LEGAL_HOLD_PUBLIC_KEY": legal_hold_keys[1],
     }
     with log_path.open("wb") as log:
         worker = subprocess.Popen(

@@ -6,12 +6,14 @@ import io
 import subprocess
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.files import File
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 from PIL import Image
@@ -57,6 +59,34 @@ def test_api_submission_reaches_moderation_queue_with_clean_photo(
     with storages["media"].open(item.media_name) as sanitized, Image.open(sanitized) as image:
         original = Image.open(io.BytesIO(gps_jpeg))
         assert image.tobytes() == original.tobytes()
+    assert item.manifest["lossless"] is True
+    with storages["media"].open(item.preview_name) as preview, Image.open(preview) as image:
+        assert (image.format, image.size) == ("JPEG", (64, 48))
+
+
+def test_legal_hold_original_opens_only_with_private_key(
+    celery_worker_process: Any,
+    wait_for: Callable[..., Any],
+    gps_jpeg: bytes,
+    legal_hold_keys: tuple[str, str],
+    tmp_path: Path,
+) -> None:
+    Client().post(
+        "/api/v1/intake/reports/",
+        {"description": "Legal hold.", "media": SimpleUploadedFile("a.jpg", gps_jpeg)},
+    )
+    item = MediaItem.objects.get()
+    wait_for(lambda: MediaItem.objects.filter(id=item.id, status=MediaStatus.CLEAN).exists())
+    item.refresh_from_db()
+    with storages["legal_hold"].open(item.sealed_original_name) as sealed:
+        assert b"CANARY" not in sealed.read()
+    key_file = tmp_path / "legal-hold.key"
+    key_file.write_text(legal_hold_keys[0])
+    out = tmp_path / "original.jpg"
+
+    call_command("unseal_original", "--key", str(key_file), str(item.id), str(out))
+
+    assert out.read_bytes() == gps_jpeg
 
 
 def test_unsupported_upload_is_refused_and_report_still_queued(
