@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import struct
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -32,8 +33,13 @@ def sanitize(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Manife
     """Sanitize the file at ``src`` into ``dst``; on rejection no file is left at ``dst``."""
     dst_path = Path(dst)
     partial = dst_path.with_name(dst_path.name + ".partial")
-    with open(src, "rb") as src_file, open(partial, "w+b") as dst_file:
-        manifest = sanitize_stream(src_file, dst_file)
+    try:
+        with open(src, "rb") as src_file, open(partial, "w+b") as dst_file:
+            manifest = sanitize_stream(src_file, dst_file)
+    except BaseException:
+        # An unexpected error mid-strip must not leave a half-copied original on disk.
+        partial.unlink(missing_ok=True)
+        raise
     if manifest.status == "clean":
         partial.replace(dst_path)
     else:
@@ -63,7 +69,16 @@ def sanitize_stream(src: BinaryIO, dst: BinaryIO) -> Manifest:
         findings = verify(family, dst)
     except Rejected as exc:
         return _rejected(ctx.format, exc.code, sha_in, size_in, dst)
-    except (ValueError, IndexError, KeyError, OverflowError, EOFError, MemoryError, RecursionError):
+    except (
+        ValueError,
+        IndexError,
+        KeyError,
+        ArithmeticError,
+        EOFError,
+        MemoryError,
+        RecursionError,
+        struct.error,
+    ):
         # A parser tripping over hostile input is a malformed file, not a crash.
         return _rejected(ctx.format, errors.MALFORMED, sha_in, size_in, dst)
     if findings:

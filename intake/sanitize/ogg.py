@@ -1,0 +1,324 @@
+"""Ogg Vorbis and Ogg Opus: empty the comment header, keep every audio packet.
+
+The comment packet (Vorbis type 3, OpusTags) holds free text and embedded pictures. It is
+replaced by an empty one, so the header pages are rebuilt; every later page keeps its payload
+byte for byte and only gets a new sequence number and checksum. Only a single logical stream
+is accepted: chained or multiplexed files are refused.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from . import errors
+from ._io import file_size, read_exact
+from .context import StripContext
+
+_CAPTURE = "OggS"
+_VERSION = 0
+_CONTINUED = 0x01
+_BOS = 0x02
+_EOS = 0x04
+_MAX_SEGMENTS = 255
+_NO_GRANULE = 0xFFFFFFFFFFFFFFFF
+# The Vorbis setup header is kept in memory to repaginate it; real ones are a few KB.
+_MAX_SETUP = 16 << 20
+# Only this much of the dropped comment packet is kept, to read the names and the date.
+_COMMENT_PREFIX = 1 << 20
+
+VORBIS_COMMENT = b"\x03vorbis" + bytes(8) + b"\x01"  # empty vendor, no fields, framing bit
+OPUS_TAGS = b"OpusTags" + bytes(8)  # empty vendor, no fields
+
+_BIT_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
+
+
+def ogg_crc(data: bytes) -> int:
+    """Ogg's CRC-32 (polynomial 0x04c11db7, MSB first, no pre/post inversion).
+
+    zlib implements the bit-reflected form in C; reflecting every input byte and the result
+    turns it into Ogg's, which keeps multi-gigabyte files fast without a Python byte loop.
+    """
+    reflected = zlib.crc32(data.translate(_BIT_REVERSED), 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return int(f"{reflected:032b}"[::-1], 2)
+
+
+_DATE = re.compile(
+    r"(\d{4})(?:[-:](\d{2})(?:[-:](\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?)?)?"
+)
+
+
+def iso_date(text: str) -> str | None:
+    """Normalise a stated date to ISO 8601, or None when it is not plainly a date.
+
+    Only digits and separators pass, so a tag that holds anything else (a place, a name)
+    can never reach the manifest through this field.
+    """
+    match = _DATE.fullmatch(text.strip().rstrip("\x00").strip())
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, zone = match.groups()
+    out = year
+    if month:
+        out += f"-{month}"
+    if day:
+        out += f"-{day}"
+    if hour:
+        out += f"T{hour}:{minute}"
+        if second:
+            out += f":{second}"
+        if zone:
+            out += zone
+    return out
+
+
+_DATE_FIELDS = ("DATE", "CREATION_TIME", "DATE_RECORDED")
+_FIELD_NAME = re.compile(r"[\x20-\x3c\x3e-\x7d]{1,64}")
+
+
+def vorbis_comment_fields(body: bytes) -> tuple[list[str], str | None]:
+    """Field names and the stated date from a Vorbis comment body (vendor length onward).
+
+    ``body`` may be a truncated prefix; parsing stops quietly at the first short field.
+    """
+    names: list[str] = []
+    date: str | None = None
+    if len(body) < 8:
+        return names, date
+    pos = 4 + int.from_bytes(body[0:4], "little")
+    if pos + 4 > len(body):
+        return names, date
+    count = int.from_bytes(body[pos : pos + 4], "little")
+    pos += 4
+    for _ in range(count):
+        if pos + 4 > len(body):
+            break
+        length = int.from_bytes(body[pos : pos + 4], "little")
+        field = body[pos + 4 : pos + 4 + min(length, 4096)]
+        pos += 4 + length
+        key, sep, value = field.partition(b"=")
+        name = key.decode("ascii", "replace").upper()
+        if not sep or not _FIELD_NAME.fullmatch(name):
+            name = "(unnamed field)"
+        if name not in names:
+            names.append(name)
+        if date is None and name in _DATE_FIELDS and pos <= len(body):
+            date = iso_date(value.decode("utf-8", "replace"))
+    return names, date
+
+
+@dataclass
+class _Page:
+    flags: int
+    granule: int
+    serial: int
+    sequence: int
+    lacing: bytes
+    payload: bytes
+
+
+def _read_page(src: BinaryIO, remaining: int) -> _Page:
+    if remaining < 27:
+        raise errors.malformed("ogg: truncated page header")
+    head = read_exact(src, 27)
+    if head[0:4] != b"OggS" or head[4] != _VERSION:
+        raise errors.malformed("ogg: page capture pattern or version")
+    count = head[26]
+    lacing = read_exact(src, count)
+    length = sum(lacing)
+    if 27 + count + length > remaining:
+        raise errors.malformed("ogg: page runs past end of file")
+    payload = read_exact(src, length)
+    stated = int.from_bytes(head[22:26], "little")
+    if ogg_crc(head[:22] + b"\x00\x00\x00\x00" + head[26:] + lacing + payload) != stated:
+        raise errors.malformed("ogg: page checksum mismatch")
+    return _Page(
+        flags=head[5],
+        granule=int.from_bytes(head[6:14], "little"),
+        serial=int.from_bytes(head[14:18], "little"),
+        sequence=int.from_bytes(head[18:22], "little"),
+        lacing=lacing,
+        payload=payload,
+    )
+
+
+def _page_bytes(page: _Page) -> bytes:
+    head = (
+        b"OggS"
+        + bytes((_VERSION, page.flags))
+        + page.granule.to_bytes(8, "little")
+        + page.serial.to_bytes(4, "little")
+        + page.sequence.to_bytes(4, "little")
+        + b"\x00\x00\x00\x00"
+        + bytes((len(page.lacing),))
+    )
+    crc = ogg_crc(head + page.lacing + page.payload)
+    return head[:22] + crc.to_bytes(4, "little") + head[26:] + page.lacing + page.payload
+
+
+def _paginate(packets: list[bytes], serial: int, first_sequence: int) -> list[_Page]:
+    """Lay header packets out on fresh pages; the last page ends with the last packet."""
+    segments: list[tuple[int, bytes, bool]] = []  # (lacing value, data, ends a packet)
+    for packet in packets:
+        pos = 0
+        while True:
+            step = min(255, len(packet) - pos)
+            segments.append((step, packet[pos : pos + step], step < 255))
+            pos += step
+            if step < 255:
+                break
+    pages: list[_Page] = []
+    continued = False
+    for start in range(0, len(segments), _MAX_SEGMENTS):
+        chunk = segments[start : start + _MAX_SEGMENTS]
+        ends_packet = any(ends for _, _, ends in chunk)
+        pages.append(
+            _Page(
+                flags=_CONTINUED if continued else 0,
+                # Header pages carry granule 0; a page where no packet ends carries -1.
+                granule=0 if ends_packet else _NO_GRANULE,
+                serial=serial,
+                sequence=first_sequence + len(pages),
+                lacing=bytes(value for value, _, _ in chunk),
+                payload=b"".join(data for _, data, _ in chunk),
+            )
+        )
+        continued = not chunk[-1][2]
+    return pages
+
+
+def strip(src: BinaryIO, dst: BinaryIO, ctx: StripContext) -> None:
+    size = file_size(src)
+    src.seek(0)
+    first = _read_page(src, size)
+    if first.flags != _BOS or first.sequence != 0 or len(first.lacing) != 1:
+        raise errors.malformed("ogg: first page must hold the identification header alone")
+    ident = first.payload
+    if first.lacing[0] == 255:
+        raise errors.malformed("ogg: identification header spans pages")
+    if ident.startswith(b"\x01vorbis") and len(ident) == 30:
+        codec = "vorbis"
+        channels = ident[11]
+        rate = int.from_bytes(ident[12:16], "little")
+        pre_skip = 0
+        wanted = 2  # comment and setup
+        ctx.format = "ogg"
+    elif ident.startswith(b"OpusHead") and len(ident) >= 19:
+        family = ident[18]
+        mapping_ok = len(ident) == 19 if family == 0 else len(ident) == 21 + ident[9]
+        if ident[8] >> 4 or family not in (0, 1, 255) or not mapping_ok:
+            raise errors.Rejected(errors.UNSUPPORTED_FORMAT, "ogg: OpusHead not understood")
+        codec = "opus"
+        channels = ident[9]
+        rate = 48000  # Opus granule positions always count 48 kHz samples
+        pre_skip = int.from_bytes(ident[10:12], "little")
+        wanted = 1  # comment only
+        ctx.format = "opus"
+    else:
+        raise errors.Rejected(errors.UNSUPPORTED_FORMAT, "ogg: only Vorbis and Opus streams")
+    if channels == 0 or rate == 0:
+        raise errors.malformed("ogg: identification header has no channels or rate")
+    serial = first.serial
+    ctx.media_kind = "audio"
+    ctx.lossless = True
+
+    # Collect the header packets after the identification page.
+    comment_prefix = bytearray()
+    setup = bytearray()
+    done = 0
+    in_packet = False
+    sequence = 1
+    while done < wanted:
+        page = _read_page(src, size - src.tell())
+        if page.serial != serial or page.flags & _BOS:
+            raise errors.Rejected(errors.UNSUPPORTED_FORMAT, "ogg: more than one logical stream")
+        if page.sequence != sequence:
+            raise errors.malformed("ogg: page sequence gap in headers")
+        if bool(page.flags & _CONTINUED) != in_packet:
+            raise errors.malformed("ogg: continuation flag disagrees with lacing")
+        sequence += 1
+        pos = 0
+        for index, value in enumerate(page.lacing):
+            data = page.payload[pos : pos + value]
+            pos += value
+            if done == 0:
+                room = _COMMENT_PREFIX - len(comment_prefix)
+                if room > 0:
+                    comment_prefix += data[:room]
+            else:
+                setup += data
+                if len(setup) > _MAX_SETUP:
+                    raise errors.Rejected(errors.TOO_LARGE, "ogg: setup header too large")
+            in_packet = value == 255
+            if not in_packet:
+                done += 1
+            if done == wanted and index != len(page.lacing) - 1:
+                raise errors.malformed("ogg: audio data shares a page with headers")
+        if page.flags & _EOS:
+            raise errors.malformed("ogg: stream ends inside its headers")
+
+    if codec == "vorbis":
+        if not comment_prefix.startswith(b"\x03vorbis"):
+            raise errors.malformed("ogg: second packet is not a Vorbis comment header")
+        if not setup.startswith(b"\x05vorbis"):
+            raise errors.malformed("ogg: third packet is not a Vorbis setup header")
+        body = bytes(comment_prefix[7:])
+        headers = [VORBIS_COMMENT, bytes(setup)]
+        where = "Vorbis comment header"
+    else:
+        if not comment_prefix.startswith(b"OpusTags"):
+            raise errors.malformed("ogg: second packet is not OpusTags")
+        body = bytes(comment_prefix[8:])
+        headers = [OPUS_TAGS]
+        where = "OpusTags"
+    names, date = vorbis_comment_fields(body)
+    ctx.remove("vendor string", where)
+    for name in names:
+        ctx.remove(f"comment {name}", where)
+    if date is not None:
+        ctx.capture_time = date
+
+    dst.seek(0)
+    dst.truncate()
+    dst.write(_page_bytes(first))
+    out_sequence = 1
+    for page in _paginate(headers, serial, out_sequence):
+        dst.write(_page_bytes(page))
+        out_sequence += 1
+
+    # Audio pages: payload and lacing unchanged, only the page number and checksum move.
+    first_audio = out_sequence
+    # Each page costs Python time; refuse absurd page densities (real pages are ~100 B+).
+    pages_left = 1_000_000 + size // 256
+    last_granule: int | None = None
+    ended = False
+    while src.tell() < size:
+        pos = src.tell()
+        if ended:
+            if src.read(4) == b"OggS":
+                raise errors.Rejected(errors.UNSUPPORTED_FORMAT, "ogg: chained streams")
+            ctx.remove("trailing data", f"after end of stream @{pos}")
+            break
+        pages_left -= 1
+        if pages_left < 0:
+            raise errors.malformed("ogg: implausibly many pages for the file size")
+        page = _read_page(src, size - pos)
+        if page.serial != serial or page.flags & _BOS:
+            raise errors.Rejected(errors.UNSUPPORTED_FORMAT, "ogg: more than one logical stream")
+        if page.sequence != sequence:
+            raise errors.malformed("ogg: page sequence gap")
+        if out_sequence == first_audio and page.flags & _CONTINUED:
+            raise errors.malformed("ogg: first audio page continues a header packet")
+        sequence += 1
+        page.sequence = out_sequence
+        out_sequence += 1
+        if page.granule != _NO_GRANULE:
+            last_granule = page.granule
+        ended = bool(page.flags & _EOS)
+        dst.write(_page_bytes(page))
+
+    if last_granule is not None and last_granule < (1 << 62):
+        ctx.duration_s = max(0, last_granule - pre_skip) / rate
