@@ -10,7 +10,7 @@ from typing import BinaryIO, NamedTuple
 
 from . import errors
 from ._exif import orientation_tiff
-from ._io import CHUNK, copy_exact, file_size, read_exact
+from ._io import copy_exact, file_size, read_exact
 from .context import StripContext
 from .errors import Rejected, malformed
 from .tiff import exif_facts
@@ -19,10 +19,14 @@ MAX_PIXELS = 100_000_000
 # Real files have a few dozen segments (ICC may span 255); more is hostile.
 MAX_SEGMENTS = 4096
 MAX_FILL_BYTES = 1 << 16
+# Image data is read in 256 KiB blocks: with 1 MiB blocks the allocator returns and re-faults
+# the pages of every block, which costs about as much as scanning them.
+READ_SIZE = 256 << 10
 
 SOI, EOI, SOS, COM = 0xD8, 0xD9, 0xDA, 0xFE
 APP0, APP1, APP2, APP14 = 0xE0, 0xE1, 0xE2, 0xEE
-TABLES = {0xC4: "DHT", 0xCC: "DAC", 0xDB: "DQT", 0xDD: "DRI"}
+DHT, DQT = 0xC4, 0xDB
+TABLES = {DHT: "DHT", 0xCC: "DAC", DQT: "DQT", 0xDD: "DRI"}
 # Baseline, extended, progressive and lossless frames, Huffman or arithmetic coded.
 FRAMES = {0xC0, 0xC1, 0xC2, 0xC3, 0xC9, 0xCA, 0xCB}
 # Hierarchical frames need DHP/EXP handling we do not do; refuse rather than guess.
@@ -124,9 +128,9 @@ class _JpegStripper:
         dst.write(b"\xff\xd8")
         if self.jfif is not None:
             dst.write(_segment_bytes(APP0, self.jfif))
-        if self.ctx.orientation not in (None, 1):
-            assert self.ctx.orientation is not None
-            dst.write(_segment_bytes(APP1, EXIF_ID + orientation_tiff(self.ctx.orientation)))
+        orientation = self.ctx.orientation
+        if orientation is not None and orientation != 1:
+            dst.write(_segment_bytes(APP1, EXIF_ID + orientation_tiff(orientation)))
         for item in header:
             if isinstance(item, _Span):
                 self._copy_span(item)
@@ -184,6 +188,8 @@ class _JpegStripper:
         span = _Span(marker, offset, length)
         if marker == SOS:
             self._check_sos(span)
+        elif marker in (DQT, DHT):
+            self._check_tables(span)
         return span
 
     def _payload(self, span: _Span, limit: int) -> bytes:
@@ -219,6 +225,21 @@ class _JpegStripper:
         data = self._payload(span, span.length)
         if not data or len(data) != 1 + 2 * data[0] + 3 or not 1 <= data[0] <= 4:
             raise malformed("bad scan header")
+
+    def _check_tables(self, span: _Span) -> None:
+        """DQT and DHT must hold whole tables and nothing else: spare bytes could hide data."""
+        data = self._payload(span, span.length)
+        i = 0
+        while i < len(data):
+            if span.marker == DQT:
+                i += 1 + (128 if data[i] >> 4 else 64)  # 8- or 16-bit entries
+            else:
+                code_lengths = data[i + 1 : i + 17]
+                if len(code_lengths) != 16:
+                    break
+                i += 17 + sum(code_lengths)
+        if i != len(data) or not data:
+            raise malformed(f"bad table segment 0x{span.marker:02X}")
 
     def _app(self, offset: int, span: _Span) -> bytes | _Span | None:
         """Decide one APPn/COM before the first scan: what to keep, or None when dropped."""
@@ -273,7 +294,7 @@ class _JpegStripper:
         block_start = src.tell()  # input offset of carry + block
         carry = b""
         while True:
-            block = src.read(CHUNK)
+            block = src.read(READ_SIZE)
             if not block:
                 raise malformed("truncated scan data")
             data = carry + block if carry else block

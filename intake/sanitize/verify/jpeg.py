@@ -13,7 +13,8 @@ from typing import BinaryIO
 
 from .tiff import minimal_orientation_exif_findings
 
-_READ_SIZE = 1 << 20
+# 256 KiB reads: larger blocks make the allocator re-fault fresh pages for each one.
+_READ_SIZE = 256 << 10
 _MAX_FILL = 1 << 16
 
 _TABLE_NAMES = {0xDB: "DQT", 0xC4: "DHT", 0xCC: "DAC", 0xDD: "DRI"}

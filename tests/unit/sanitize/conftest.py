@@ -127,11 +127,8 @@ def read_tags(tmp_path: Path) -> Callable[[bytes], dict[str, Any]]:
             capture_output=True,
         )
         tags: dict[str, Any] = json.loads(out.stdout)[0]
-        return {
-            k: v
-            for k, v in tags.items()
-            if not k.startswith(("System:", "File:", "ExifTool:", "Composite:"))
-        }
+        skipped = ("SourceFile", "System:", "File:", "ExifTool:", "Composite:")
+        return {k: v for k, v in tags.items() if not k.startswith(skipped)}
 
     return read
 

@@ -17,6 +17,7 @@ from intake.sanitize import jpeg as jpeg_stripper
 from intake.sanitize import sanitize, sanitize_stream
 from intake.sanitize._io import CHUNK
 from intake.sanitize.verify import jpeg as jpeg_verifier
+from intake.sanitize.verify import scan_markers
 from tests.tools import require_shared_samples
 
 from .conftest import (
@@ -629,6 +630,24 @@ def test_verify_truncated_output_found() -> None:
     out = clean_output()
 
     assert jpeg_verifier.verify(io.BytesIO(out[: len(out) // 2])) != []
+
+
+# -- the generic marker scan every output goes through -----------------------------------
+
+
+@pytest.mark.parametrize("at", [0, CHUNK - 5, CHUNK - 1, CHUNK, 2 * CHUNK - 3])
+def test_marker_scan_finds_marker_in_any_case_across_blocks(at: int) -> None:
+    data = bytearray(hashlib.shake_256(b"scan").digest(2 * CHUNK + 64))
+    data[at : at + 10] = b"<X:XmpMeta"
+
+    assert scan_markers(io.BytesIO(bytes(data))) != []
+
+
+def test_marker_scan_needs_the_nul_after_photoshop() -> None:
+    noise = hashlib.shake_256(b"scan").digest(4096)
+
+    assert scan_markers(io.BytesIO(noise + b"Photoshop 3.0\x00" + noise)) != []
+    assert scan_markers(io.BytesIO(noise + b"Photoshop 3.0\x01" + noise)) == []
 
 
 # -- the shared real and planted samples ------------------------------------------------
