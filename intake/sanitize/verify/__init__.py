@@ -6,7 +6,7 @@ runs over every output as well. Any finding means the output is not published.
 from __future__ import annotations
 
 import importlib
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from .._io import CHUNK
 
@@ -31,8 +31,9 @@ class _Verifier(Protocol):
     def verify(self, f: BinaryIO) -> list[str]: ...
 
 
-def verify(family: str, f: BinaryIO) -> list[str]:
-    """Return findings (empty when clean) for the sanitized output ``f``."""
+def verify(family: str, f: BinaryIO, digest: Any = None) -> list[str]:
+    """Return findings (empty when clean) for the sanitized output ``f``. With ``digest``
+    (a hashlib object), the output is hashed in the same pass as the marker scan."""
     try:
         reader: _Verifier = importlib.import_module(f"{__name__}.{family}")
     except ModuleNotFoundError:
@@ -40,7 +41,7 @@ def verify(family: str, f: BinaryIO) -> list[str]:
     f.seek(0)
     findings = reader.verify(f)
     f.seek(0)
-    findings += scan_markers(f)
+    findings += scan_markers(f, digest)
     f.seek(0)
     return findings
 
@@ -67,12 +68,14 @@ _MARKER_CHARS = _marker_characters(_RUN_MARKERS)
 _SHORTEST_RUN = b"a" * min(len(m.rstrip(b"\x00")) for m in _RUN_MARKERS)
 
 
-def scan_markers(f: BinaryIO) -> list[str]:
+def scan_markers(f: BinaryIO, digest: Any = None) -> list[str]:
     overlap = max(len(m) for m in FORBIDDEN_MARKERS) - 1
     findings: list[str] = []
     tail = b""
     offset = 0
     while block := f.read(CHUNK):
+        if digest is not None:
+            digest.update(block)
         window = tail + block
         candidates = window.translate(_MARKER_CHARS)
         start = candidates.find(_SHORTEST_RUN)
