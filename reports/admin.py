@@ -347,8 +347,9 @@ class ModerationQueueAdmin(ReportFactsMixin, admin.ModelAdmin[Report]):
                 messages.error(request, str(exc))
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        # Inlines here are read-only; nothing else to save.
-        return None
+        # Inlines here are read-only: collect (for the change message), never write.
+        for formset in formsets:
+            formset.save(commit=False)
 
     def response_change(self, request: HttpRequest, obj: Report) -> HttpResponse:
         return HttpResponseRedirect(_report_change_url(obj, "moderationqueue"))
@@ -605,17 +606,16 @@ class ReportAdmin(ReportFactsMixin, admin.ModelAdmin[Report]):
             services.report_legal_hold_set(report=obj, by=user, hold=data["legal_hold"])
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        # Labels were set by the service; new notes go through report_note_add.
+        # Labels were set by the service; new notes go through report_note_add; the other
+        # inlines are read-only. Nothing is written by the formsets themselves.
         for formset in formsets:
-            if formset.model is not ReportNote:
-                continue
-            for note_form in formset.forms:
-                body = note_form.cleaned_data.get("body") if note_form.has_changed() else None
-                if body:
+            unsaved = formset.save(commit=False)
+            if formset.model is ReportNote:
+                for note in unsaved:
                     services.report_note_add(
                         report=form.instance,
                         by=request.user,  # type: ignore[arg-type]
-                        body=body,
+                        body=note.body,
                     )
 
     def change_view(

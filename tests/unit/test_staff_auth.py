@@ -103,3 +103,10 @@ def test_admin_role_cannot_make_itself_superuser(administrator: User) -> None:
 
 def test_staff_password_constant_is_used(legal_aid: User) -> None:
     assert legal_aid.check_password(PASSWORD) is True
+
+
+def test_ensure_local_admin_enrols_a_second_factor(capsys: pytest.CaptureFixture[str]) -> None:
+    call_command("ensure_local_admin")
+    out = capsys.readouterr().out
+    admin_user = User.objects.get(username="admin")
+    assert TOTPDevice.objects.get(user=admin_user).config_url in out
