@@ -26,7 +26,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin with two factors required for every staff login (reports/admin_site.py).
+    "reports.apps.TestigoAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -34,6 +35,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "reports",
     "intake",
 ]
@@ -47,8 +51,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Axes only ever sees staff login requests under /admin/ (promise 4: never a witness).
+    "reports.middleware.StaffAxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -218,6 +225,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "intake.tasks.sweep_quarantine",
         "schedule": float(TESTIGO_SWEEP_INTERVAL_S),
     },
+    "purge-expired": {
+        "task": "reports.tasks.purge_expired",
+        "schedule": float(env_int("TESTIGO_PURGE_INTERVAL_S", 3600)),
+    },
 }
 
 FILE_UPLOAD_HANDLERS = ["intake.quarantine.EncryptingUploadHandler"]
@@ -248,6 +259,54 @@ USE_TZ = True
 # --- Static ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+
+# --- Staff authentication -------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failed staff logins are counted per username and client address together, so nobody
+# can lock a colleague out from elsewhere; the OTP device throttles wrong tokens too.
+AXES_ENABLED = env_bool("TESTIGO_AXES_ENABLED", True)
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = env_int("TESTIGO_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("TESTIGO_LOGIN_COOLOFF_MINUTES", 30) / 60
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Axes' middleware runs wrapped in reports.middleware.StaffAxesMiddleware (admin only).
+SILENCED_SYSTEM_CHECKS = ["axes.W002"]
+OTP_TOTP_ISSUER = env_str("TESTIGO_OTP_ISSUER", "Testigo")
+LOGIN_URL = "admin:login"
+# Base of links in staff alerts (e.g. https://testigo.example.org); no witness detail
+# is ever put in an alert, only a link into the admin.
+TESTIGO_ADMIN_BASE_URL = env_str("TESTIGO_ADMIN_BASE_URL", "http://127.0.0.1:8000")
+TESTIGO_EDIT_LOCK_MINUTES = env_int("TESTIGO_EDIT_LOCK_MINUTES", 15)
+
+# --- Alerts ------------------------------------------------------------------------------
+# Members of this group (with an email address) are told at once of urgent reports.
+TESTIGO_ON_CALL_GROUP = env_str("TESTIGO_ON_CALL_GROUP", "on_call")
+TESTIGO_ALERT_WEBHOOK_URL = env_str("TESTIGO_ALERT_WEBHOOK_URL")
+MAILERS = {
+    "default": {
+        "BACKEND": env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
+        "OPTIONS": {
+            "host": env_str("EMAIL_HOST", "localhost"),
+            "port": env_int("EMAIL_PORT", 25),
+            "username": env_str("EMAIL_HOST_USER"),
+            "password": env_str("EMAIL_HOST_PASSWORD"),
+            "use_tls": env_bool("EMAIL_USE_TLS", False),
+            "timeout": 10,
+        },
+    }
+}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "testigo@localhost")
+
+# --- Retention -----------------------------------------------------------------------------
+# Rejected reports go after this many days from the decision; closed cases after this many
+# days from closing. A report under legal hold is never purged.
+TESTIGO_RETENTION_REJECTED_DAYS = env_int("TESTIGO_RETENTION_REJECTED_DAYS", 30)
+TESTIGO_RETENTION_CLOSED_DAYS = env_int("TESTIGO_RETENTION_CLOSED_DAYS", 365)
 
 # --- Security ---------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -78,6 +78,54 @@ class ContactChannel(models.TextChoices):
     EMAIL = "email", _("Email")
 
 
+class RejectReason(models.TextChoices):
+    SPAM = "spam", _("Spam")
+    FALSE_ALARM = "false_alarm", _("False alarm")
+    DUPLICATE = "duplicate", _("Duplicate of another report")
+    OUT_OF_SCOPE = "out_of_scope", _("Not in scope")
+
+
+class CaseStatus(models.TextChoices):
+    NEW = "new", _("New")
+    IN_PROGRESS = "in_progress", _("In progress")
+    WAITING_ON_WITNESS = "waiting_on_witness", _("Waiting on witness")
+    REFERRED = "referred", _("Referred")
+    CLOSED = "closed", _("Closed")
+
+
+class Priority(models.TextChoices):
+    LOW = "low", _("Low")
+    NORMAL = "normal", _("Normal")
+    HIGH = "high", _("High")
+    URGENT = "urgent", _("Urgent")
+
+
+class Incident(models.Model):
+    """One event seen by several witnesses; a moderator groups their reports into it."""
+
+    title = models.CharField(_("title"), max_length=200)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Label(models.Model):
+    name = models.CharField(_("name"), max_length=60, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 # Media in these states is finished with the pipeline; a report whose items are all
 # settled moves on to moderation.
 SETTLED_MEDIA = (MediaStatus.CLEAN, MediaStatus.REJECTED, MediaStatus.FAILED, MediaStatus.PURGED)
@@ -144,13 +192,88 @@ class Report(models.Model):
     received_at = models.DateTimeField(_("received"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # --- Moderation (staff side) ---
+    # The text everyone downstream of moderation sees; None until a moderator redacts.
+    # The witness's original stays in ``description`` behind view_original_text.
+    # None (not "") marks "never redacted", so a moderator may redact to an empty text.
+    description_redacted = models.TextField(  # noqa: DJ001
+        _("what happened (redacted)"), null=True, blank=True
+    )
+    redacted_at = models.DateTimeField(null=True, blank=True)
+    redacted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reject_reason = models.CharField(
+        _("reject reason"), max_length=16, choices=RejectReason.choices, blank=True
+    )
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The moderation decision (approve or reject): who and when.
+    reviewed_at = models.DateTimeField(_("reviewed"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Edit lock: a moderator who opens a report holds it until locked_until.
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    locked_until = models.DateTimeField(null=True, blank=True)
+    incident = models.ForeignKey(
+        Incident, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+
+    # --- Triage (legal aid, after approval) ---
+    case_status = models.CharField(
+        _("case status"), max_length=20, choices=CaseStatus.choices, blank=True, db_index=True
+    )
+    priority = models.CharField(
+        _("priority"), max_length=8, choices=Priority.choices, default=Priority.NORMAL
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_reports",
+        verbose_name=_("assignee"),
+    )
+    labels = models.ManyToManyField(Label, blank=True, related_name="reports")
+    follow_up_on = models.DateField(_("follow up on"), null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    # --- Retention ---
+    legal_hold = models.BooleanField(
+        _("legal hold"), default=False, help_text=_("Never purged while set.")
+    )
+
     class Meta:
         ordering = ["received_at"]
-        indexes = [models.Index(fields=["moderation", "received_at"])]
-        permissions = [("reveal_contact", "Can reveal a witness's contact details (audited)")]
+        indexes = [
+            models.Index(fields=["moderation", "received_at"]),
+            models.Index(fields=["moderation", "reviewed_at"]),
+        ]
+        permissions = [
+            ("reveal_contact", "Can reveal a witness's contact details (audited)"),
+            ("moderate_report", "Can moderate: lock, redact, approve, reject, group"),
+            ("view_unapproved", "Can see reports before and outside approval"),
+            ("view_original_text", "Can read the witness's text before redaction"),
+            ("triage_report", "Can triage approved reports"),
+            ("share_report", "Can share reports with partner organisations"),
+            ("export_reports", "Can export reports to CSV"),
+            ("ask_witness", "Can send a question to the witness"),
+            ("view_overview", "Can see the overview charts"),
+        ]
 
     def __str__(self) -> str:
         return f"Report {str(self.id)[:8]}"
+
+    @property
+    def description_shown(self) -> str:
+        """What staff downstream of moderation, exports and partners see."""
+        if self.description_redacted is not None:
+            return self.description_redacted
+        return self.description
 
 
 class MediaItem(models.Model):
@@ -173,7 +296,9 @@ class MediaItem(models.Model):
     sealed_original_name = models.CharField(max_length=200, blank=True)
     size_received = models.BigIntegerField(default=0)
     sha256_received = models.CharField(max_length=64, blank=True)
-    sha256_sanitized = models.CharField(max_length=64, blank=True)
+    sha256_sanitized = models.CharField(max_length=64, blank=True, db_index=True)
+    # 64-bit difference hash of a sanitized image (hex), for near-duplicate suggestions.
+    dhash = models.CharField(max_length=16, blank=True, db_index=True)
     detected_format = models.CharField(max_length=16, blank=True)
     media_kind = models.CharField(max_length=8, blank=True)
     reject_reason = models.CharField(max_length=40, blank=True)
@@ -250,3 +375,69 @@ class ReportMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_sender_display()} message on {self.report}"
+
+
+class ReportNote(models.Model):
+    """An internal note of legal-aid staff; never shown to the witness or partners."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(_("note"))
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Note on {self.report}"
+
+
+class PartnerOrganisation(models.Model):
+    """A partner legal organisation and its sharing profile: what it may see."""
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    active = models.BooleanField(_("active"), default=True)
+    # Names from reports.policy.SHAREABLE_FIELDS; anything else is never sent.
+    shared_fields = models.JSONField(_("fields shared"), default=list, blank=True)
+    include_contact = models.BooleanField(
+        _("include contact details when the witness consented"), default=False
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReportShare(models.Model):
+    """A report shared with one partner organisation; revoked shares are kept as history."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="shares")
+    organisation = models.ForeignKey(
+        PartnerOrganisation, on_delete=models.CASCADE, related_name="shares"
+    )
+    shared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    shared_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-shared_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "organisation"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_active_share_per_report_and_organisation",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.report} → {self.organisation}"

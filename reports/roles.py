@@ -1,4 +1,11 @@
-"""Staff roles as Django groups. Kept in step on every migrate."""
+"""Staff roles as Django groups with exact permissions. Kept in step on every migrate.
+
+- moderator: the queue, sanitized media, redaction, approve/reject, incidents, questions
+  to the witness. Never contact details.
+- legal_aid: approved reports, triage, sharing, export, the audited contact reveal.
+- admin: users, roles, two-factor devices, login lockouts, partner organisations, labels,
+  the audit trail; contact details only through the same audited reveal.
+"""
 
 from __future__ import annotations
 
@@ -7,17 +14,76 @@ from typing import Any
 from django.contrib.auth.models import Group, Permission
 
 MODERATOR = "moderator"
+LEGAL_AID = "legal_aid"
+ADMIN = "admin"
+ROLES = (MODERATOR, LEGAL_AID, ADMIN)
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     MODERATOR: [
         "reports.view_moderationqueue",
+        "reports.change_moderationqueue",
         "reports.view_report",
+        "reports.view_unapproved",
+        "reports.view_original_text",
+        "reports.moderate_report",
+        "reports.ask_witness",
         "reports.view_mediaitem",
+        "reports.view_incident",
+        "reports.add_incident",
+        "reports.change_incident",
+        "reports.view_overview",
+    ],
+    LEGAL_AID: [
+        "reports.view_report",
+        "reports.change_report",
+        "reports.triage_report",
+        "reports.reveal_contact",
+        "reports.share_report",
+        "reports.export_reports",
+        "reports.ask_witness",
+        "reports.view_mediaitem",
+        "reports.view_incident",
+        "reports.view_label",
+        "reports.add_label",
+        "reports.view_partnerorganisation",
+        "reports.view_reportshare",
+        "reports.view_overview",
+    ],
+    ADMIN: [
+        "auth.view_user",
+        "auth.add_user",
+        "auth.change_user",
+        "auth.view_group",
+        "otp_totp.view_totpdevice",
+        "otp_totp.add_totpdevice",
+        "otp_totp.change_totpdevice",
+        "otp_totp.delete_totpdevice",
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
+        "axes.view_accesslog",
+        "axes.view_accessfailurelog",
+        "reports.view_auditevent",
+        "reports.view_partnerorganisation",
+        "reports.add_partnerorganisation",
+        "reports.change_partnerorganisation",
+        "reports.view_reportshare",
+        "reports.view_label",
+        "reports.add_label",
+        "reports.change_label",
+        "reports.delete_label",
+        "reports.view_report",
+        "reports.view_unapproved",
+        "reports.reveal_contact",
+        "reports.view_overview",
     ],
 }
 
 
 def roles_ensure(**_: Any) -> None:
+    from django.conf import settings
+
+    # Membership only: who gets urgent-report alerts. No permissions come with it.
+    Group.objects.get_or_create(name=settings.TESTIGO_ON_CALL_GROUP)
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _created = Group.objects.get_or_create(name=role)
         permissions = [

@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+import re
+import statistics
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 
-from reports.models import SETTLED_MEDIA, MediaItem, MediaStatus, Moderation, Report
+from reports.dhash import hamming
+from reports.models import (
+    SETTLED_MEDIA,
+    Agency,
+    MediaItem,
+    MediaStatus,
+    Moderation,
+    PartnerOrganisation,
+    Report,
+    ReportShare,
+    Warrant,
+)
 
 
 def moderation_queue() -> QuerySet[Report]:
     """Reports waiting for a moderator, oldest first, with their media counted."""
     return (
         Report.objects.filter(moderation=Moderation.PENDING)
+        .select_related("locked_by")
         .annotate(
             media_count=Count("media_items"),
             clean_media_count=Count("media_items", filter=Q(media_items__status="clean")),
@@ -63,3 +82,198 @@ def reports_with_media_count() -> QuerySet[Report]:
 
 def report_by_receipt(*, receipt_hash: str) -> Report | None:
     return Report.objects.filter(receipt_hash=receipt_hash).first()
+
+
+def reports_visible_to(user: Any) -> QuerySet[Report]:
+    """The reports a staff user may see in the Reports list: legal aid sees approved
+    reports only; moderators and administrators see every state."""
+    queryset = Report.objects.annotate(media_count=Count("media_items"))
+    if not user.has_perm("reports.view_unapproved"):
+        queryset = queryset.filter(moderation=Moderation.APPROVED)
+    return queryset
+
+
+def report_active_shares(*, report: Report) -> QuerySet[ReportShare]:
+    return ReportShare.objects.filter(report=report, revoked_at__isnull=True).select_related(
+        "organisation", "shared_by"
+    )
+
+
+def partner_organisations_for_sharing() -> QuerySet[PartnerOrganisation]:
+    return PartnerOrganisation.objects.filter(active=True)
+
+
+@dataclasses.dataclass
+class Suggestion:
+    report: Report
+    reasons: list[str]
+
+
+SUGGESTION_WINDOW = timedelta(days=30)
+SIMILAR_TEXT = 0.3
+NEAR_IMAGE_BITS = 10
+_WORD = re.compile(r"\w{3,}")
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def _day(report: Report) -> date:
+    return timezone.localdate(report.occurred_at or report.received_at)
+
+
+def incident_suggestions(*, report: Report, limit: int = 10) -> list[Suggestion]:
+    """Reports that may describe the same event: same day and (same town or similar
+    text), or the same sanitized media (SHA-256) or a near-identical image (dHash).
+    Only suggestions; a moderator confirms each grouping."""
+    around = report.occurred_at or report.received_at
+    candidates = (
+        Report.objects.exclude(id=report.id)
+        .exclude(moderation=Moderation.REJECTED)
+        .filter(received_at__range=(around - SUGGESTION_WINDOW, around + SUGGESTION_WINDOW))
+    )
+    if report.incident_id is not None:
+        candidates = candidates.exclude(incident_id=report.incident_id)
+    reasons: dict[Any, list[str]] = {}
+    day = _day(report)
+    words = _words(f"{report.location_text} {report.description_shown}")
+    for other in candidates.only(
+        "id", "town", "occurred_at", "received_at", "location_text", "description",
+        "description_redacted",
+    ).order_by("received_at")[:500]:  # fmt: skip
+        if _day(other) != day:
+            continue
+        if report.town and other.town.strip().lower() == report.town.strip().lower():
+            reasons.setdefault(other.id, []).append("same day and town")
+            continue
+        other_words = _words(f"{other.location_text} {other.description_shown}")
+        if words and other_words:
+            overlap = len(words & other_words) / len(words | other_words)
+            if overlap >= SIMILAR_TEXT:
+                reasons.setdefault(other.id, []).append("same day, similar text")
+    own = list(
+        MediaItem.objects.filter(report=report, status=MediaStatus.CLEAN).values_list(
+            "sha256_sanitized", "dhash"
+        )
+    )
+    hashes = {sha for sha, _ in own if sha}
+    if hashes:
+        for report_id in (
+            MediaItem.objects.filter(sha256_sanitized__in=hashes, status=MediaStatus.CLEAN)
+            .exclude(report=report)
+            .values_list("report_id", flat=True)
+        ):
+            reasons.setdefault(report_id, []).append("identical media")
+    image_hashes = [h for _, h in own if h]
+    if image_hashes:
+        others = (
+            MediaItem.objects.filter(
+                status=MediaStatus.CLEAN,
+                report__in=candidates,
+            )
+            .exclude(dhash="")
+            .values_list("report_id", "dhash", "sha256_sanitized")
+        )
+        for report_id, other_hash, sha in others:
+            if sha in hashes:
+                continue
+            if min(hamming(h, other_hash) for h in image_hashes) <= NEAR_IMAGE_BITS:
+                reasons.setdefault(report_id, []).append("near-identical image")
+    found = Report.objects.in_bulk(list(reasons))
+    suggestions = [
+        Suggestion(report=found[rid], reasons=sorted(set(r)))
+        for rid, r in reasons.items()
+        if rid in found and found[rid].moderation != Moderation.REJECTED
+    ]
+    suggestions.sort(key=lambda s: s.report.received_at)
+    return suggestions[:limit]
+
+
+# --- Overview --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Overview:
+    per_day: list[tuple[date, int]]
+    by_town: list[tuple[str, int]]
+    by_agency: list[tuple[str, int]]
+    warrant: list[tuple[str, int]]
+    no_or_administrative_warrant_share: float | None
+    backlog_pending: int
+    backlog_received: int
+    oldest_pending_hours: float | None
+    median_first_review_hours: float | None
+
+
+def overview(*, days: int = 90, now: datetime | None = None) -> Overview:
+    now = now or timezone.now()
+    since = now - timedelta(days=days)
+    recent = Report.objects.filter(received_at__gte=since).exclude(moderation=Moderation.REJECTED)
+    counts = dict(
+        recent.annotate(day=TruncDate("received_at"))
+        .values("day")
+        .annotate(n=Count("id"))
+        .values_list("day", "n")
+    )
+    first_day = timezone.localdate(since)
+    per_day = [
+        (first_day + timedelta(days=i), counts.get(first_day + timedelta(days=i), 0))
+        for i in range(days + 1)
+    ]
+    by_town = [
+        (town, n)
+        for town, n in recent.exclude(town="")
+        .values("town")
+        .annotate(n=Count("id"))
+        .order_by("-n", "town")
+        .values_list("town", "n")[:12]
+    ]
+    agency_counts: Counter[str] = Counter()
+    for agencies in recent.values_list("agencies", flat=True).iterator(chunk_size=2000):
+        agency_counts.update(set(agencies or []))
+    labels = dict(Agency.choices)
+    by_agency = [(str(labels.get(a, a)), n) for a, n in agency_counts.most_common()]
+    warrant_counts = dict(
+        recent.exclude(warrant="")
+        .values("warrant")
+        .annotate(n=Count("id"))
+        .values_list("warrant", "n")
+    )
+    warrant = [(str(label), warrant_counts.get(value, 0)) for value, label in Warrant.choices]
+    answered = sum(warrant_counts.values())
+    weak = warrant_counts.get(Warrant.NOT_SHOWN, 0) + warrant_counts.get(Warrant.ADMINISTRATIVE, 0)
+    pending = Report.objects.filter(moderation=Moderation.PENDING)
+    oldest = pending.order_by("received_at").values_list("received_at", flat=True).first()
+    waits = sorted(
+        (reviewed - received).total_seconds() / 3600
+        for received, reviewed in Report.objects.filter(
+            reviewed_at__gte=since, reviewed_at__isnull=False
+        ).values_list("received_at", "reviewed_at")
+        if reviewed is not None
+    )
+    return Overview(
+        per_day=per_day,
+        by_town=by_town,
+        by_agency=by_agency,
+        warrant=warrant,
+        no_or_administrative_warrant_share=(weak / answered) if answered else None,
+        backlog_pending=pending.count(),
+        backlog_received=Report.objects.filter(moderation=Moderation.RECEIVED).count(),
+        oldest_pending_hours=((now - oldest).total_seconds() / 3600) if oldest else None,
+        median_first_review_hours=statistics.median(waits) if waits else None,
+    )
+
+
+def report_by_reference(reference: str) -> Report | None:
+    """A report by its full id or the 8-character short id staff see in lists."""
+    reference = reference.strip().lower()
+    try:
+        return Report.objects.filter(id=UUID(reference)).first()
+    except ValueError:
+        pass
+    if len(reference) == 8 and all(c in "0123456789abcdef" for c in reference):
+        matches = list(Report.objects.filter(id__startswith=reference)[:2])
+        if len(matches) == 1:
+            return matches[0]
+    return None

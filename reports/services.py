@@ -6,26 +6,71 @@ Claims use conditional updates so that a task delivered twice does the work once
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+import logging
+import secrets
+import urllib.request
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
-from django.contrib.auth.models import User
+from django.conf import settings
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.core.files.storage import storages
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
+from django.urls import reverse
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from reports.contact import Contact, contact_open, contact_seal
+from reports.dhash import dhash
 from reports.models import (
     SETTLED_MEDIA,
+    Answer,
     AuditEvent,
+    CaseStatus,
+    Incident,
+    Label,
     MediaItem,
     MediaStatus,
     MessageSender,
     Moderation,
+    PartnerOrganisation,
+    Priority,
+    RejectReason,
     Report,
     ReportMessage,
+    ReportNote,
+    ReportShare,
 )
+from reports.roles import ROLES
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceError(Exception):
+    """A refused state change; the message is shown to staff as it is."""
+
+
+class ReportLocked(ServiceError):
+    pass
+
+
+class InvalidTransition(ServiceError):
+    pass
+
+
+class ShareNotAllowed(ServiceError):
+    pass
+
+
+def _require(user: User, permission: str) -> None:
+    if not user.is_active or not user.has_perm(permission):
+        raise PermissionDenied
 
 
 def audit_record(
@@ -71,6 +116,9 @@ def report_create(
         report.contact_sealed = contact_seal(report_id=report.id, contact=contact)
     report.save(force_insert=True)
     audit_record(action="report.received", actor_label="witness", report_id=report.id)
+    if report_is_urgent(report):
+        # At once, not after the media is sanitized: someone may be detained right now.
+        transaction.on_commit(partial(report_alert_enqueue, report_id=report.id))
     return report
 
 
@@ -91,6 +139,9 @@ def report_contact_reveal(*, report: Report, by: User) -> Contact:
 
 def report_message_ask(*, report: Report, by: User, body: str) -> ReportMessage:
     """A staff member asks the witness a question, shown on the follow-up page."""
+    _require(by, "reports.ask_witness")
+    if not body.strip():
+        raise ServiceError("A question cannot be empty.")
     message = ReportMessage.objects.create(
         report=report, sender=MessageSender.STAFF, author=by, body=body
     )
@@ -174,10 +225,12 @@ def media_item_mark_clean(
     preview_name: str = "",
     sealed_original_name: str = "",
 ) -> MediaItem:
+    image_hash = _media_dhash(media_name) if manifest.get("media_kind") == "image" else ""
     with transaction.atomic():
         Report.objects.select_for_update().get(id=item.report_id)
         updated = MediaItem.objects.filter(id=item.id, status=MediaStatus.PROCESSING).update(
             status=MediaStatus.CLEAN,
+            dhash=image_hash,
             media_name=media_name,
             preview_name=preview_name,
             sealed_original_name=sealed_original_name,
@@ -198,6 +251,16 @@ def media_item_mark_clean(
             _report_settle(report_id=item.report_id)
     item.refresh_from_db()
     return item
+
+
+def _media_dhash(media_name: str) -> str:
+    """Perceptual hash of a sanitized image; only a suggestion aid, so never fatal."""
+    try:
+        with storages["media"].open(media_name, "rb") as stream:
+            return dhash(stream)
+    except Exception:
+        logger.warning("no perceptual hash for %s", media_name, exc_info=True)
+        return ""
 
 
 def media_item_reject(
@@ -288,3 +351,500 @@ def _report_settle(*, report_id: Any) -> None:
         moderation=Moderation.PENDING
     ):
         audit_record(action="report.queued", actor_label="system", report_id=report_id)
+        report = Report.objects.get(id=report_id)
+        if report_is_urgent(report):
+            # A second chance for an alert whose publish at submit was lost; the task
+            # sends at most once per report.
+            transaction.on_commit(partial(report_alert_enqueue, report_id=report_id))
+
+
+# --- Moderation ---------------------------------------------------------------------------
+
+
+def _lock_free_for(by: User, now: datetime) -> Q:
+    return Q(locked_by__isnull=True) | Q(locked_until__lt=now) | Q(locked_by=by)
+
+
+def report_lock_acquire(*, report: Report, by: User) -> bool:
+    """Take (or extend) the edit lock of a report. False when another moderator holds a
+    lock that has not expired; the report then shows as taken."""
+    _require(by, "reports.moderate_report")
+    now = timezone.now()
+    until = now + timedelta(minutes=settings.TESTIGO_EDIT_LOCK_MINUTES)
+    held = Report.objects.filter(id=report.id, locked_by=by, locked_until__gte=now)
+    if held.update(locked_until=until):
+        report.locked_until = until
+        return True
+    taken = Report.objects.filter(_lock_free_for(by, now), id=report.id).update(
+        locked_by=by, locked_until=until
+    )
+    if not taken:
+        report.refresh_from_db(fields=["locked_by", "locked_until"])
+        return False
+    report.locked_by, report.locked_until = by, until
+    audit_record(action="report.locked", actor=by, report_id=report.id)
+    return True
+
+
+def report_lock_release(*, report: Report, by: User) -> None:
+    if Report.objects.filter(id=report.id, locked_by=by).update(locked_by=None, locked_until=None):
+        audit_record(action="report.unlocked", actor=by, report_id=report.id)
+
+
+def _moderation_update(*, report: Report, by: User, **changes: Any) -> None:
+    """Apply a moderation change to a pending report not locked by someone else."""
+    now = timezone.now()
+    updated = Report.objects.filter(
+        _lock_free_for(by, now), id=report.id, moderation=Moderation.PENDING
+    ).update(**changes)
+    if updated == 1:
+        return
+    current = Report.objects.select_related("locked_by").get(id=report.id)
+    if current.moderation != Moderation.PENDING:
+        raise InvalidTransition(f"This report is already {current.get_moderation_display()}.")
+    raise ReportLocked(f"This report is being handled by {current.locked_by}.")
+
+
+def report_redact(*, report: Report, by: User, text: str) -> Report:
+    """Set the redacted text everyone downstream sees; the original is kept."""
+    _require(by, "reports.moderate_report")
+    now = timezone.now()
+    _moderation_update(
+        report=report, by=by, description_redacted=text, redacted_at=now, redacted_by=by
+    )
+    # Lengths only: the audit trail never holds the witness's words.
+    audit_record(
+        action="report.redacted",
+        actor=by,
+        report_id=report.id,
+        data={"original_length": len(report.description), "redacted_length": len(text)},
+    )
+    report.refresh_from_db()
+    return report
+
+
+def report_approve(*, report: Report, by: User) -> Report:
+    _require(by, "reports.moderate_report")
+    now = timezone.now()
+    _moderation_update(
+        report=report,
+        by=by,
+        moderation=Moderation.APPROVED,
+        case_status=CaseStatus.NEW,
+        reviewed_at=now,
+        reviewed_by=by,
+        locked_by=None,
+        locked_until=None,
+    )
+    audit_record(action="report.approved", actor=by, report_id=report.id)
+    report.refresh_from_db()
+    return report
+
+
+def report_reject(
+    *, report: Report, by: User, reason: str, duplicate_of: Report | None = None
+) -> Report:
+    _require(by, "reports.moderate_report")
+    if reason not in RejectReason.values:
+        raise ServiceError(f"Unknown reason {reason!r}.")
+    if reason == RejectReason.DUPLICATE:
+        if duplicate_of is None or duplicate_of.id == report.id:
+            raise ServiceError("A duplicate needs the report it duplicates.")
+    else:
+        duplicate_of = None
+    now = timezone.now()
+    _moderation_update(
+        report=report,
+        by=by,
+        moderation=Moderation.REJECTED,
+        reject_reason=reason,
+        duplicate_of=duplicate_of,
+        reviewed_at=now,
+        reviewed_by=by,
+        locked_by=None,
+        locked_until=None,
+    )
+    audit_record(
+        action="report.rejected",
+        actor=by,
+        report_id=report.id,
+        data={
+            "reason": reason,
+            "duplicate_of": str(duplicate_of.id) if duplicate_of is not None else None,
+        },
+    )
+    report.refresh_from_db()
+    return report
+
+
+def incident_group(
+    *, reports: Sequence[Report], by: User, incident: Incident | None = None, title: str = ""
+) -> Incident:
+    """Group reports a moderator has confirmed describe one event. Joins the incident one
+    of them is already in, or starts a new one."""
+    _require(by, "reports.moderate_report")
+    if len(reports) < 2 and incident is None:
+        raise ServiceError("Grouping needs at least two reports.")
+    with transaction.atomic():
+        if incident is None:
+            existing = [r.incident_id for r in reports if r.incident_id is not None]
+            if existing:
+                incident = Incident.objects.get(id=existing[0])
+            else:
+                first = min(reports, key=lambda r: r.received_at)
+                incident = Incident.objects.create(
+                    title=title or f"Incident of {first.received_at:%Y-%m-%d} {first.town}".strip(),
+                    created_by=by,
+                )
+                audit_record(action="incident.created", actor=by, data={"incident_id": incident.id})
+        for report in reports:
+            if report.incident_id == incident.id:
+                continue
+            Report.objects.filter(id=report.id).update(incident=incident)
+            report.incident = incident
+            audit_record(
+                action="incident.grouped",
+                actor=by,
+                report_id=report.id,
+                data={"incident_id": incident.id},
+            )
+    return incident
+
+
+def incident_ungroup(*, report: Report, by: User) -> None:
+    _require(by, "reports.moderate_report")
+    incident_id = report.incident_id
+    if incident_id is None:
+        return
+    Report.objects.filter(id=report.id).update(incident=None)
+    report.incident = None
+    audit_record(
+        action="incident.ungrouped",
+        actor=by,
+        report_id=report.id,
+        data={"incident_id": incident_id},
+    )
+
+
+# --- Triage ----------------------------------------------------------------------------------
+
+CASE_TRANSITIONS: dict[str, set[str]] = {
+    CaseStatus.NEW: {
+        CaseStatus.IN_PROGRESS,
+        CaseStatus.WAITING_ON_WITNESS,
+        CaseStatus.REFERRED,
+        CaseStatus.CLOSED,
+    },
+    CaseStatus.IN_PROGRESS: {CaseStatus.WAITING_ON_WITNESS, CaseStatus.REFERRED, CaseStatus.CLOSED},
+    CaseStatus.WAITING_ON_WITNESS: {CaseStatus.IN_PROGRESS, CaseStatus.REFERRED, CaseStatus.CLOSED},
+    CaseStatus.REFERRED: {CaseStatus.IN_PROGRESS, CaseStatus.CLOSED},
+    CaseStatus.CLOSED: {CaseStatus.IN_PROGRESS},  # reopen
+}
+
+
+def report_case_status_set(*, report: Report, by: User, status: str) -> Report:
+    _require(by, "reports.triage_report")
+    with transaction.atomic():
+        current = Report.objects.select_for_update().get(id=report.id)
+        if current.moderation != Moderation.APPROVED:
+            raise InvalidTransition("Only approved reports have a case status.")
+        if status not in CASE_TRANSITIONS.get(current.case_status, set()):
+            raise InvalidTransition(
+                f"A case cannot go from {current.get_case_status_display()} to {status}."
+            )
+        previous = current.case_status
+        current.case_status = status
+        current.closed_at = timezone.now() if status == CaseStatus.CLOSED else None
+        current.save(update_fields=["case_status", "closed_at", "updated_at"])
+        audit_record(
+            action="case.status_changed",
+            actor=by,
+            report_id=report.id,
+            data={"from": previous, "to": status},
+        )
+    report.refresh_from_db()
+    return report
+
+
+_UNCHANGED: Any = object()
+
+
+def report_triage_update(
+    *,
+    report: Report,
+    by: User,
+    priority: str = _UNCHANGED,
+    assignee: User | None = _UNCHANGED,
+    follow_up_on: date | None = _UNCHANGED,
+    labels: Iterable[Label] = _UNCHANGED,
+) -> Report:
+    """Change triage fields; the audit event names what changed."""
+    _require(by, "reports.triage_report")
+    changed: dict[str, Any] = {}
+    with transaction.atomic():
+        current = Report.objects.select_for_update().get(id=report.id)
+        if current.moderation != Moderation.APPROVED:
+            raise InvalidTransition("Only approved reports are triaged.")
+        if priority is not _UNCHANGED and priority != current.priority:
+            if priority not in Priority.values:
+                raise ServiceError(f"Unknown priority {priority!r}.")
+            current.priority = priority
+            changed["priority"] = priority
+        if (
+            assignee is not _UNCHANGED
+            and (assignee.pk if assignee else None) != current.assignee_id
+        ):
+            current.assignee = assignee
+            changed["assignee"] = assignee.pk if assignee else None
+        if follow_up_on is not _UNCHANGED and follow_up_on != current.follow_up_on:
+            current.follow_up_on = follow_up_on
+            changed["follow_up_on"] = follow_up_on.isoformat() if follow_up_on else None
+        current.save(update_fields=["priority", "assignee", "follow_up_on", "updated_at"])
+        if labels is not _UNCHANGED:
+            wanted = {label.pk for label in labels}
+            if wanted != set(current.labels.values_list("pk", flat=True)):
+                current.labels.set(wanted)
+                changed["labels"] = sorted(wanted)
+        if changed:
+            audit_record(action="case.updated", actor=by, report_id=report.id, data=changed)
+    report.refresh_from_db()
+    return report
+
+
+def report_note_add(*, report: Report, by: User, body: str) -> ReportNote:
+    _require(by, "reports.triage_report")
+    if not body.strip():
+        raise ServiceError("A note cannot be empty.")
+    note = ReportNote.objects.create(report=report, author=by, body=body)
+    audit_record(action="case.note_added", actor=by, report_id=report.id)
+    return note
+
+
+# --- Sharing with partner organisations --------------------------------------------------
+
+
+def report_share(*, report: Report, organisation: PartnerOrganisation, by: User) -> ReportShare:
+    """Share an approved report with one partner organisation, if the witness consented."""
+    _require(by, "reports.share_report")
+    current = Report.objects.get(id=report.id)
+    if current.moderation != Moderation.APPROVED:
+        raise ShareNotAllowed("Only approved reports can be shared.")
+    if not current.consent_share_partners:
+        raise ShareNotAllowed("The witness did not consent to sharing with partners.")
+    if not organisation.active:
+        raise ShareNotAllowed(f"{organisation} is not active.")
+    try:
+        with transaction.atomic():
+            share = ReportShare.objects.create(
+                report=report, organisation=organisation, shared_by=by
+            )
+    except IntegrityError:
+        # Already shared and not revoked: sharing again changes nothing.
+        return ReportShare.objects.get(
+            report=report, organisation=organisation, revoked_at__isnull=True
+        )
+    audit_record(
+        action="report.shared",
+        actor=by,
+        report_id=report.id,
+        data={"organisation_id": organisation.id},
+    )
+    return share
+
+
+def report_share_revoke(*, share: ReportShare, by: User) -> ReportShare:
+    _require(by, "reports.share_report")
+    now = timezone.now()
+    if ReportShare.objects.filter(id=share.id, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_by=by
+    ):
+        audit_record(
+            action="report.share_revoked",
+            actor=by,
+            report_id=share.report_id,
+            data={"organisation_id": share.organisation_id},
+        )
+    share.refresh_from_db()
+    return share
+
+
+def reports_export_record(*, by: User, count: int, query: str) -> None:
+    """Audit a CSV export: who, how many rows, with which filters."""
+    _require(by, "reports.export_reports")
+    audit_record(action="reports.exported", actor=by, data={"rows": count, "query": query[:500]})
+
+
+# --- Alerts ----------------------------------------------------------------------------------
+
+
+def report_is_urgent(report: Report) -> bool:
+    return (
+        report.happening_now
+        or report.children_present == Answer.YES
+        or report.injuries == Answer.YES
+    )
+
+
+def report_alert_enqueue(*, report_id: Any) -> None:
+    """Queue the alert; a broker outage is logged, and the queue step retries it."""
+    from reports.tasks import alert_urgent_report
+
+    try:
+        alert_urgent_report.apply_async(kwargs={"report_id": str(report_id)})
+    except Exception:
+        logger.warning("could not queue the alert for report %s", report_id)
+
+
+def report_alert_send(*, report_id: Any) -> bool:
+    """Tell the on-call group that an urgent report came in. The message carries only a
+    link into the admin, never a witness's words or details. Sent once per report."""
+    report = Report.objects.filter(id=report_id).first()
+    if report is None or not report_is_urgent(report):
+        return False
+    if AuditEvent.objects.filter(action="alert.sent", report_id=report.id).exists():
+        return False
+    link = settings.TESTIGO_ADMIN_BASE_URL.rstrip("/") + reverse(
+        "admin:reports_report_change", args=[report.id]
+    )
+    recipients = list(
+        User.objects.filter(groups__name=settings.TESTIGO_ON_CALL_GROUP, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    channels = []
+    if recipients:
+        send_mail(
+            subject="[Testigo] Urgent report waiting",
+            message=f"An urgent report has come in. Open it in the admin:\n\n{link}\n",
+            from_email=None,
+            recipient_list=recipients,
+        )
+        channels.append("email")
+    if settings.TESTIGO_ALERT_WEBHOOK_URL:
+        body = json.dumps({"event": "report.urgent", "url": link}).encode()
+        request = urllib.request.Request(  # noqa: S310 (an operator-set https URL)
+            settings.TESTIGO_ALERT_WEBHOOK_URL,
+            data=body,
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+            pass
+        channels.append("webhook")
+    audit_record(
+        action="alert.sent",
+        actor_label="system",
+        report_id=report.id,
+        data={"channels": channels, "recipients": len(recipients)},
+    )
+    return True
+
+
+# --- Retention -------------------------------------------------------------------------------
+
+
+def report_legal_hold_set(*, report: Report, by: User, hold: bool) -> Report:
+    _require(by, "reports.triage_report")
+    if Report.objects.filter(id=report.id).exclude(legal_hold=hold).update(legal_hold=hold):
+        audit_record(
+            action="report.legal_hold_set" if hold else "report.legal_hold_lifted",
+            actor=by,
+            report_id=report.id,
+        )
+    report.refresh_from_db()
+    return report
+
+
+def report_purge(*, report: Report, reason: str, by: User | None = None) -> bool:
+    """Delete a report, its rows and every file it left (sanitized media, previews,
+    sealed originals and any quarantine leftovers), unless it is under legal hold. Files
+    go first: if the row delete then fails, the next run finishes, and nothing is kept."""
+    current = Report.objects.filter(id=report.id, legal_hold=False).first()
+    if current is None:
+        return False
+    items = list(MediaItem.objects.filter(report=current))
+    files = 0
+    for item in items:
+        for storage, name in (
+            ("media", item.media_name),
+            ("media", item.preview_name),
+            ("quarantine", item.quarantine_name),
+            # Sealed originals are kept for legal hold; past retention, they go too.
+            ("legal_hold", item.sealed_original_name),
+        ):
+            if name:
+                storages[storage].delete(name)
+                files += 1
+    with transaction.atomic():
+        deleted = Report.objects.filter(id=current.id, legal_hold=False).delete()[0]
+        if not deleted:
+            return False
+        audit_record(
+            action="report.purged",
+            actor=by,
+            actor_label="" if by else "system",
+            report_id=current.id,
+            data={"reason": reason, "media_items": len(items), "files": files},
+        )
+    return True
+
+
+# --- Staff accounts --------------------------------------------------------------------------
+
+
+def staff_totp_enrol(*, user: User, name: str = "authenticator") -> TOTPDevice:
+    """Give a staff user a TOTP device; its otpauth:// URL is shown once by the caller."""
+    device = TOTPDevice.objects.create(user=user, name=name, confirmed=True)
+    audit_record(action="staff.otp_enrolled", actor_label="system", data={"user_id": user.pk})
+    return device
+
+
+def staff_create(*, username: str, role: str, email: str = "") -> tuple[User, str, TOTPDevice]:
+    """Create a staff user in one role, with a random password and a TOTP device.
+    Returns the password in clear for the one time it is shown."""
+    if role not in ROLES:
+        raise ServiceError(f"Unknown role {role!r}; one of {', '.join(ROLES)}.")
+    password = secrets.token_urlsafe(15)
+    with transaction.atomic():
+        user = User.objects.create_user(
+            username=username, email=email, password=password, is_staff=True
+        )
+        user.groups.add(Group.objects.get(name=role))
+        device = staff_totp_enrol(user=user)
+        audit_record(
+            action="staff.created", actor_label="system", data={"user_id": user.pk, "role": role}
+        )
+    return user, password, device
+
+
+def incident_rename(*, incident: Incident, by: User, title: str) -> Incident:
+    _require(by, "reports.change_incident")
+    Incident.objects.filter(id=incident.id).update(title=title)
+    audit_record(action="incident.renamed", actor=by, data={"incident_id": incident.id})
+    incident.refresh_from_db()
+    return incident
+
+
+def partner_organisation_save(
+    *, organisation: PartnerOrganisation, by: User
+) -> PartnerOrganisation:
+    """Create or change a partner organisation and its sharing profile."""
+    _require(
+        by,
+        "reports.change_partnerorganisation"
+        if organisation.pk
+        else "reports.add_partnerorganisation",
+    )
+    created = organisation.pk is None
+    organisation.save()
+    audit_record(
+        action="partner.created" if created else "partner.changed",
+        actor=by,
+        data={
+            "organisation_id": organisation.id,
+            "fields": list(organisation.shared_fields),
+            "include_contact": organisation.include_contact,
+            "active": organisation.active,
+        },
+    )
+    return organisation

@@ -16,8 +16,10 @@ from django.contrib.auth.models import Group, User
 from django.db import connection
 
 from intake.legal_hold import keypair_new
-from reports.roles import MODERATOR
+from reports.roles import ADMIN, LEGAL_AID, MODERATOR
+from reports.services import staff_totp_enrol
 from tests.factories import jpeg_with_gps
+from tests.staff import staff_user
 
 WORKER_READY_TIMEOUT = 60
 
@@ -83,6 +85,12 @@ def celery_worker_process(
         worker.kill()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    # Tests create many staff users; production keeps Django's slow default hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def wait_for() -> Callable[..., Any]:
     def wait(predicate: Callable[[], Any], timeout: float = 60, interval: float = 0.25) -> Any:
@@ -101,7 +109,19 @@ def wait_for() -> Callable[..., Any]:
 def moderator(db: None) -> User:
     user = User.objects.create_user(username="mod", password="mod-password-1", is_staff=True)
     user.groups.add(Group.objects.get(name=MODERATOR))
+    # Every staff login needs a second factor; tests compute tokens from this device.
+    staff_totp_enrol(user=user)
     return user
+
+
+@pytest.fixture
+def legal_aid(db: None) -> User:
+    return staff_user("lawyer", LEGAL_AID)
+
+
+@pytest.fixture
+def administrator(db: None) -> User:
+    return staff_user("administrator", ADMIN)
 
 
 @pytest.fixture

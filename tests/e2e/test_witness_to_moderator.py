@@ -11,6 +11,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from reports.models import MediaStatus, Moderation, Report
+from tests.staff import device_of, totp_token
 from tests.tools import require_tool
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -47,6 +48,7 @@ def test_witness_report_reaches_moderator_without_gps(
     page.goto(live_server.url + "/admin/login/")
     page.get_by_label("Username").fill("mod")
     page.get_by_label("Password").fill("mod-password-1")
+    page.get_by_label("OTP Token").fill(totp_token(device_of(moderator)))
     page.get_by_role("button", name="Log in").click()
     page.goto(live_server.url + "/admin/reports/moderationqueue/")
     page.get_by_role("link", name=str(report.id)[:8]).click()

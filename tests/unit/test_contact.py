@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import pytest
 from cryptography.exceptions import InvalidTag
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import PermissionDenied
 
 from reports.contact import Contact, contact_open
 from reports.models import AuditEvent, MessageSender, Report
+from reports.roles import MODERATOR
 from reports.services import (
     ContactNotAvailable,
     report_contact_reveal,
@@ -77,6 +78,7 @@ def test_contact_reveal_without_consent_is_refused() -> None:
 def test_report_messages_go_both_ways_with_audit() -> None:
     report = _report()
     moderator = User.objects.create_user(username="m", is_staff=True)
+    moderator.groups.add(Group.objects.get(name=MODERATOR))
     report_message_ask(report=report, by=moderator, body="Which street was it?")
     report_message_reply(report=report, body="Elm Street")
     assert list(report.messages.values_list("sender", "body")) == [

@@ -7,6 +7,7 @@ from django.core.files.storage import storages
 from django.test import Client
 
 from reports.models import AuditEvent, MediaItem, MediaStatus, Report
+from tests.staff import verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -66,8 +67,7 @@ def test_moderation_queue_lists_pending_reports_for_moderator(moderator: User) -
         receipt_hash="a" * 64, description="pending one", moderation="pending"
     )
     Report.objects.create(receipt_hash="b" * 64, description="still received")
-    client = Client()
-    client.force_login(moderator)
+    client = verified_client(moderator)
     response = client.get("/admin/reports/moderationqueue/")
     assert response.status_code == 200
     assert [r.id for r in response.context["cl"].result_list] == [pending.id]

@@ -17,11 +17,16 @@ class Command(BaseCommand):
         if user_model.objects.filter(is_superuser=True).exists():
             self.stdout.write("Admin login exists (reset it with: manage.py changepassword admin).")
             return
+        from reports.services import staff_totp_enrol
+
         password = secrets.token_urlsafe(12)
-        user_model.objects.create_superuser(username="admin", email="", password=password)
+        user = user_model.objects.create_superuser(username="admin", email="", password=password)
+        # The admin always asks for a second factor, the local one too.
+        device = staff_totp_enrol(user=user)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created the local admin login. Username: admin  Password: {password}\n"
-                "It is shown only this once."
+                f"Add this to an authenticator app for the login code:\n{device.config_url}\n"
+                "Both are shown only this once."
             )
         )

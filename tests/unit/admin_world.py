@@ -1,0 +1,76 @@
+"""One row of every admin model and a user of every role, for the role-by-view table."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from reports.contact import Contact
+from reports.models import (
+    AuditEvent,
+    Incident,
+    Label,
+    Moderation,
+    PartnerOrganisation,
+    Report,
+    ReportShare,
+)
+from reports.services import report_create
+from tests.staff import device_of, staff_user
+
+
+@dataclasses.dataclass
+class World:
+    users: dict[str, User | None]
+    objects: dict[str, Any]
+
+
+def build_world() -> World:
+    users: dict[str, User | None] = {
+        "anonymous": None,
+        "moderator": staff_user("w-moderator", "moderator"),
+        "legal_aid": staff_user("w-legal", "legal_aid"),
+        "admin": staff_user("w-admin", "admin"),
+    }
+    approved = report_create(
+        receipt_hash="a" * 64,
+        description="approved",
+        facts={"consent_contact": True, "consent_share_partners": True, "town": "X"},
+        contact=Contact(value="+1 555 0100"),
+    )
+    Report.objects.filter(id=approved.id).update(
+        moderation=Moderation.APPROVED, case_status="new", reviewed_at=timezone.now()
+    )
+    pending = Report.objects.create(receipt_hash="b" * 64, description="p", moderation="pending")
+    organisation = PartnerOrganisation.objects.create(name="Partner", shared_fields=["id"])
+    share = ReportShare.objects.create(report=approved, organisation=organisation)
+    device = device_of(users["moderator"])  # type: ignore[arg-type]
+    objects: dict[str, Any] = {
+        "reports_report": approved,
+        "reports_moderationqueue": pending,
+        "reports_incident": Incident.objects.create(title="I"),
+        "reports_label": Label.objects.create(name="L"),
+        "reports_partnerorganisation": organisation,
+        "reports_reportshare": share,
+        "reports_auditevent": AuditEvent.objects.create(action="x.test"),
+        "auth_user": users["moderator"],
+        "auth_group": Group.objects.get(name="moderator"),
+        "otp_totp_totpdevice": device,
+        "axes_accessattempt": AccessAttempt.objects.create(
+            username="someone",
+            ip_address="192.0.2.1",
+            attempt_time=timezone.now(),
+            failures_since_start=1,
+        ),
+        "axes_accesslog": AccessLog.objects.create(
+            username="someone", ip_address="192.0.2.1", attempt_time=timezone.now()
+        ),
+        "axes_accessfailurelog": AccessFailureLog.objects.create(
+            username="someone", ip_address="192.0.2.1", attempt_time=timezone.now()
+        ),
+    }
+    return World(users=users, objects=objects)
