@@ -22,7 +22,7 @@ from intake.quarantine import EncryptingWriter
 from intake.services import quarantine_sweep
 from reports.models import MediaItem, MediaStatus, Moderation, Report
 from reports.services import media_item_quarantine, report_create
-from tests.tools import require_tool
+from tests.tools import require_shared_samples, require_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -128,3 +128,35 @@ def test_sweeper_requeues_item_whose_task_was_never_published(
     item.refresh_from_db()
     assert item.status == MediaStatus.CLEAN
     assert not storages["quarantine"].exists(name)
+
+
+@pytest.mark.parametrize(
+    ("sample", "media_kind", "has_preview"),
+    [
+        ("mp4_rotated90_xyz.mp4", "video", True),
+        ("heic_iphone_like.heic", "image", True),
+        ("m4a_voice_memo.m4a", "audio", False),
+        ("webm_vp9_matroska_tags.webm", "video", True),
+    ],
+)
+def test_sample_media_is_sanitized_through_the_worker(
+    celery_worker_process: Any,
+    wait_for: Callable[..., Any],
+    sample: str,
+    media_kind: str,
+    has_preview: bool,
+) -> None:
+    require_tool("ffmpeg")
+    data = (require_shared_samples() / "files" / sample).read_bytes()
+    Client().post(
+        "/api/v1/intake/reports/",
+        {"description": "Sample.", "media": SimpleUploadedFile("upload", data)},
+    )
+    item = MediaItem.objects.get()
+    wait_for(lambda: MediaItem.objects.filter(id=item.id, status=MediaStatus.CLEAN).exists())
+    item.refresh_from_db()
+    assert (item.media_kind, bool(item.preview_name)) == (media_kind, has_preview)
+    assert item.manifest["lossless"] is True
+    assert item.sha256_sanitized != item.sha256_received
+    with storages["media"].open(item.media_name) as sanitized:
+        assert b"CANARY" not in sanitized.read().upper()
