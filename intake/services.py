@@ -122,10 +122,15 @@ def report_submit(
     facts: dict[str, Any] | None = None,
     contact: Contact | None = None,
     uploads: Sequence[UploadedFile[bytes]] = (),
+    resumable_uploads_follow: bool = False,
 ) -> SubmitResult:
     """Receive a witness's report. Files are checked and stored (encrypted) first, each on
     its own, so a bad or failed upload costs only itself; then the report and its media
-    rows are committed together, and processing is queued only after that commit."""
+    rows are committed together, and processing is queued only after that commit.
+
+    ``resumable_uploads_follow``: the client sends its files next, with tus; the report
+    waits for them instead of entering moderation at once (the sweeper moves it on if
+    none ever starts)."""
     stored, refused = _uploads_store(uploads, start=0, room=settings.TESTIGO_MAX_FILES)
     code = receipt_code_new()
     try:
@@ -140,7 +145,7 @@ def report_submit(
                 contact=contact,
             )
             _media_rows_create(report, stored, refused)
-            if not stored:
+            if not stored and not resumable_uploads_follow:
                 report_settle_if_ready(report=report)
     except Exception:
         # Nothing was committed: leave no orphan ciphertext behind.

@@ -71,6 +71,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
                     facts=sub.facts,
                     contact=sub.contact,
                     uploads=sub.uploads,
+                    resumable_uploads_follow=resumable,
                 )
                 code, refused = result.receipt_code, _refused(result.refused)
             if resumable:

@@ -6,22 +6,22 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from django.core.cache import cache
 from django.test import Client, RequestFactory, override_settings
 from django.utils import timezone
 
 from intake.throttle import client_token
 from reports.models import Report
+from tests.conftest import throttle_reset
 
 pytestmark = pytest.mark.django_db
 CANARY_ADDRESS = "203.0.113.77"
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache() -> Iterator[None]:
-    cache.clear()
+def _empty_throttle() -> Iterator[None]:
+    throttle_reset()
     yield
-    cache.clear()
+    throttle_reset()
 
 
 def test_client_token_differs_between_days(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -139,7 +139,10 @@ def test_report_form_resumable_request_commits_text_and_answers_json() -> None:
     assert response.status_code == 200
     body = response.json()
     assert sorted(body) == ["receipt_code", "refused"]
-    assert Report.objects.get().description == "Text first."
+    report = Report.objects.get()
+    assert report.description == "Text first."
+    # It waits for the files that follow before entering moderation.
+    assert report.moderation == "received"
 
 
 def test_report_form_resumable_request_with_errors_answers_400() -> None:
