@@ -217,8 +217,23 @@ TESTIGO_PREVIEW_MAX_MEMORY_MB = env_int("TESTIGO_PREVIEW_MAX_MEMORY_MB", 1024)
 TESTIGO_PREVIEW_MAX_CPU_S = env_int("TESTIGO_PREVIEW_MAX_CPU_S", 30)
 # Run ExifTool as a third, independent check of sanitized output when it is installed.
 TESTIGO_EXIFTOOL = env_str("TESTIGO_EXIFTOOL", "exiftool")
+# Files per submission (the form, the API, one follow-up); more are refused one by one.
 TESTIGO_MAX_FILES = env_int("TESTIGO_MAX_FILES", 10)
+# Files per report over its whole life, follow-ups and resumable uploads included.
+TESTIGO_MAX_FILES_PER_REPORT = env_int("TESTIGO_MAX_FILES_PER_REPORT", 50)
+# Per video or audio file; also the ceiling for any upload whose type is not yet known.
 TESTIGO_MAX_UPLOAD_BYTES = env_int("TESTIGO_MAX_UPLOAD_BYTES", 1024 * 1024 * 1024)
+TESTIGO_MAX_IMAGE_BYTES = env_int("TESTIGO_MAX_IMAGE_BYTES", 25 * 1024 * 1024)
+# Resumable (tus) uploads not finished within this time are discarded.
+TESTIGO_UPLOAD_EXPIRY_S = env_int("TESTIGO_UPLOAD_EXPIRY_S", 24 * 3600)
+# Per-client throttles (requests per hour), keyed on an HMAC of the address.
+TESTIGO_THROTTLE_REPORTS_PER_HOUR = env_int("TESTIGO_THROTTLE_REPORTS_PER_HOUR", 30)
+TESTIGO_THROTTLE_CODES_PER_HOUR = env_int("TESTIGO_THROTTLE_CODES_PER_HOUR", 30)
+TESTIGO_THROTTLE_UPLOADS_PER_HOUR = env_int("TESTIGO_THROTTLE_UPLOADS_PER_HOUR", 200)
+# Where "Quick exit" sends the witness: a neutral page on another site.
+TESTIGO_QUICK_EXIT_URL = env_str("TESTIGO_QUICK_EXIT_URL", "https://www.weather.gov/")
+# How long a follow-up session stays open after the receipt code was entered.
+TESTIGO_FOLLOWUP_SESSION_S = env_int("TESTIGO_FOLLOWUP_SESSION_S", 15 * 60)
 
 CELERY_BEAT_SCHEDULE = {
     "sweep-quarantine": {
@@ -233,7 +248,9 @@ CELERY_BEAT_SCHEDULE = {
 
 FILE_UPLOAD_HANDLERS = ["intake.quarantine.EncryptingUploadHandler"]
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
-DATA_UPLOAD_MAX_NUMBER_FILES = TESTIGO_MAX_FILES
+# A hard stop well above TESTIGO_MAX_FILES: within it, extra files are refused one by one
+# with a translated message instead of Django's untranslated 400.
+DATA_UPLOAD_MAX_NUMBER_FILES = TESTIGO_MAX_FILES * 5
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 # --- Internationalisation -----------------------------------------------------------------
@@ -326,8 +343,13 @@ SECURE_HSTS_SECONDS = env_int("TESTIGO_HSTS_SECONDS", 31536000 if _https else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
 SECURE_HSTS_PRELOAD = _https
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _https else None
+# Everything from our own origin only; no inline script or style, no plug-ins, no frames.
 SECURE_CSP = {
     "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "frame-src": ["'none'"],
     "img-src": ["'self'", "blob:"],
     "media-src": ["'self'", "blob:"],
     "object-src": ["'none'"],
@@ -349,6 +371,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Witness intake and partner access for Testigo.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Several facts share the yes / no / don't know answer set.
+    "ENUM_NAME_OVERRIDES": {"AnswerEnum": "reports.models.Answer"},
 }
 
 # --- Logging: no client addresses, no user agents ---------------------------------------

@@ -1,9 +1,16 @@
-"""The anonymous intake API: the same submission as the form, for native clients."""
+"""The anonymous intake API: the same submission as the form, for native clients.
+
+It validates with the web form itself (intake.forms.ReportForm), so both accept the same
+fields with the same translated messages; the serializer below only documents them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms as django_forms
+from django.conf import settings
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import get_language
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -13,28 +20,48 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from intake.forms import DESCRIPTION_MAX
-from intake.messages import refusal_message
+from intake.forms import FACT_FIELDS, ReportForm
+from intake.messages import THROTTLED, refusal_message
 from intake.services import report_submit
+from intake.throttle import throttle_hit
+
+# Fields of the form the API does not take: media come as `media` parts, and the
+# honeypot is for browsers.
+_NOT_IN_API = {"attachments", "website"}
 
 
-class IntakeReportRequestSerializer(serializers.Serializer[Any]):
-    description = serializers.CharField(max_length=DESCRIPTION_MAX)
-    occurred_text = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default=""
-    )
-    location_text = serializers.CharField(
-        max_length=300, required=False, allow_blank=True, default=""
-    )
-    media = serializers.ListField(
-        child=serializers.FileField(allow_empty_file=True), required=False, default=list
-    )
+def _choices(field: django_forms.ChoiceField) -> list[Any]:
+    return list(field.choices)  # type: ignore[arg-type]
 
-    def validate_description(self, value: str) -> str:
-        value = value.replace("\x00", "")
-        if not value.strip():
-            raise serializers.ValidationError("This field may not be blank.")
-        return value
+
+def _schema_field(field: django_forms.Field) -> serializers.Field[Any, Any, Any, Any]:
+    common: dict[str, Any] = {"required": field.required, "help_text": str(field.label)}
+    if isinstance(field, django_forms.MultipleChoiceField):
+        return serializers.MultipleChoiceField(choices=_choices(field), **common)
+    if isinstance(field, django_forms.ChoiceField):
+        return serializers.ChoiceField(choices=_choices(field), **common)
+    if isinstance(field, django_forms.BooleanField):
+        return serializers.BooleanField(**common)
+    if isinstance(field, django_forms.IntegerField):
+        return serializers.IntegerField(min_value=0, max_value=999, **common)
+    if isinstance(field, django_forms.DateTimeField):
+        return serializers.DateTimeField(**common)
+    max_length = getattr(field, "max_length", None)
+    return serializers.CharField(max_length=max_length, allow_blank=not field.required, **common)
+
+
+IntakeReportRequestSerializer = type(
+    "IntakeReportRequestSerializer",
+    (serializers.Serializer,),
+    {
+        **{
+            name: _schema_field(field)
+            for name, field in ReportForm.base_fields.items()
+            if name not in _NOT_IN_API
+        },
+        "media": serializers.ListField(child=serializers.FileField(), required=False),
+    },
+)
 
 
 class RefusedMediaSerializer(serializers.Serializer[Any]):
@@ -58,30 +85,36 @@ class IntakeReportView(APIView):
         request={"multipart/form-data": IntakeReportRequestSerializer},
         responses={
             201: IntakeReportResponseSerializer,
-            400: OpenApiResponse(description="Validation errors, by field."),
+            400: OpenApiResponse(description="Validation errors by field, translated."),
+            429: OpenApiResponse(description="Too many reports from this client; retry later."),
         },
         description=(
-            "Submit a witness report, anonymously. `description` is required; any number of "
-            "`media` file parts may follow (photos, video, audio). Files whose type is not "
-            "supported are refused individually and listed in `refused_media`; the report "
-            "is kept."
+            "Submit a witness report, anonymously. `description` is required; every other "
+            "fact is optional. Any number of `media` file parts may follow (photos, video, "
+            "audio). Files that cannot be accepted (unsupported type, too large, too many) "
+            "are refused individually and listed in `refused_media`; the report is kept. "
+            "Larger files can be sent resumably afterwards with tus 1.0 at `/tus/`, with "
+            "the receipt code in `Upload-Metadata` as `receipt`. "
+            f"Facts: {', '.join(FACT_FIELDS)}."
         ),
     )
     def post(self, request: Request) -> Response:
-        data = {
-            "description": request.POST.get("description", ""),
-            "occurred_text": request.POST.get("occurred_text", ""),
-            "location_text": request.POST.get("location_text", ""),
-            "media": request.FILES.getlist("media"),
-        }
-        serializer = IntakeReportRequestSerializer(data=data)
-        serializer.is_valid(raise_exception=True)
+        if throttle_hit(request, scope="report", limit=settings.TESTIGO_THROTTLE_REPORTS_PER_HOUR):
+            return Response({"detail": str(THROTTLED)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+        files = MultiValueDict({"attachments": request.FILES.getlist("media")})
+        form = ReportForm(request.POST, files)
+        if not form.is_valid():
+            errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+        sub = form.submission()
         result = report_submit(
-            description=serializer.validated_data["description"],
-            occurred_text=serializer.validated_data["occurred_text"],
-            location_text=serializer.validated_data["location_text"],
+            description=sub.description,
+            occurred_text=sub.occurred_text,
+            location_text=sub.location_text,
             language=get_language() or "en",
-            uploads=serializer.validated_data["media"],
+            facts=sub.facts,
+            contact=sub.contact,
+            uploads=sub.uploads,
         )
         body = {
             "receipt_code": result.receipt_code,

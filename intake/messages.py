@@ -18,8 +18,25 @@ REFUSAL_MESSAGES: dict[str, Promise] = {
     errors.VERIFY_FAILED: _("The file could not be made safe to share."),
     "storage_error": _("The file could not be saved. Please try again."),
     "processing_failed": _("The file could not be processed."),
+    "too_many_files": _("Too many files were sent at once. Please send the rest later."),
+    "cancelled": _("The upload was cancelled."),
+    "upload_expired": _("The upload was not finished in time. Please send the file again."),
 }
 
 
 def refusal_message(reason: str) -> str:
     return str(REFUSAL_MESSAGES.get(reason, _("The file could not be used.")))
+
+
+def size_limits_text(*, image_bytes: int, other_bytes: int) -> str:
+    return str(
+        _("Photos up to %(image)d MB; videos and audio up to %(other)d MB each.")
+        % {"image": image_bytes // (1024 * 1024), "other": other_bytes // (1024 * 1024)}
+    )
+
+
+THROTTLED = _("Too many attempts from your connection. Please wait an hour and try again.")
+RECEIPT_UNKNOWN = _("We could not find a report with this code. Please check it and try again.")
+UPLOAD_GONE = _("This upload is no longer available. Please send the file again.")
+UPLOAD_CONFLICT = _("The upload got out of step. It will continue from where it stopped.")
+UPLOAD_BAD_REQUEST = _("The upload could not be understood. Please try again.")

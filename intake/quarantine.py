@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import tempfile
+from collections.abc import Callable, Sequence
 from typing import IO, Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
@@ -22,6 +23,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 
+from intake.limits import size_limit, upload_kind
 from intake.sanitize.sniff import HEAD_SIZE
 
 MAGIC = b"TQv1"
@@ -82,6 +84,12 @@ class EncryptingWriter:
         nonce = _nonce(self._prefix, self._index, final)
         self._sink.write(self._aead.encrypt(nonce, plain, self._header))
         self._index += 1
+
+
+def plaintext_size(ciphertext_size: int) -> int:
+    """Size of the plaintext sealed in a quarantine stream of ``ciphertext_size`` bytes."""
+    body = ciphertext_size - HEADER_SIZE
+    return body - max(1, -(-body // (SEGMENT + TAG))) * TAG
 
 
 class DecryptingReader(io.RawIOBase):
@@ -161,6 +169,81 @@ class DecryptingReader(io.RawIOBase):
         return self._cached
 
 
+class ConcatenatedReader(io.RawIOBase):
+    """A seekable plaintext view of several quarantine streams read one after another: a
+    resumable upload is stored as one encrypted part per request that added to it. Parts
+    are opened one at a time, so a thousand parts do not hold a thousand files open."""
+
+    def __init__(
+        self, openers: Sequence[Callable[[], BinaryIO]], sizes: Sequence[int], key: bytes | None
+    ) -> None:
+        super().__init__()
+        self._openers = openers
+        self._starts = [sum(sizes[:i]) for i in range(len(sizes))]
+        self._sizes = list(sizes)
+        self._size = sum(sizes)
+        self._key = key
+        self._pos = 0
+        self._open_index = -1
+        self._source: BinaryIO | None = None
+        self._reader: DecryptingReader | None = None
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        written = 0
+        while written < len(view) and self._pos < self._size:
+            index = self._part_at(self._pos)
+            reader = self._part(index)
+            reader.seek(self._pos - self._starts[index])
+            step = reader.readinto(view[written:])
+            if not step:
+                raise QuarantineDecryptError(f"part {index} is shorter than recorded")
+            written += step
+            self._pos += step
+        return written
+
+    def close(self) -> None:
+        if self._source is not None:
+            self._source.close()
+            self._source = None
+        super().close()
+
+    def _part_at(self, pos: int) -> int:
+        for index in range(len(self._sizes) - 1, -1, -1):
+            if self._starts[index] <= pos and self._sizes[index]:
+                return index
+        return 0
+
+    def _part(self, index: int) -> DecryptingReader:
+        if index != self._open_index or self._reader is None:
+            if self._source is not None:
+                self._source.close()
+            self._source = self._openers[index]()
+            self._reader = DecryptingReader(self._source, self._key)
+            if self._reader.size != self._sizes[index]:
+                raise QuarantineDecryptError(f"part {index} has an unexpected size")
+            self._open_index = index
+        return self._reader
+
+
 class EncryptedUpload(UploadedFile[bytes]):
     """An upload as it arrived: ciphertext only, with facts about the plaintext."""
 
@@ -186,20 +269,26 @@ class EncryptingUploadHandler(FileUploadHandler):
         self._head = b""
         self._size = 0
         self._too_large = False
+        self._limit = int(settings.TESTIGO_MAX_UPLOAD_BYTES)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         self._size += len(raw_data)
-        if self._too_large or self._size > settings.TESTIGO_MAX_UPLOAD_BYTES:
+        if len(self._head) < HEAD_SIZE:
+            self._head += raw_data[: HEAD_SIZE - len(self._head)]
+            if len(self._head) == HEAD_SIZE:
+                # Images have a lower limit than video: known as soon as the head is in.
+                self._limit = size_limit(upload_kind(self._head))
+        if self._too_large or self._size > self._limit:
             # Keep reading (the rest of the form still matters) but keep nothing more.
             self._too_large = True
             return None
-        if len(self._head) < HEAD_SIZE:
-            self._head += raw_data[: HEAD_SIZE - len(self._head)]
         self._digest.update(raw_data)
         self._writer.write(raw_data)
         return None
 
     def file_complete(self, file_size: int) -> EncryptedUpload:
+        if self._size > size_limit(upload_kind(self._head)):
+            self._too_large = True
         self._writer.close()
         self._ciphertext.seek(0)
         return EncryptedUpload(

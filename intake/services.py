@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
 import io
 import logging
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
@@ -24,14 +27,24 @@ from django.db import transaction
 from django.utils import timezone
 
 from intake import legal_hold, sanitize
-from intake.quarantine import DecryptingReader, EncryptedUpload
+from intake.limits import size_limit, upload_kind
+from intake.quarantine import (
+    SPOOL_MAX,
+    ConcatenatedReader,
+    DecryptingReader,
+    EncryptedUpload,
+    EncryptingWriter,
+    plaintext_size,
+)
 from intake.receipts import receipt_code_hash, receipt_code_new
 from intake.sanitize import errors as sanitize_errors
 from intake.sanitize.exiftool import exiftool_findings
-from intake.sanitize.sniff import sniff
+from intake.sanitize.sniff import HEAD_SIZE
 from reports import selectors
-from reports.models import MediaItem, Report
+from reports.contact import Contact
+from reports.models import MediaItem, MediaStatus, Report
 from reports.services import (
+    UploadConflict,
     media_item_claim,
     media_item_forget_quarantine,
     media_item_mark_clean,
@@ -39,6 +52,9 @@ from reports.services import (
     media_item_reject,
     media_item_reject_on_receipt,
     media_item_release,
+    media_item_upload_abandon,
+    media_item_upload_append,
+    media_item_upload_start,
     report_create,
     report_settle_if_ready,
 )
@@ -50,6 +66,9 @@ REFUSED_EMPTY = "empty"
 REFUSED_TOO_LARGE = sanitize_errors.TOO_LARGE
 REFUSED_UNSUPPORTED = sanitize_errors.UNSUPPORTED_FORMAT
 REFUSED_STORAGE = "storage_error"
+REFUSED_TOO_MANY = "too_many_files"
+REFUSED_CANCELLED = "cancelled"
+REFUSED_EXPIRED = "upload_expired"
 
 _EXTENSIONS = {
     "jpeg": ".jpg",
@@ -103,15 +122,74 @@ def report_submit(
     occurred_text: str = "",
     location_text: str = "",
     language: str = "en",
+    facts: dict[str, Any] | None = None,
+    contact: Contact | None = None,
     uploads: Sequence[UploadedFile[bytes]] = (),
+    resumable_uploads_follow: bool = False,
 ) -> SubmitResult:
     """Receive a witness's report. Files are checked and stored (encrypted) first, each on
     its own, so a bad or failed upload costs only itself; then the report and its media
-    rows are committed together, and processing is queued only after that commit."""
+    rows are committed together, and processing is queued only after that commit.
+
+    ``resumable_uploads_follow``: the client sends its files next, with tus; the report
+    waits for them instead of entering moderation at once (the sweeper moves it on if
+    none ever starts)."""
+    stored, refused = _uploads_store(uploads, start=0, room=settings.TESTIGO_MAX_FILES)
+    code = receipt_code_new()
+    try:
+        with transaction.atomic():
+            report = report_create(
+                receipt_hash=receipt_code_hash(code),
+                description=description,
+                occurred_text=occurred_text,
+                location_text=location_text,
+                language=language,
+                facts=facts,
+                contact=contact,
+            )
+            _media_rows_create(report, stored, refused)
+            if not stored and not resumable_uploads_follow:
+                report_settle_if_ready(report=report)
+    except Exception:
+        # Nothing was committed: leave no orphan ciphertext behind.
+        _stored_delete(stored)
+        raise
+    return SubmitResult(
+        report=report, receipt_code=code, refused=[refusal for refusal, _, _ in refused]
+    )
+
+
+def report_media_add(
+    *, report: Report, uploads: Sequence[UploadedFile[bytes]]
+) -> list[RefusedUpload]:
+    """More files for an existing report (the follow-up page). Positions continue the
+    report's numbering; the refusals are numbered from 0 within this batch."""
+    start = selectors.report_next_position(report=report)
+    room = min(
+        settings.TESTIGO_MAX_FILES,
+        settings.TESTIGO_MAX_FILES_PER_REPORT - selectors.report_media_count(report=report),
+    )
+    stored, refused = _uploads_store(uploads, start=start, room=room)
+    try:
+        with transaction.atomic():
+            _media_rows_create(report, stored, refused)
+    except Exception:
+        _stored_delete(stored)
+        raise
+    return [RefusedUpload(r.position - start, r.reason) for r, _, _ in refused]
+
+
+_Refusal = tuple[RefusedUpload, int, str]
+
+
+def _uploads_store(
+    uploads: Sequence[UploadedFile[bytes]], *, start: int, room: int
+) -> tuple[list[_StoredUpload], list[_Refusal]]:
     stored: list[_StoredUpload] = []
-    refused: list[tuple[RefusedUpload, int, str]] = []
-    for position, upload in enumerate(uploads):
-        reason = upload_refusal(upload)
+    refused: list[_Refusal] = []
+    for index, upload in enumerate(uploads):
+        position = start + index
+        reason = REFUSED_TOO_MANY if index >= room else upload_refusal(upload)
         if reason is None:
             assert isinstance(upload, EncryptedUpload)
             try:
@@ -125,44 +203,35 @@ def report_submit(
         refused.append(
             (RefusedUpload(position, reason), upload.size or 0, getattr(upload, "sha256", ""))
         )
+    return stored, refused
 
-    code = receipt_code_new()
-    try:
-        with transaction.atomic():
-            report = report_create(
-                receipt_hash=receipt_code_hash(code),
-                description=description,
-                occurred_text=occurred_text,
-                location_text=location_text,
-                language=language,
-            )
-            for upload_stored in stored:
-                item = media_item_quarantine(
-                    report=report,
-                    position=upload_stored.position,
-                    quarantine_name=upload_stored.name,
-                    size=upload_stored.size,
-                    sha256=upload_stored.sha256,
-                )
-                transaction.on_commit(partial(media_item_enqueue, media_item_id=item.id))
-            for refusal, size, sha256 in refused:
-                media_item_reject_on_receipt(
-                    report=report,
-                    position=refusal.position,
-                    size=size,
-                    sha256=sha256,
-                    reason=refusal.reason,
-                )
-            if not stored:
-                report_settle_if_ready(report=report)
-    except Exception:
-        # Nothing was committed: leave no orphan ciphertext behind.
-        for upload_stored in stored:
-            storages["quarantine"].delete(upload_stored.name)
-        raise
-    return SubmitResult(
-        report=report, receipt_code=code, refused=[refusal for refusal, _, _ in refused]
-    )
+
+def _media_rows_create(
+    report: Report, stored: list[_StoredUpload], refused: list[_Refusal]
+) -> None:
+    """Inside the caller's transaction: one row per file, processing queued on commit."""
+    for upload_stored in stored:
+        item = media_item_quarantine(
+            report=report,
+            position=upload_stored.position,
+            quarantine_name=upload_stored.name,
+            size=upload_stored.size,
+            sha256=upload_stored.sha256,
+        )
+        transaction.on_commit(partial(media_item_enqueue, media_item_id=item.id))
+    for refusal, size, sha256 in refused:
+        media_item_reject_on_receipt(
+            report=report,
+            position=refusal.position,
+            size=size,
+            sha256=sha256,
+            reason=refusal.reason,
+        )
+
+
+def _stored_delete(stored: list[_StoredUpload]) -> None:
+    for upload_stored in stored:
+        storages["quarantine"].delete(upload_stored.name)
 
 
 def upload_refusal(upload: UploadedFile[bytes]) -> str | None:
@@ -174,7 +243,7 @@ def upload_refusal(upload: UploadedFile[bytes]) -> str | None:
         return REFUSED_TOO_LARGE
     if not upload.size:
         return REFUSED_EMPTY
-    if sniff(upload.head) is None:
+    if upload_kind(upload.head) is None:
         return REFUSED_UNSUPPORTED
     return None
 
@@ -216,14 +285,40 @@ def media_item_process(*, media_item_id: Any) -> str:
     return outcome
 
 
-def _media_item_sanitize(item: MediaItem) -> str:
+@contextlib.contextmanager
+def quarantine_plaintext(item: MediaItem) -> Iterator[BinaryIO]:
+    """The item's plaintext, decrypted on the fly: only the worker calls this. A
+    resumable upload is read as the concatenation of its parts."""
     quarantine = storages["quarantine"]
+    raw: io.RawIOBase
+    with contextlib.ExitStack() as stack:
+        if item.quarantine_parts:
+            names = list(item.quarantine_parts)
+            raw = ConcatenatedReader(
+                [_opener(name) for name in names],
+                [plaintext_size(quarantine.size(name)) for name in names],
+                key=None,
+            )
+        else:
+            sealed = stack.enter_context(quarantine.open(item.quarantine_name, "rb"))
+            raw = DecryptingReader(sealed)  # type: ignore[arg-type]
+        stack.callback(raw.close)
+        yield io.BufferedReader(raw, buffer_size=1 << 20)
+
+
+def _opener(name: str) -> Callable[[], BinaryIO]:
+    def open_part() -> BinaryIO:
+        return storages["quarantine"].open(name, "rb")  # type: ignore[return-value]
+
+    return open_part
+
+
+def _media_item_sanitize(item: MediaItem) -> str:
     with (
-        quarantine.open(item.quarantine_name, "rb") as sealed,
+        quarantine_plaintext(item) as plaintext,
         tempfile.TemporaryDirectory(prefix="testigo-") as tmp,
     ):
         workdir = Path(tmp)
-        plaintext = io.BufferedReader(DecryptingReader(sealed), buffer_size=1 << 20)  # type: ignore[arg-type]
         sealed_original_name = _legal_hold_seal(item=item, plaintext=plaintext, workdir=workdir)
         plaintext.seek(0)
         output_path = workdir / "out"
@@ -315,8 +410,13 @@ def preview_make(*, kind: str, source: Path, workdir: Path) -> Path | None:
 
 
 def media_item_destroy_quarantine(*, item: MediaItem) -> None:
-    if item.quarantine_name:
-        storages["quarantine"].delete(item.quarantine_name)
+    if item.quarantine_parts:
+        for name in item.quarantine_parts:
+            storages["quarantine"].delete(name)
+        media_item_forget_quarantine(item=item)
+    elif item.quarantine_name:
+        if not item.quarantine_name.endswith("/"):  # a parts prefix is not a file
+            storages["quarantine"].delete(item.quarantine_name)
         media_item_forget_quarantine(item=item)
 
 
@@ -324,6 +424,8 @@ def quarantine_sweep() -> int:
     """Re-queue items whose task was lost and finish interrupted clean-ups. Returns how
     many items were re-queued."""
     now = timezone.now()
+    for expired in selectors.media_items_upload_expired(now=now):
+        resumable_upload_abandon(item=expired, reason=REFUSED_EXPIRED, actor_label="system")
     for leftover in selectors.media_items_with_leftover_quarantine():
         media_item_destroy_quarantine(item=leftover)
     candidates = selectors.media_items_to_sweep(
@@ -337,3 +439,122 @@ def quarantine_sweep() -> int:
     for report in selectors.reports_received_without_media_in_flight():
         report_settle_if_ready(report=report)
     return count
+
+
+# --- Resumable uploads (tus 1.0): the protocol lives in intake/tus.py ---------------------
+
+READ_CHUNK = 1024 * 1024
+
+
+class UploadRefused(Exception):
+    """The upload cannot go on; ``reason`` is a code intake.messages translates."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True)
+class ResumableUpload:
+    item: MediaItem
+    key: str
+
+
+def upload_key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def resumable_upload_create(*, report: Report, length: int) -> ResumableUpload:
+    """Start a resumable upload of ``length`` bytes for ``report``. The returned key goes
+    in the upload's URL and is the only way to add to it."""
+    if length > settings.TESTIGO_MAX_UPLOAD_BYTES:
+        raise UploadRefused(REFUSED_TOO_LARGE)
+    if length == 0:
+        raise UploadRefused(REFUSED_EMPTY)
+    if selectors.report_media_count(report=report) >= settings.TESTIGO_MAX_FILES_PER_REPORT:
+        raise UploadRefused(REFUSED_TOO_MANY)
+    key = secrets.token_urlsafe(32)
+    item = media_item_upload_start(
+        report=report,
+        position=selectors.report_next_position(report=report),
+        key_hash=upload_key_hash(key),
+        length=length,
+        expires_at=timezone.now() + timedelta(seconds=settings.TESTIGO_UPLOAD_EXPIRY_S),
+    )
+    return ResumableUpload(item=item, key=key)
+
+
+def resumable_upload_append(
+    *, item: MediaItem, offset: int, length: int, read: Callable[[int], bytes]
+) -> MediaItem:
+    """Append ``length`` bytes read from ``read`` at ``offset``. The bytes are encrypted as
+    they arrive and stored as one part; when the connection drops midway, what did arrive
+    is kept, so the client resumes from there. Raises UploadConflict on an offset mismatch
+    and UploadRefused when the file cannot be accepted (the upload then ends)."""
+    if item.status != MediaStatus.UPLOADING:
+        raise UploadRefused(REFUSED_EXPIRED)
+    if item.upload_expires_at is not None and item.upload_expires_at < timezone.now():
+        raise UploadRefused(REFUSED_EXPIRED)
+    if offset != item.upload_offset:
+        raise UploadConflict
+    total = item.upload_length or 0
+    if offset + length > total:
+        raise UploadRefused(REFUSED_TOO_LARGE)
+    head_needed = min(HEAD_SIZE, total) if offset == 0 else 0
+    head = b""
+    received = 0
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX) as ciphertext:
+        writer = EncryptingWriter(ciphertext)
+        while received < length:
+            try:
+                chunk = read(min(READ_CHUNK, length - received))
+            except OSError:
+                break  # the client went away: keep what arrived
+            if not chunk:
+                break
+            if len(head) < head_needed:
+                head += chunk[: head_needed - len(head)]
+                if len(head) == head_needed:
+                    _upload_check_head(item=item, head=head, total=total)
+            writer.write(chunk)
+            received += len(chunk)
+        if received == 0 or len(head) < head_needed:
+            # Too little to judge the file's type yet: keep nothing, the client resends.
+            return item
+        writer.close()
+        ciphertext.seek(0)
+        name = storages["quarantine"].save(
+            f"{item.quarantine_name}{offset:013d}-{uuid.uuid4().hex[:8]}.tq", File(ciphertext)
+        )
+    try:
+        updated = media_item_upload_append(
+            item_id=item.id, offset=offset, part_name=name, size=received
+        )
+    except Exception:
+        storages["quarantine"].delete(name)
+        raise
+    if updated.status == MediaStatus.QUARANTINED:
+        transaction.on_commit(partial(media_item_enqueue, media_item_id=updated.id))
+    return updated
+
+
+def _upload_check_head(*, item: MediaItem, head: bytes, total: int) -> None:
+    kind = upload_kind(head)
+    reason = None
+    if kind is None:
+        reason = REFUSED_UNSUPPORTED
+    elif total > size_limit(kind):
+        reason = REFUSED_TOO_LARGE
+    if reason is not None:
+        resumable_upload_abandon(item=item, reason=reason, actor_label="witness")
+        raise UploadRefused(reason)
+
+
+def resumable_upload_abandon(*, item: MediaItem, reason: str, actor_label: str) -> bool:
+    """End an upload that will not complete and destroy its parts. False when it was no
+    longer uploading (finished, or already ended)."""
+    ended = media_item_upload_abandon(item_id=item.id, reason=reason, actor_label=actor_label)
+    if ended is None:
+        return False
+    media_item_destroy_quarantine(item=ended)
+    return True

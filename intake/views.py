@@ -1,40 +1,175 @@
+"""The witness's pages. Views are thin: forms validate, services change state."""
+
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.utils.cache import add_never_cache_headers
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
 from django.utils.translation import get_language
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
 
-from intake.forms import ReportForm
-from intake.messages import refusal_message
-from intake.services import report_submit
+from intake.followup import followup_close, followup_open, followup_report
+from intake.forms import FollowUpForm, ReceiptCodeForm, ReportForm
+from intake.messages import RECEIPT_UNKNOWN, THROTTLED, refusal_message, size_limits_text
+from intake.receipts import receipt_code_hash, receipt_code_new
+from intake.services import RefusedUpload, report_media_add, report_submit
+from intake.throttle import throttle_hit
+from reports import selectors
+from reports.models import Moderation, Report
+from reports.services import report_message_reply
+
+# The script asks for a JSON answer so it can upload the files itself, resumably, after
+# the text is committed.
+RESUMABLE_HEADER = "X-Testigo-Resumable"
 
 
+def _limits() -> dict[str, Any]:
+    return {
+        "max_files": settings.TESTIGO_MAX_FILES,
+        "limits_text": size_limits_text(
+            image_bytes=settings.TESTIGO_MAX_IMAGE_BYTES,
+            other_bytes=settings.TESTIGO_MAX_UPLOAD_BYTES,
+        ),
+    }
+
+
+def _refused(refused: list[RefusedUpload]) -> list[dict[str, Any]]:
+    return [
+        {"number": r.position + 1, "reason": r.reason, "message": refusal_message(r.reason)}
+        for r in refused
+    ]
+
+
+def _throttled(request: HttpRequest) -> HttpResponse:
+    if request.headers.get(RESUMABLE_HEADER):
+        return JsonResponse({"message": str(THROTTLED)}, status=429)
+    return render(request, "intake/throttled.html", {"message": THROTTLED}, status=429)
+
+
+@never_cache
 @require_http_methods(["GET", "POST"])
 def report_new(request: HttpRequest) -> HttpResponse:
+    resumable = request.headers.get(RESUMABLE_HEADER) == "1"
     if request.method == "POST":
+        if throttle_hit(request, scope="report", limit=settings.TESTIGO_THROTTLE_REPORTS_PER_HOUR):
+            return _throttled(request)
         form = ReportForm(request.POST, request.FILES)
         if form.is_valid():
-            result = report_submit(
-                description=form.cleaned_data["description"],
-                occurred_text=form.cleaned_data["occurred_text"],
-                location_text=form.cleaned_data["location_text"],
-                language=get_language() or "en",
-                uploads=form.cleaned_data["attachments"],
-            )
-            refused = [
-                {"number": r.position + 1, "message": refusal_message(r.reason)}
-                for r in result.refused
-            ]
-            # The receipt is shown once, in this response only: never cached, never in a URL.
-            response = render(
-                request,
-                "intake/receipt.html",
-                {"receipt_code": result.receipt_code, "refused": refused},
-            )
-            add_never_cache_headers(response)
+            if form.is_spam:
+                # Answer like a success so a bot learns nothing; store nothing.
+                code, refused = receipt_code_new(), []
+            else:
+                sub = form.submission()
+                result = report_submit(
+                    description=sub.description,
+                    occurred_text=sub.occurred_text,
+                    location_text=sub.location_text,
+                    language=get_language() or "en",
+                    facts=sub.facts,
+                    contact=sub.contact,
+                    uploads=sub.uploads,
+                    resumable_uploads_follow=resumable,
+                )
+                code, refused = result.receipt_code, _refused(result.refused)
+            if resumable:
+                response: HttpResponse = JsonResponse({"receipt_code": code, "refused": refused})
+            else:
+                # The receipt is shown once, in this response only: never in a URL.
+                response = render(
+                    request, "intake/receipt.html", {"receipt_code": code, "refused": refused}
+                )
             return response
+        if resumable:
+            return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
     else:
         form = ReportForm()
-    return render(request, "intake/report_form.html", {"form": form})
+    return render(request, "intake/report_form.html", {"form": form, **_limits()})
+
+
+STATUS_TEXT = {
+    Moderation.RECEIVED: "received",
+    Moderation.PENDING: "pending",
+    Moderation.APPROVED: "approved",
+    Moderation.REJECTED: "closed",
+}
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def followup(request: HttpRequest) -> HttpResponse:
+    report = followup_report(request)
+    if request.method == "POST":
+        if throttle_hit(request, scope="code", limit=settings.TESTIGO_THROTTLE_CODES_PER_HOUR):
+            return _throttled(request)
+        code_form = ReceiptCodeForm(request.POST)
+        if code_form.is_valid():
+            found = selectors.report_by_receipt(
+                receipt_hash=receipt_code_hash(code_form.cleaned_data["code"])
+            )
+            if found is not None:
+                followup_open(request, found)
+                # Post/redirect/get: a reload must not resend the code.
+                return redirect("intake:followup")
+            code_form.add_error("code", RECEIPT_UNKNOWN)
+        return render(request, "intake/followup_code.html", {"form": code_form}, status=200)
+    if report is None:
+        return render(request, "intake/followup_code.html", {"form": ReceiptCodeForm()})
+    return _followup_page(request, report, FollowUpForm())
+
+
+def _followup_page(
+    request: HttpRequest,
+    report: Report,
+    form: FollowUpForm,
+    *,
+    sent: bool = False,
+    refused: list[dict[str, Any]] | None = None,
+) -> HttpResponse:
+    context = {
+        "report": report,
+        "status": STATUS_TEXT.get(Moderation(report.moderation), "received"),
+        "media": selectors.report_media_summary(report=report),
+        "messages_list": selectors.report_messages(report=report),
+        "form": form,
+        "sent": sent,
+        "refused": refused or [],
+        **_limits(),
+    }
+    return render(request, "intake/followup.html", context)
+
+
+@never_cache
+@require_POST
+def followup_send(request: HttpRequest) -> HttpResponse:
+    report = followup_report(request)
+    if report is None:
+        return redirect("intake:followup")
+    form = FollowUpForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _followup_page(request, report, form)
+    if form.cleaned_data["body"]:
+        report_message_reply(report=report, body=form.cleaned_data["body"])
+    refused = report_media_add(report=report, uploads=form.cleaned_data["attachments"])
+    return _followup_page(request, report, FollowUpForm(), sent=True, refused=_refused(refused))
+
+
+@never_cache
+@require_POST
+def followup_end(request: HttpRequest) -> HttpResponse:
+    followup_close(request)
+    return redirect("intake:followup")
+
+
+@never_cache
+def quick_exit(request: HttpRequest) -> HttpResponse:
+    """Forget the follow-up session and leave for a neutral site."""
+    followup_close(request)
+    return HttpResponseRedirect(settings.TESTIGO_QUICK_EXIT_URL)
+
+
+@never_cache
+def safety(request: HttpRequest) -> HttpResponse:
+    return render(request, "intake/safety.html")

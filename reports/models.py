@@ -286,8 +286,16 @@ class MediaItem(models.Model):
         default=MediaStatus.QUARANTINED,
         db_index=True,
     )
-    # Name in the quarantine storage (encrypted bytes), empty once destroyed.
+    # Name in the quarantine storage (encrypted bytes), empty once destroyed. For a
+    # resumable upload it is the prefix of its parts, listed in order in quarantine_parts.
     quarantine_name = models.CharField(max_length=200, blank=True)
+    quarantine_parts = models.JSONField(default=list, blank=True)
+    # Resumable (tus) upload state while status is "uploading". The upload's URL holds a
+    # random key; only its SHA-256 is stored.
+    upload_key_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    upload_length = models.BigIntegerField(null=True, blank=True)
+    upload_offset = models.BigIntegerField(default=0)
+    upload_expires_at = models.DateTimeField(null=True, blank=True)
     # Name in the media storage (sanitized bytes), set only when clean.
     media_name = models.CharField(max_length=200, blank=True)
     # A small JPEG made from the sanitized file in a resource-limited child process.

@@ -23,6 +23,7 @@ from reports.models import (
     Moderation,
     PartnerOrganisation,
     Report,
+    ReportMessage,
     ReportShare,
     Warrant,
 )
@@ -277,3 +278,39 @@ def report_by_reference(reference: str) -> Report | None:
         if len(matches) == 1:
             return matches[0]
     return None
+
+
+def media_item_by_upload_key(*, key_hash: str) -> MediaItem | None:
+    if not key_hash:
+        return None
+    return MediaItem.objects.filter(upload_key_hash=key_hash).first()
+
+
+def media_items_upload_expired(*, now: datetime) -> QuerySet[MediaItem]:
+    return MediaItem.objects.filter(status=MediaStatus.UPLOADING, upload_expires_at__lt=now)
+
+
+def report_media_count(*, report: Report) -> int:
+    return report.media_items.count()
+
+
+def report_next_position(*, report: Report) -> int:
+    last = report.media_items.order_by("-position").values_list("position", flat=True).first()
+    return 0 if last is None else last + 1
+
+
+def report_messages(*, report: Report) -> QuerySet[ReportMessage]:
+    return report.messages.order_by("created_at", "id")
+
+
+def report_media_summary(*, report: Report) -> dict[str, int]:
+    """How many of the report's files are ready, in progress, or could not be used."""
+    counts = dict(
+        report.media_items.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    in_progress = (MediaStatus.UPLOADING, MediaStatus.QUARANTINED, MediaStatus.PROCESSING)
+    return {
+        "ready": counts.get(MediaStatus.CLEAN, 0),
+        "in_progress": sum(counts.get(s, 0) for s in in_progress),
+        "refused": counts.get(MediaStatus.REJECTED, 0) + counts.get(MediaStatus.FAILED, 0),
+    }

@@ -177,6 +177,88 @@ def media_item_quarantine(
     return item
 
 
+def media_item_upload_start(
+    *, report: Report, position: int, key_hash: str, length: int, expires_at: datetime
+) -> MediaItem:
+    """A resumable upload begins: the item exists, its bytes are still to come."""
+    item = MediaItem(
+        report=report,
+        position=position,
+        status=MediaStatus.UPLOADING,
+        upload_key_hash=key_hash,
+        upload_length=length,
+        upload_expires_at=expires_at,
+    )
+    # Parts are stored under this prefix; a non-empty name also lets the sweeper find
+    # leftovers of an upload that was abandoned mid-way.
+    item.quarantine_name = f"tus/{item.id}/"
+    item.save(force_insert=True)
+    audit_record(
+        action="media.upload_started",
+        actor_label="witness",
+        report_id=report.id,
+        media_item_id=item.id,
+        data={"length": length},
+    )
+    return item
+
+
+class UploadConflict(Exception):
+    """The upload moved on (or ended) since the caller looked at it."""
+
+
+def media_item_upload_append(*, item_id: Any, offset: int, part_name: str, size: int) -> MediaItem:
+    """Record one stored part of a resumable upload at ``offset``. When the upload is
+    complete the item enters quarantine. Raises UploadConflict when another request got
+    there first; the caller then deletes its part."""
+    with transaction.atomic():
+        item = MediaItem.objects.select_for_update().get(id=item_id)
+        if item.status != MediaStatus.UPLOADING or item.upload_offset != offset:
+            raise UploadConflict
+        item.quarantine_parts = [*item.quarantine_parts, part_name]
+        item.upload_offset = offset + size
+        fields = ["quarantine_parts", "upload_offset", "updated_at"]
+        if item.upload_offset == item.upload_length:
+            item.status = MediaStatus.QUARANTINED
+            fields.append("status")
+            audit_record(
+                action="media.quarantined",
+                actor_label="witness",
+                report_id=item.report_id,
+                media_item_id=item.id,
+                data={"size": item.upload_offset, "parts": len(item.quarantine_parts)},
+            )
+        item.save(update_fields=fields)
+    return item
+
+
+def media_item_upload_abandon(*, item_id: Any, reason: str, actor_label: str) -> MediaItem | None:
+    """End a resumable upload that will not complete (cancelled by the witness, refused,
+    expired). Returns the item when it was still uploading; its parts are the caller's to
+    delete (media_item_forget_quarantine records that)."""
+    report_id = MediaItem.objects.filter(id=item_id).values_list("report_id", flat=True).first()
+    if report_id is None:
+        return None
+    with transaction.atomic():
+        # Report first, then item: the same lock order as the worker's settle.
+        Report.objects.select_for_update().get(id=report_id)
+        item = MediaItem.objects.select_for_update().get(id=item_id)
+        if item.status != MediaStatus.UPLOADING:
+            return None
+        item.status = MediaStatus.REJECTED
+        item.reject_reason = reason
+        item.save(update_fields=["status", "reject_reason", "updated_at"])
+        audit_record(
+            action="media.rejected",
+            actor_label=actor_label,
+            report_id=item.report_id,
+            media_item_id=item.id,
+            data={"reason": reason, "at": "upload"},
+        )
+        _report_settle(report_id=item.report_id)
+    return item
+
+
 def media_item_reject_on_receipt(
     *, report: Report, position: int, size: int, sha256: str, reason: str
 ) -> MediaItem:
@@ -231,6 +313,8 @@ def media_item_mark_clean(
         updated = MediaItem.objects.filter(id=item.id, status=MediaStatus.PROCESSING).update(
             status=MediaStatus.CLEAN,
             dhash=image_hash,
+            # Resumable uploads arrive over several requests: their hash is the worker's.
+            sha256_received=item.sha256_received or manifest.get("sha256_in", ""),
             media_name=media_name,
             preview_name=preview_name,
             sealed_original_name=sealed_original_name,
@@ -324,7 +408,7 @@ def media_item_release(*, item: MediaItem, error: str, max_attempts: int) -> Med
 
 def media_item_forget_quarantine(*, item: MediaItem) -> None:
     """Record that the quarantine copy is gone (the caller deleted the file)."""
-    MediaItem.objects.filter(id=item.id).update(quarantine_name="")
+    MediaItem.objects.filter(id=item.id).update(quarantine_name="", quarantine_parts=[])
     audit_record(
         action="media.quarantine_destroyed",
         actor_label="worker",

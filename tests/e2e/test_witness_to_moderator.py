@@ -35,11 +35,14 @@ def test_witness_report_reaches_moderator_without_gps(
     page.get_by_label("Photos, videos or audio").set_input_files(str(gps_jpeg_file))
     page.get_by_role("button", name="Send report").click()
 
+    # With JavaScript the text is posted first and the photo follows over tus.
+    page.locator("#receipt-code:not(:empty)").wait_for()
     receipt = page.locator("#receipt-code").inner_text()
     assert len(receipt.replace("-", "")) == 20
     assert receipt not in page.url
 
     report = Report.objects.get()
+    page.locator("#upload-list li[data-state=done]").wait_for()
     wait_for(lambda: Report.objects.filter(id=report.id, moderation=Moderation.PENDING).exists())
     item = report.media_items.get()
     item.refresh_from_db()

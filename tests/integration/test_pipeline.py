@@ -49,7 +49,13 @@ def test_api_submission_reaches_moderation_queue_with_clean_photo(
     report = Report.objects.get()
     item = report.media_items.get()
 
-    wait_for(lambda: Report.objects.filter(id=report.id, moderation=Moderation.PENDING).exists())
+    # The quarantine copy is destroyed just after the report settles: wait for both.
+    wait_for(
+        lambda: (
+            Report.objects.filter(id=report.id, moderation=Moderation.PENDING).exists()
+            and MediaItem.objects.filter(id=item.id, quarantine_name="").exists()
+        )
+    )
 
     item.refresh_from_db()
     assert item.status == MediaStatus.CLEAN

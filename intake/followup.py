@@ -1,0 +1,39 @@
+"""Which report a follow-up session may see.
+
+After the witness enters a correct receipt code, the session holds only the report's id
+and an expiry a few minutes ahead, never the code (the session table would otherwise
+hold a usable key to the report). Each visit within that time renews nothing: when it
+runs out, the code is asked for again. Quick exit and "Close" end it at once.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from reports.models import Report
+
+SESSION_KEY = "testigo_followup"
+
+
+def followup_open(request: HttpRequest, report: Report) -> None:
+    # A new session key: a session id seen before the code was entered grants nothing.
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = {
+        "report": str(report.id),
+        "until": int(time.time()) + settings.TESTIGO_FOLLOWUP_SESSION_S,
+    }
+    request.session.set_expiry(settings.TESTIGO_FOLLOWUP_SESSION_S)
+
+
+def followup_report(request: HttpRequest) -> Report | None:
+    entry = request.session.get(SESSION_KEY)
+    if not isinstance(entry, dict) or int(entry.get("until", 0)) < time.time():
+        return None
+    return Report.objects.filter(id=str(entry.get("report", ""))).first()
+
+
+def followup_close(request: HttpRequest) -> None:
+    request.session.flush()

@@ -1,0 +1,52 @@
+"""Per-client rate limits that identify no one (design promise 4).
+
+The client's address is reduced at once to an HMAC under a secret derived from
+SECRET_KEY and today's date (UTC): the key changes every day, so yesterday's counters
+cannot be linked to today's, and without SECRET_KEY no counter can be linked to an
+address at all. Only the HMAC, cut short, reaches the cache; the address is never
+stored or logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.utils import timezone
+
+WINDOW_S = 3600
+
+
+def _daily_secret(day: str) -> bytes:
+    return hmac.new(
+        settings.SECRET_KEY.encode(), b"testigo-throttle:" + day.encode(), hashlib.sha256
+    ).digest()
+
+
+def client_token(request: HttpRequest) -> str:
+    """An opaque stand-in for the client address, valid for today only.
+
+    Only REMOTE_ADDR is used: X-Forwarded-For is set by the client and would let anyone
+    pick their own bucket. Behind a reverse proxy, the proxy must set REMOTE_ADDR."""
+    address = str(request.META.get("REMOTE_ADDR", ""))
+    day = timezone.now().strftime("%Y-%m-%d")
+    return hmac.new(_daily_secret(day), address.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def throttle_hit(request: HttpRequest, *, scope: str, limit: int) -> bool:
+    """Count one request in ``scope``; True when the client is over ``limit`` per hour."""
+    window = int(time.time()) // WINDOW_S
+    key = f"throttle:{scope}:{client_token(request)}:{window}"
+    # add() is atomic: the first request of a window creates the counter.
+    if cache.add(key, 1, timeout=WINDOW_S + 60):
+        return limit < 1
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.add(key, 1, timeout=WINDOW_S + 60)
+        count = 1
+    return count > limit

@@ -1,0 +1,92 @@
+"""Throttling keys on a daily-rotating HMAC of the address; the address is kept nowhere."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from django.test import Client, RequestFactory, override_settings
+from django.utils import timezone
+
+from intake.throttle import client_token
+from reports.models import Report
+from tests.conftest import throttle_reset
+
+pytestmark = pytest.mark.django_db
+CANARY_ADDRESS = "203.0.113.77"
+
+
+@pytest.fixture(autouse=True)
+def _empty_throttle() -> Iterator[None]:
+    throttle_reset()
+    yield
+    throttle_reset()
+
+
+def test_client_token_differs_between_days(monkeypatch: pytest.MonkeyPatch) -> None:
+    request = RequestFactory().get("/", REMOTE_ADDR=CANARY_ADDRESS)
+    today = client_token(request)
+    tomorrow = timezone.now() + dt.timedelta(days=1)
+    monkeypatch.setattr(timezone, "now", lambda: tomorrow)
+    assert client_token(request) != today
+    assert CANARY_ADDRESS not in today
+
+
+def test_client_token_ignores_forwarded_for_header() -> None:
+    plain = RequestFactory().get("/", REMOTE_ADDR=CANARY_ADDRESS)
+    forged = RequestFactory().get("/", REMOTE_ADDR=CANARY_ADDRESS, HTTP_X_FORWARDED_FOR="1.2.3.4")
+    assert client_token(plain) == client_token(forged)
+
+
+@override_settings(TESTIGO_THROTTLE_REPORTS_PER_HOUR=2)
+def test_report_form_over_throttle_answers_429_translated() -> None:
+    client = Client(REMOTE_ADDR=CANARY_ADDRESS)
+    for _ in range(2):
+        assert client.post("/", {"description": "x"}).status_code == 200
+    response = client.post("/", {"description": "x"}, headers={"accept-language": "es"})
+    assert response.status_code == 429
+    assert "Demasiados intentos desde su conexión" in response.content.decode()
+    assert Report.objects.count() == 2
+    other = Client(REMOTE_ADDR="198.51.100.9")
+    assert other.post("/", {"description": "y"}).status_code == 200
+
+
+@override_settings(TESTIGO_THROTTLE_CODES_PER_HOUR=1)
+def test_followup_code_guessing_is_throttled() -> None:
+    client = Client(REMOTE_ADDR=CANARY_ADDRESS)
+    client.post("/follow-up/", {"code": "2222-2222-2222-2222-2222"})
+    assert client.post("/follow-up/", {"code": "2222-2222-2222-2222-2223"}).status_code == 429
+
+
+def test_submission_with_canary_address_and_agent_leaves_them_in_no_table_or_cache(
+    gps_jpeg: bytes,
+) -> None:
+    from django.apps import apps
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = Client(REMOTE_ADDR=CANARY_ADDRESS, headers={"user-agent": "CANARY-UA/9.9"})
+    client.post("/", {"description": "x", "attachments": SimpleUploadedFile("a.jpg", gps_jpeg)})
+    client.post("/follow-up/", {"code": "2222-2222-2222-2222-2222"})
+    dump = "".join(str(list(model._default_manager.values())) for model in apps.get_models())
+    assert Report.objects.count() == 1
+    assert CANARY_ADDRESS not in dump
+    assert "CANARY-UA" not in dump
+    cached = _cache_dump()
+    assert "throttle:" in cached
+    assert CANARY_ADDRESS not in cached
+    assert "CANARY-UA" not in cached
+
+
+def _cache_dump() -> str:
+    """Every key and value in the cache, whatever the backend."""
+    from django.conf import settings
+
+    if settings.REDIS_URL:
+        import redis
+
+        r = redis.Redis.from_url(settings.REDIS_URL)
+        return "".join(f"{k!r}{r.dump(k)!r}" for k in r.scan_iter())
+    from django.core.cache.backends.locmem import _caches  # type: ignore[attr-defined]
+
+    return "".join(f"{k}{v!r}" for store in _caches.values() for k, v in store.items())
