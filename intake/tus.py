@@ -22,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -105,7 +106,15 @@ def _report_for_creation(request: HttpRequest) -> Report | None:
     code = parse_metadata(request.headers.get("Upload-Metadata", "")).get("receipt", "")
     if code:
         return selectors.report_by_receipt(receipt_hash=receipt_code_hash(code))
+    # The follow-up session is cookie authority: only our own pages may use it, so the
+    # CSRF check applies here even though the code-based path needs none.
+    if CsrfViewMiddleware(_no_response).process_view(request, _no_response, (), {}) is not None:
+        return None
     return followup_report(request)
+
+
+def _no_response(request: HttpRequest) -> HttpResponse:
+    raise AssertionError("only process_view is used")
 
 
 @_tus_view

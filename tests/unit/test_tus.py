@@ -184,10 +184,29 @@ def test_tus_expired_upload_is_discarded_by_the_sweeper(gps_jpeg: bytes) -> None
 
 def test_tus_creation_from_followup_session_needs_no_code(gps_jpeg: bytes) -> None:
     _, code = _report()
-    client = Client()
-    client.post("/follow-up/", {"code": code})
-    response = client.post("/tus/", headers={**TUS, "upload-length": str(len(gps_jpeg))})
+    client = Client(enforce_csrf_checks=True)
+    client.get("/follow-up/")
+    token = client.cookies["csrftoken"].value
+    client.post("/follow-up/", {"code": code, "csrfmiddlewaretoken": token})
+    response = client.post(
+        "/tus/",
+        headers={**TUS, "upload-length": str(len(gps_jpeg)), "x-csrftoken": token},
+    )
     assert response.status_code == 201
+
+
+def test_tus_creation_from_followup_session_without_csrf_token_is_refused(
+    gps_jpeg: bytes,
+) -> None:
+    _, code = _report()
+    client = Client(enforce_csrf_checks=True)
+    client.get("/follow-up/")
+    token = client.cookies["csrftoken"].value
+    client.post("/follow-up/", {"code": code, "csrfmiddlewaretoken": token})
+    # As a cross-site page would: the session cookie rides along, the token does not.
+    response = client.post("/tus/", headers={**TUS, "upload-length": str(len(gps_jpeg))})
+    assert response.status_code == 403
+    assert MediaItem.objects.count() == 0
 
 
 def test_quarantine_plaintext_of_single_file_item_reads_back(gps_jpeg: bytes) -> None:
