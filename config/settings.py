@@ -304,6 +304,9 @@ TESTIGO_EDIT_LOCK_MINUTES = env_int("TESTIGO_EDIT_LOCK_MINUTES", 15)
 # Members of this group (with an email address) are told at once of urgent reports.
 TESTIGO_ON_CALL_GROUP = env_str("TESTIGO_ON_CALL_GROUP", "on_call")
 TESTIGO_ALERT_WEBHOOK_URL = env_str("TESTIGO_ALERT_WEBHOOK_URL")
+# At most this many alerts an hour: a flood of fake "happening now" reports must not
+# bury on-call staff (the urgent view in the admin still lists every one).
+TESTIGO_ALERTS_PER_HOUR = env_int("TESTIGO_ALERTS_PER_HOUR", 20)
 MAILERS = {
     "default": {
         "BACKEND": env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),

@@ -787,6 +787,13 @@ def report_alert_send(*, report_id: Any) -> bool:
         return False
     if AuditEvent.objects.filter(action="alert.sent", report_id=report.id).exists():
         return False
+    hour_ago = timezone.now() - timedelta(hours=1)
+    if (
+        AuditEvent.objects.filter(action="alert.sent", at__gte=hour_ago).count()
+        >= settings.TESTIGO_ALERTS_PER_HOUR
+    ):
+        audit_record(action="alert.suppressed", actor_label="system", report_id=report.id)
+        return False
     link = settings.TESTIGO_ADMIN_BASE_URL.rstrip("/") + reverse(
         "admin:reports_report_change", args=[report.id]
     )

@@ -12,6 +12,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from django.test import override_settings
 from django.utils import timezone
 from PIL import Image
 
@@ -218,6 +219,20 @@ def test_urgent_report_alerts_on_call_group_with_link_only(moderator: User) -> N
     assert len(mail.outbox) == 1
     assert f"/admin/reports/report/{report.id}/change/" in mail.outbox[0].body
     assert "Secret" not in mail.outbox[0].body and "Springfield" not in mail.outbox[0].body
+
+
+def test_urgent_report_alerts_stop_at_hourly_limit(moderator: User) -> None:
+    from django.contrib.auth.models import Group
+
+    moderator.email = "oncall@example.org"
+    moderator.save()
+    moderator.groups.add(Group.objects.get(name="on_call"))
+    reports = [_report(n, happening_now=True) for n in range(3)]
+    with override_settings(TESTIGO_ALERTS_PER_HOUR=2):
+        sent = [services.report_alert_send(report_id=r.id) for r in reports]
+    assert sent == [True, True, False]
+    assert len(mail.outbox) == 2
+    assert AuditEvent.objects.get(action="alert.suppressed").report_id == reports[2].id
 
 
 def test_urgent_report_create_queues_alert_after_commit(
