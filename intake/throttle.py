@@ -1,19 +1,19 @@
 """Per-client rate limits that identify no one (design promise 4).
 
-The client's address is reduced at once to an HMAC under a secret derived from
-SECRET_KEY and today's date (UTC): the key changes every day, so yesterday's counters
-cannot be linked to today's, and without SECRET_KEY no counter can be linked to an
-address at all. Only the HMAC, cut short, reaches the cache; the address is never
-stored or logged.
+The client's address is reduced at once to an HMAC under a random secret made for
+today (UTC) and kept only in the cache, where it expires a day later: yesterday's
+counters cannot be linked to today's, and once a day's secret is gone nothing, not even
+SECRET_KEY, links its counters to an address. Only the HMAC, cut short, reaches the
+cache; the address is never stored or logged.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import time
 
-from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
@@ -21,10 +21,17 @@ from django.utils import timezone
 WINDOW_S = 3600
 
 
+SECRET_TTL_S = 26 * 3600
+
+
 def _daily_secret(day: str) -> bytes:
-    return hmac.new(
-        settings.SECRET_KEY.encode(), b"testigo-throttle:" + day.encode(), hashlib.sha256
-    ).digest()
+    key = f"throttle-secret:{day}"
+    # add() keeps the first secret made today, whichever process made it.
+    cache.add(key, secrets.token_hex(32), timeout=SECRET_TTL_S)
+    secret = cache.get(key)
+    if secret is None:  # the cache lost it between the two calls: use a fresh one
+        secret = secrets.token_hex(32)
+    return bytes.fromhex(str(secret))
 
 
 def client_token(request: HttpRequest) -> str:

@@ -1,4 +1,5 @@
-"""Throttling keys on a daily-rotating HMAC of the address; the address is kept nowhere."""
+"""Throttling keys on an HMAC of the address under a random daily secret; the address is
+kept nowhere."""
 
 from __future__ import annotations
 
@@ -31,6 +32,17 @@ def test_client_token_differs_between_days(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(timezone, "now", lambda: tomorrow)
     assert client_token(request) != today
     assert CANARY_ADDRESS not in today
+
+
+def test_client_token_cannot_be_remade_once_the_days_secret_is_gone() -> None:
+    from django.core.cache import cache
+
+    request = RequestFactory().get("/", REMOTE_ADDR=CANARY_ADDRESS)
+    before = client_token(request)
+    assert client_token(request) == before  # stable within the day
+    cache.delete(f"throttle-secret:{timezone.now():%Y-%m-%d}")
+    # Nothing derives the old secret (not even SECRET_KEY): old counters stay unlinkable.
+    assert client_token(request) != before
 
 
 def test_client_token_ignores_forwarded_for_header() -> None:
