@@ -267,3 +267,46 @@ def _log_files() -> list[Path]:
 
     found += list(Path(tempfile.gettempdir()).glob("pytest-of-*/pytest-current/worker*/worker.log"))
     return found
+
+
+def test_upload_interrupted_by_reload_resumes_from_the_servers_offset(
+    browser: Any, live_server: Any, tmp_path: Path, wait_for: Callable[..., Any]
+) -> None:
+    context = browser.new_context(viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    video = mp4_like(tmp_path / "VID_0002.mp4", 20 * 1024 * 1024)
+    patches: list[str] = []
+
+    def stall_after_first_chunk(route: Any) -> None:
+        offset = route.request.headers.get("upload-offset", "0")
+        if route.request.method == "PATCH":
+            patches.append(offset)
+            if offset != "0":
+                route.abort("connectionreset")  # the signal is gone after the first chunk
+                return
+        route.continue_()
+
+    page.route("**/tus/*/", stall_after_first_chunk)
+    page.goto(live_server.url + "/")
+    page.get_by_label("What happened?").fill("Agents at the bus stop.")
+    page.get_by_label("Photos, videos or audio").set_input_files(str(video))
+    page.get_by_role("button", name="Send report").click()
+    # Route handlers run only while Playwright is called: wait through the page.
+    wait_for(lambda: page.wait_for_timeout(100) or "8388608" in patches, timeout=60)
+    item = MediaItem.objects.get()
+    kept = item.upload_offset
+    assert 0 < kept < video.stat().st_size
+
+    # The witness reloads; the page offers to continue with the same file.
+    page.unroute("**/tus/*/")
+    page.reload()
+    resume = page.locator("#resume-panel")
+    resume.wait_for()
+    page.locator("#resume-files").set_input_files(str(video))
+    row = page.locator("#resume-list li")
+    wait_for(lambda: row.count() == 1 and row.get_attribute("data-state") == "done", timeout=120)
+
+    item.refresh_from_db()
+    assert (MediaItem.objects.count(), item.upload_offset) == (1, video.stat().st_size)
+    assert item.status != MediaStatus.UPLOADING
+    context.close()
