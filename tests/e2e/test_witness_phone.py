@@ -199,15 +199,19 @@ def test_every_public_page_in_every_language_has_no_axe_violations(
             page.goto(live_server.url + path)
             _axe(axe, page, f"{language} {path}", found)
         page.goto(live_server.url + "/")
-        page.get_by_role("button", name=_SEND[language]).click()  # empty: error summary
+        # Each click submits a form: axe must wait for the next page, not run mid-way.
+        with page.expect_navigation():
+            page.get_by_role("button", name=_SEND[language]).click()  # empty: error summary
         _axe(axe, page, f"{language} form errors", found)
         page.locator("#id_description").fill("x")
-        page.get_by_role("button", name=_SEND[language]).click()
+        with page.expect_navigation():
+            page.get_by_role("button", name=_SEND[language]).click()
         receipt = page.locator("#receipt-code").inner_text().strip()
         _axe(axe, page, f"{language} receipt", found)
         page.goto(live_server.url + "/follow-up/")
         page.locator("#id_code").fill(receipt)
-        page.locator("main form button").click()
+        with page.expect_navigation():
+            page.locator("main form button").click()
         _axe(axe, page, f"{language} follow-up report", found)
         context.close()
     assert found == {}
@@ -217,6 +221,7 @@ _SEND = {"en": "Send report", "es": "Enviar informe", "pt-BR": "Enviar relato", 
 
 
 def _axe(axe: Any, page: Any, name: str, found: dict[str, str]) -> None:
+    page.wait_for_load_state("load")
     results = axe.run(page)
     if results.violations_count:
         found[name] = results.generate_report()
