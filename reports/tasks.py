@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from reports.retention import retention_purge
-from reports.services import report_alert_send, webhook_deliver, webhooks_sweep
+from reports.services import (
+    idempotency_records_purge,
+    report_alert_send,
+    webhook_deliver,
+    webhooks_sweep,
+)
 
 
 @shared_task(acks_late=True)
@@ -17,6 +25,10 @@ def alert_urgent_report(*, report_id: str) -> bool:
 
 @shared_task
 def purge_expired() -> int:
+    # Replays of partner writes are only promised for TESTIGO_IDEMPOTENCY_DAYS.
+    idempotency_records_purge(
+        older_than=timezone.now() - timedelta(days=settings.TESTIGO_IDEMPOTENCY_DAYS)
+    )
     return len(retention_purge(dry_run=False))
 
 
