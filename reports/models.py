@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
@@ -253,6 +254,8 @@ class Report(models.Model):
         indexes = [
             models.Index(fields=["moderation", "received_at"]),
             models.Index(fields=["moderation", "reviewed_at"]),
+            # The partner API's town filter is case-insensitive, newest first.
+            models.Index(Upper("town"), "received_at", name="report_town_received"),
         ]
         permissions = [
             ("reveal_contact", "Can reveal a witness's contact details (audited)"),
