@@ -35,6 +35,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "rest_framework_api_key",
+    "django_filters",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
@@ -240,6 +243,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "intake.tasks.sweep_quarantine",
         "schedule": float(TESTIGO_SWEEP_INTERVAL_S),
     },
+    "sweep-webhooks": {
+        "task": "reports.tasks.sweep_webhooks",
+        "schedule": float(env_int("TESTIGO_WEBHOOK_SWEEP_INTERVAL_S", 120)),
+    },
     "purge-expired": {
         "task": "reports.tasks.purge_expired",
         "schedule": float(env_int("TESTIGO_PURGE_INTERVAL_S", 3600)),
@@ -371,12 +378,39 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Testigo API",
-    "DESCRIPTION": "Witness intake and partner access for Testigo.",
+    "DESCRIPTION": (
+        "Witness intake and partner access for Testigo. Partner endpoints take an API key "
+        "in `Authorization: Api-Key <key>`; anything not shared with the caller's "
+        'organisation answers 404. Errors are `{"error": {"code", "message"}}`.'
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The reference page at /api/docs/ loads Redoc from our own static files, never a CDN.
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
     # Several facts share the yes / no / don't know answer set.
-    "ENUM_NAME_OVERRIDES": {"AnswerEnum": "reports.models.Answer"},
+    "ENUM_NAME_OVERRIDES": {
+        "AnswerEnum": "reports.models.Answer",
+        "PartnerCaseStatusEnum": "reports.models.PartnerCaseStatus",
+        "CaseStatusEnum": "reports.models.CaseStatus",
+    },
 }
+
+# --- Partner API and webhooks ---------------------------------------------------------------
+# Requests per API key (the key's id, never a client address).
+TESTIGO_PARTNER_RATE = env_str("TESTIGO_PARTNER_RATE", "600/min")
+# Lifetime of a signed media download URL.
+TESTIGO_MEDIA_URL_MAX_AGE_S = env_int("TESTIGO_MEDIA_URL_MAX_AGE_S", 300)
+# Webhook targets must be public HTTPS addresses; tests (and only tests) allow local ones.
+TESTIGO_WEBHOOK_ALLOW_PRIVATE = env_bool("TESTIGO_WEBHOOK_ALLOW_PRIVATE", False)
+TESTIGO_WEBHOOK_MAX_ATTEMPTS = env_int("TESTIGO_WEBHOOK_MAX_ATTEMPTS", 8)
+# First retry after this many seconds, doubling each time (capped at an hour).
+TESTIGO_WEBHOOK_BACKOFF_S = env_int("TESTIGO_WEBHOOK_BACKOFF_S", 30)
+TESTIGO_WEBHOOK_TIMEOUT_S = env_int("TESTIGO_WEBHOOK_TIMEOUT_S", 10)
+# Idempotency records older than this are removed by the retention run.
+TESTIGO_IDEMPOTENCY_DAYS = env_int("TESTIGO_IDEMPOTENCY_DAYS", 7)
 
 # --- Logging: no client addresses, no user agents ---------------------------------------
 LOGGING = {

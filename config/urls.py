@@ -2,11 +2,15 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
+from reports.api.docs import PartnerDocsView
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("staff/", include("reports.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", PartnerDocsView.as_view(), name="api-docs"),
     path("api/v1/intake/", include("intake.api_urls")),
+    path("api/v1/", include("reports.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("intake.urls")),
 ]

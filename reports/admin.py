@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework_api_key.models import APIKey
 
 from reports import selectors, services
 from reports.models import (
@@ -40,6 +41,8 @@ from reports.models import (
     MediaItem,
     MediaStatus,
     ModerationQueue,
+    PartnerAPIKey,
+    PartnerCase,
     PartnerOrganisation,
     Priority,
     RejectReason,
@@ -48,6 +51,9 @@ from reports.models import (
     ReportNote,
     ReportShare,
     Warrant,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
 )
 from reports.policy import SHAREABLE_FIELDS, csv_cell, report_fields
 
@@ -525,6 +531,25 @@ class TriageForm(ModelForm[Report]):
         fields = TRIAGE_FIELDS
 
 
+class PartnerCaseInline(admin.TabularInline[PartnerCase, Report]):
+    """What each partner recorded through the API; read-only here, written by partners."""
+
+    model = PartnerCase
+    extra = 0
+    fields = ["organisation", "status", "reference", "notes", "updated_at"]
+    readonly_fields = ["organisation", "status", "reference", "notes", "updated_at"]
+    verbose_name_plural = _("partner cases")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Report)
 class ReportAdmin(ReportFactsMixin, admin.ModelAdmin[Report]):
     list_display = [
@@ -549,7 +574,7 @@ class ReportAdmin(ReportFactsMixin, admin.ModelAdmin[Report]):
     list_per_page = 50
     show_full_result_count = False
     form = TriageForm
-    inlines = [NoteInline, MediaItemInline, MessageInline]
+    inlines = [NoteInline, MediaItemInline, MessageInline, PartnerCaseInline]
     change_form_template = "admin/reports/report_change_form.html"
     change_list_template = "admin/reports/report_change_list.html"
     actions = ["assign_to_me"]
@@ -898,6 +923,150 @@ class ReportShareAdmin(admin.ModelAdmin[ReportShare]):
 
     def has_share_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("reports.share_report")
+
+
+# --- Partner API keys and webhooks -----------------------------------------------------------
+
+# The library registers its own (unused) APIKey model; ours is tied to an organisation.
+admin.site.unregister(APIKey)
+
+
+class PartnerAPIKeyForm(ModelForm[PartnerAPIKey]):
+    class Meta:
+        model = PartnerAPIKey
+        fields = ["organisation", "name", "expiry_date"]
+
+
+@admin.register(PartnerAPIKey)
+class PartnerAPIKeyAdmin(admin.ModelAdmin[PartnerAPIKey]):
+    form = PartnerAPIKeyForm
+    list_display = [
+        "prefix",
+        "organisation",
+        "name",
+        "created",
+        "expiry_date",
+        "revoked",
+        "last_used_at",
+    ]
+    list_filter = ["organisation", "revoked"]
+    list_select_related = ["organisation"]
+    readonly_fields = ["prefix", "created", "last_used_at", "revoked"]
+    actions = ["revoke"]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:  # type: ignore[override]
+        if obj is None:
+            return ["organisation", "name", "expiry_date"]
+        return [
+            "organisation",
+            "name",
+            "prefix",
+            "created",
+            "expiry_date",
+            "last_used_at",
+            "revoked",
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return []
+        return self.get_fields(request, obj)  # a key is made once; only revoked after
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoke instead: the audit trail names keys by prefix
+
+    def save_model(self, request: HttpRequest, obj: PartnerAPIKey, form: Any, change: bool) -> None:
+        if change:
+            return
+        api_key, key = services.partner_api_key_create(
+            organisation=obj.organisation,
+            name=obj.name,
+            expiry_date=obj.expiry_date,
+            by=request.user,  # type: ignore[arg-type]
+        )
+        obj.pk, obj.prefix = api_key.pk, api_key.prefix
+        messages.warning(
+            request,
+            f"The API key for {obj.organisation} is {key} — copy it now: it is stored only "
+            "as a hash and will not be shown again.",
+        )
+
+    @admin.action(description=_("Revoke selected keys"), permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[PartnerAPIKey]) -> None:
+        for api_key in queryset.filter(revoked=False):
+            services.partner_api_key_revoke(api_key=api_key, by=request.user)  # type: ignore[arg-type]
+
+
+class WebhookEndpointForm(ModelForm[WebhookEndpoint]):
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["organisation", "url", "events", "active"]
+
+    def clean_events(self) -> list[str]:
+        from django.core.exceptions import ValidationError
+
+        value = self.cleaned_data["events"] or []
+        if not isinstance(value, list) or set(value) - set(WebhookEvent.values):
+            raise ValidationError(f"A list of events from {WebhookEvent.values}, or [] for all.")
+        return value
+
+    def clean_url(self) -> str:
+        from django.core.exceptions import ValidationError
+
+        from reports.webhooks import TargetRefused, resolve_target
+
+        url: str = self.cleaned_data["url"]
+        try:
+            resolve_target(url)
+        except TargetRefused as error:
+            raise ValidationError(str(error)) from error
+        return url
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
+    form = WebhookEndpointForm
+    list_display = ["url", "organisation", "active", "created_at"]
+    list_filter = ["organisation", "active"]
+    list_select_related = ["organisation"]
+    # Administrators copy the secret from here into the partner's receiver.
+    readonly_fields = ["secret", "created_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # deactivate instead: deliveries keep their history
+
+    def save_model(
+        self, request: HttpRequest, obj: WebhookEndpoint, form: Any, change: bool
+    ) -> None:
+        services.webhook_endpoint_save(endpoint=obj, by=request.user)  # type: ignore[arg-type]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
+    list_display = [
+        "created_at", "event", "endpoint", "status", "attempts", "last_status_code",
+        "last_error", "next_attempt_at", "delivered_at",
+    ]  # fmt: skip
+    list_filter = ["status", "event", "endpoint__organisation"]
+    list_select_related = ["endpoint"]
+    readonly_fields = [
+        "id", "endpoint", "event", "payload", "status", "attempts", "last_status_code",
+        "last_error", "log", "next_attempt_at", "created_at", "delivered_at",
+    ]  # fmt: skip
+    actions = ["retry"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=_("Retry selected deliveries now"), permissions=["change"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        for delivery in queryset:
+            services.webhook_delivery_retry(delivery=delivery, by=request.user)  # type: ignore[arg-type]
+        messages.success(request, _("Queued for delivery."))
 
 
 # --- The audit trail -------------------------------------------------------------------------

@@ -6,8 +6,10 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey
 
 
 class Moderation(models.TextChoices):
@@ -252,6 +254,8 @@ class Report(models.Model):
         indexes = [
             models.Index(fields=["moderation", "received_at"]),
             models.Index(fields=["moderation", "reviewed_at"]),
+            # The partner API's town filter is case-insensitive, newest first.
+            models.Index(Upper("town"), "received_at", name="report_town_received"),
         ]
         permissions = [
             ("reveal_contact", "Can reveal a witness's contact details (audited)"),
@@ -446,6 +450,162 @@ class ReportShare(models.Model):
                 name="one_active_share_per_report_and_organisation",
             )
         ]
+        indexes = [
+            # The partner API's every read: the active shares of one organisation.
+            models.Index(
+                fields=["organisation", "report"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="active_shares_by_organisation",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.report} → {self.organisation}"
+
+
+# --- Partner API and webhooks ------------------------------------------------------------
+
+
+class PartnerAPIKey(AbstractAPIKey):
+    """A partner organisation's API key: only a hash is stored (djangorestframework-api-key);
+    the key itself is shown once, when it is made."""
+
+    organisation = models.ForeignKey(
+        PartnerOrganisation, on_delete=models.PROTECT, related_name="api_keys"
+    )
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = "partner API key"
+        verbose_name_plural = "partner API keys"
+
+
+class PartnerCaseStatus(models.TextChoices):
+    RECEIVED = "received", _("Received")
+    IN_PROGRESS = "in_progress", _("In progress")
+    REPRESENTED = "represented", _("Represented")
+    REFERRED = "referred", _("Referred elsewhere")
+    DECLINED = "declined", _("Declined")
+    CLOSED = "closed", _("Closed")
+
+
+class PartnerCase(models.Model):
+    """A partner organisation's own record of a shared report, written through the API."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="partner_cases")
+    organisation = models.ForeignKey(
+        PartnerOrganisation, on_delete=models.CASCADE, related_name="cases"
+    )
+    status = models.CharField(
+        _("partner status"),
+        max_length=20,
+        choices=PartnerCaseStatus.choices,
+        default=PartnerCaseStatus.RECEIVED,
+    )
+    reference = models.CharField(_("partner reference"), max_length=100, blank=True)
+    notes = models.TextField(_("partner notes"), blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organisation__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "organisation"], name="one_partner_case_per_report"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} case on {self.report}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a write with an Idempotency-Key, replayed on a repeat."""
+
+    organisation = models.ForeignKey(
+        PartnerOrganisation, on_delete=models.CASCADE, related_name="+"
+    )
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    # Null while the first request is still running.
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "key"], name="one_idempotency_key_per_organisation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Idempotency-Key {self.key[:20]}"
+
+
+class WebhookEvent(models.TextChoices):
+    REPORT_SHARED = "report.shared", "report.shared"
+    REPORT_UPDATED = "report.updated", "report.updated"
+    SHARE_REVOKED = "share.revoked", "share.revoked"
+    MEDIA_ADDED = "media.added", "media.added"
+
+
+class WebhookEndpoint(models.Model):
+    """An HTTPS URL of a partner that receives signed event notifications."""
+
+    organisation = models.ForeignKey(
+        PartnerOrganisation, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(_("URL"), max_length=500)
+    # Needed in clear to sign each delivery; only administrators see it.
+    secret = models.CharField(_("signing secret"), max_length=64, editable=False)
+    events = models.JSONField(
+        _("events"), default=list, blank=True, help_text=_("Empty means every event.")
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["organisation__name", "url"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RETRYING = "retrying", _("Retrying")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint, with every attempt logged. Created in the same
+    transaction as the change it announces, so a lost task cannot lose the event."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=10,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.PENDING,
+        db_index=True,
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    # [{"at": ..., "status_code": ..., "error": ..., "ms": ...}], one per attempt.
+    log = models.JSONField(default=list, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = _("webhook deliveries")
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint}"

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -21,6 +21,8 @@ from reports.models import (
     MediaItem,
     MediaStatus,
     Moderation,
+    PartnerAPIKey,
+    PartnerCase,
     PartnerOrganisation,
     Report,
     ReportMessage,
@@ -314,3 +316,69 @@ def report_media_summary(*, report: Report) -> dict[str, int]:
         "in_progress": sum(counts.get(s, 0) for s in in_progress),
         "refused": counts.get(MediaStatus.REJECTED, 0) + counts.get(MediaStatus.FAILED, 0),
     }
+
+
+# --- Partner API --------------------------------------------------------------------------
+
+
+def partner_api_key_from(key: str) -> PartnerAPIKey | None:
+    """The usable key (not revoked, not expired, organisation active) for ``key``."""
+    prefix, _dot, _rest = key.partition(".")
+    api_key = (
+        PartnerAPIKey.objects.filter(prefix=prefix, revoked=False, organisation__active=True)
+        .select_related("organisation")
+        .first()
+    )
+    if api_key is None or api_key.has_expired or not api_key.is_valid(key):
+        return None
+    found: PartnerAPIKey = api_key
+    return found
+
+
+def partner_reports(*, organisation: PartnerOrganisation) -> QuerySet[Report]:
+    """THE set of reports a partner may see: approved, with an active (never revoked)
+    share to this organisation. Every partner read starts here (design promise 6)."""
+    active_share = ReportShare.objects.filter(
+        report_id=OuterRef("pk"), organisation_id=organisation.id, revoked_at__isnull=True
+    )
+    return Report.objects.filter(Exists(active_share), moderation=Moderation.APPROVED)
+
+
+def partner_report(*, organisation: PartnerOrganisation, report_id: Any) -> Report | None:
+    try:
+        report_uuid = UUID(str(report_id))
+    except ValueError:
+        return None
+    return partner_reports(organisation=organisation).filter(id=report_uuid).first()
+
+
+def partner_media_items(*, report: Report) -> QuerySet[MediaItem]:
+    """Media a partner may have: clean, with a sanitized file. Nothing else is listed."""
+    return (
+        MediaItem.objects.filter(report=report, status=MediaStatus.CLEAN)
+        .exclude(media_name="")
+        .order_by("position", "id")
+    )
+
+
+def partner_media_item(
+    *, organisation: PartnerOrganisation, media_item_id: Any
+) -> MediaItem | None:
+    """A clean item of a report shared with the organisation right now, else None."""
+    try:
+        item_uuid = UUID(str(media_item_id))
+    except ValueError:
+        return None
+    return (
+        MediaItem.objects.filter(
+            id=item_uuid,
+            status=MediaStatus.CLEAN,
+            report__in=partner_reports(organisation=organisation),
+        )
+        .exclude(media_name="")
+        .first()
+    )
+
+
+def partner_case(*, organisation: PartnerOrganisation, report: Report) -> PartnerCase | None:
+    return PartnerCase.objects.filter(organisation=organisation, report=report).first()

@@ -33,12 +33,16 @@ from reports.models import (
     Answer,
     AuditEvent,
     CaseStatus,
+    DeliveryStatus,
+    IdempotencyRecord,
     Incident,
     Label,
     MediaItem,
     MediaStatus,
     MessageSender,
     Moderation,
+    PartnerAPIKey,
+    PartnerCase,
     PartnerOrganisation,
     Priority,
     RejectReason,
@@ -46,8 +50,12 @@ from reports.models import (
     ReportMessage,
     ReportNote,
     ReportShare,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
 )
 from reports.roles import ROLES
+from reports.webhooks import TargetRefused, post, resolve_target
 
 logger = logging.getLogger(__name__)
 
@@ -332,6 +340,9 @@ def media_item_mark_clean(
                 media_item_id=item.id,
                 data={"format": manifest.get("format"), "removed": len(manifest["removed"])},
             )
+            _webhook_emit_to_sharing_partners(
+                event=WebhookEvent.MEDIA_ADDED, report_id=item.report_id, media_item_id=item.id
+            )
             _report_settle(report_id=item.report_id)
     item.refresh_from_db()
     return item
@@ -592,6 +603,9 @@ def incident_group(
                 report_id=report.id,
                 data={"incident_id": incident.id},
             )
+            _webhook_emit_to_sharing_partners(
+                event=WebhookEvent.REPORT_UPDATED, report_id=report.id
+            )
     return incident
 
 
@@ -608,6 +622,7 @@ def incident_ungroup(*, report: Report, by: User) -> None:
         report_id=report.id,
         data={"incident_id": incident_id},
     )
+    _webhook_emit_to_sharing_partners(event=WebhookEvent.REPORT_UPDATED, report_id=report.id)
 
 
 # --- Triage ----------------------------------------------------------------------------------
@@ -646,6 +661,7 @@ def report_case_status_set(*, report: Report, by: User, status: str) -> Report:
             report_id=report.id,
             data={"from": previous, "to": status},
         )
+        _webhook_emit_to_sharing_partners(event=WebhookEvent.REPORT_UPDATED, report_id=report.id)
     report.refresh_from_db()
     return report
 
@@ -733,6 +749,9 @@ def report_share(*, report: Report, organisation: PartnerOrganisation, by: User)
         report_id=report.id,
         data={"organisation_id": organisation.id},
     )
+    webhook_event_emit(
+        event=WebhookEvent.REPORT_SHARED, report_id=report.id, organisation_ids=[organisation.id]
+    )
     return share
 
 
@@ -747,6 +766,11 @@ def report_share_revoke(*, share: ReportShare, by: User) -> ReportShare:
             actor=by,
             report_id=share.report_id,
             data={"organisation_id": share.organisation_id},
+        )
+        webhook_event_emit(
+            event=WebhookEvent.SHARE_REVOKED,
+            report_id=share.report_id,
+            organisation_ids=[share.organisation_id],
         )
     share.refresh_from_db()
     return share
@@ -939,3 +963,348 @@ def partner_organisation_save(
         },
     )
     return organisation
+
+
+# --- Partner API --------------------------------------------------------------------------------
+
+
+def _partner_label(organisation_id: int) -> str:
+    # The audit trail's actor for what a partner does through the API.
+    return f"partner:{organisation_id}"
+
+
+def partner_api_key_create(
+    *,
+    organisation: PartnerOrganisation,
+    name: str,
+    expiry_date: datetime | None = None,
+    by: User | None = None,
+) -> tuple[PartnerAPIKey, str]:
+    """A new API key; the key in clear is returned for the one time it is shown."""
+    api_key, key = PartnerAPIKey.objects.create_key(
+        organisation=organisation, name=name[:50], expiry_date=expiry_date
+    )
+    audit_record(
+        action="partner.key_created",
+        actor=by,
+        actor_label="" if by else "system",
+        data={"organisation_id": organisation.id, "prefix": api_key.prefix},
+    )
+    return api_key, key  # type: ignore[return-value]
+
+
+def partner_api_key_revoke(*, api_key: PartnerAPIKey, by: User | None = None) -> None:
+    if PartnerAPIKey.objects.filter(pk=api_key.pk, revoked=False).update(revoked=True):
+        audit_record(
+            action="partner.key_revoked",
+            actor=by,
+            actor_label="" if by else "system",
+            data={"organisation_id": api_key.organisation_id, "prefix": api_key.prefix},
+        )
+    api_key.refresh_from_db()
+
+
+def partner_api_key_touch(*, api_key: PartnerAPIKey) -> None:
+    """Record when a key was last used; at most one write a minute per key."""
+    now = timezone.now()
+    if api_key.last_used_at is None or api_key.last_used_at < now - timedelta(minutes=1):
+        PartnerAPIKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+
+
+def partner_create(
+    *, name: str, shared_fields: Sequence[str] | None = None
+) -> tuple[PartnerOrganisation, str]:
+    """A partner organisation (from the command line) and its first API key, in clear."""
+    with transaction.atomic():
+        organisation = PartnerOrganisation.objects.create(
+            name=name, shared_fields=list(shared_fields or [])
+        )
+        audit_record(
+            action="partner.created",
+            actor_label="system",
+            data={"organisation_id": organisation.id, "fields": organisation.shared_fields},
+        )
+        _api_key, key = partner_api_key_create(organisation=organisation, name="first key")
+    return organisation, key
+
+
+def partner_contacts_read(
+    *, reports: Sequence[Report], organisation: PartnerOrganisation
+) -> dict[Any, Contact]:
+    """Contact details for the reports whose witness agreed to be contacted, when the
+    organisation's profile includes them; every read is audited, in one insert."""
+    if not organisation.include_contact:
+        return {}
+    contacts = {
+        report.id: contact_open(report_id=report.id, sealed=report.contact_sealed)
+        for report in reports
+        if report.consent_contact and report.contact_sealed
+    }
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            action="contact.read_by_partner",
+            actor_label=_partner_label(organisation.id),
+            report_id=report_id,
+            data={"organisation_id": organisation.id},
+        )
+        for report_id in contacts
+    )
+    return contacts
+
+
+_UNSET: Any = object()
+
+
+def partner_case_update(
+    *,
+    report: Report,
+    organisation: PartnerOrganisation,
+    status: str = _UNSET,
+    reference: str = _UNSET,
+    notes: str = _UNSET,
+) -> PartnerCase:
+    """Set the partner's own status, reference or notes on a report shared with it.
+    The caller has checked the share (selectors.partner_report)."""
+    with transaction.atomic():
+        case, _created = PartnerCase.objects.select_for_update().get_or_create(
+            report=report, organisation=organisation
+        )
+        changed = []
+        for name, value in (("status", status), ("reference", reference), ("notes", notes)):
+            if value is not _UNSET and getattr(case, name) != value:
+                setattr(case, name, value)
+                changed.append(name)
+        if changed or _created:
+            case.save()
+            audit_record(
+                action="partner.case_updated",
+                actor_label=_partner_label(organisation.id),
+                report_id=report.id,
+                # Names of what changed and the status; never the partner's free text.
+                data={
+                    "organisation_id": organisation.id,
+                    "changed": changed,
+                    "status": case.status,
+                },
+            )
+    return case
+
+
+class IdempotencyKeyReused(ServiceError):
+    """The Idempotency-Key was first used with a different request."""
+
+
+class IdempotencyKeyInFlight(ServiceError):
+    """The first request with this Idempotency-Key has not finished."""
+
+
+def idempotent_response(
+    *,
+    organisation: PartnerOrganisation,
+    key: str,
+    request_hash: str,
+    run: Any,
+) -> tuple[int, Any, bool]:
+    """Run ``run()`` -> (status, body) once per (organisation, key): a repeat with the same
+    request gets the first response back (replayed True), a different request with the
+    key is refused.
+    The record is made first, so a concurrent repeat waits on its row and then replays."""
+    try:
+        with transaction.atomic():
+            record = IdempotencyRecord.objects.create(
+                organisation=organisation, key=key, request_hash=request_hash
+            )
+            status, body = run()
+            record.response_status, record.response_body = status, body
+            record.save(update_fields=["response_status", "response_body"])
+            return status, body, False
+    except IntegrityError:
+        pass
+    first = IdempotencyRecord.objects.get(organisation=organisation, key=key)
+    if first.request_hash != request_hash:
+        raise IdempotencyKeyReused("This Idempotency-Key was used with a different request.")
+    if first.response_status is None:
+        raise IdempotencyKeyInFlight("The first request with this key is still running.")
+    return first.response_status, first.response_body, True
+
+
+def idempotency_records_purge(*, older_than: datetime) -> int:
+    return IdempotencyRecord.objects.filter(created_at__lt=older_than).delete()[0]
+
+
+def media_download_record(*, item: MediaItem, organisation: PartnerOrganisation) -> None:
+    audit_record(
+        action="media.downloaded_by_partner",
+        actor_label=_partner_label(organisation.id),
+        report_id=item.report_id,
+        media_item_id=item.id,
+        data={"organisation_id": organisation.id},
+    )
+
+
+# --- Webhooks -----------------------------------------------------------------------------------
+
+
+def webhook_endpoint_save(*, endpoint: WebhookEndpoint, by: User) -> WebhookEndpoint:
+    """Create or change an endpoint. The URL must pass the SSRF check now (and again at
+    every delivery); a new endpoint gets a random signing secret."""
+    _require(
+        by,
+        "reports.change_webhookendpoint" if endpoint.pk else "reports.add_webhookendpoint",
+    )
+    try:
+        resolve_target(endpoint.url)
+    except TargetRefused as error:
+        raise ServiceError(str(error)) from error
+    unknown = set(endpoint.events) - set(WebhookEvent.values)
+    if unknown:
+        raise ServiceError(f"Unknown events: {sorted(unknown)}")
+    created = endpoint.pk is None
+    if created:
+        endpoint.secret = secrets.token_hex(32)
+    endpoint.save()
+    audit_record(
+        action="webhook.endpoint_created" if created else "webhook.endpoint_changed",
+        actor=by,
+        data={"organisation_id": endpoint.organisation_id, "endpoint_id": endpoint.id},
+    )
+    return endpoint
+
+
+def webhook_event_emit(
+    *, event: str, report_id: Any, organisation_ids: Iterable[int], media_item_id: Any = None
+) -> list[WebhookDelivery]:
+    """One delivery per subscribed endpoint of each organisation, queued after commit.
+    The payload names the event and ids only: the partner fetches the report with its
+    key, so a misdirected webhook carries nothing about a witness."""
+    now = timezone.now()
+    data: dict[str, Any] = {"report_id": str(report_id)}
+    if media_item_id is not None:
+        data["media_item_id"] = str(media_item_id)
+    deliveries = []
+    for endpoint in WebhookEndpoint.objects.filter(
+        organisation_id__in=list(organisation_ids), organisation__active=True, active=True
+    ):
+        if endpoint.events and event not in endpoint.events:
+            continue
+        delivery = WebhookDelivery(endpoint=endpoint, event=event, created_at=now)
+        delivery.payload = {
+            "id": str(delivery.id),
+            "event": event,
+            "created_at": now.isoformat(),
+            "data": data,
+        }
+        deliveries.append(delivery)
+    WebhookDelivery.objects.bulk_create(deliveries)
+    for delivery in deliveries:
+        transaction.on_commit(partial(webhook_delivery_enqueue, delivery_id=delivery.id))
+    return deliveries
+
+
+def _webhook_emit_to_sharing_partners(
+    *, event: str, report_id: Any, media_item_id: Any = None
+) -> None:
+    organisation_ids = ReportShare.objects.filter(
+        report_id=report_id, revoked_at__isnull=True
+    ).values_list("organisation_id", flat=True)
+    webhook_event_emit(
+        event=event,
+        report_id=report_id,
+        organisation_ids=list(organisation_ids),
+        media_item_id=media_item_id,
+    )
+
+
+def webhook_delivery_enqueue(*, delivery_id: Any, countdown: float = 0) -> None:
+    """Queue a delivery; a broker outage is logged and the sweeper queues it later."""
+    from reports.tasks import deliver_webhook
+
+    try:
+        deliver_webhook.apply_async(kwargs={"delivery_id": str(delivery_id)}, countdown=countdown)
+    except Exception:
+        logger.warning("could not queue webhook delivery %s", delivery_id)
+
+
+def _webhook_backoff_s(attempts: int) -> int:
+    return int(min(settings.TESTIGO_WEBHOOK_BACKOFF_S * 2 ** max(attempts - 1, 0), 3600))
+
+
+def webhook_deliver(*, delivery_id: Any) -> int | None:
+    """Attempt one delivery. Returns the seconds until the next attempt when it should be
+    retried, else None (delivered, failed for good, or not due / claimed elsewhere)."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.TESTIGO_WEBHOOK_TIMEOUT_S + 30)
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    # Claim with a lease, so a duplicate task does not post twice at the same time.
+    claimed = WebhookDelivery.objects.filter(
+        due,
+        id=delivery_id,
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING],
+    ).update(next_attempt_at=lease)
+    if not claimed:
+        return None
+    delivery = WebhookDelivery.objects.select_related("endpoint").get(id=delivery_id)
+    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    outcome = post(
+        url=delivery.endpoint.url,
+        secret=delivery.endpoint.secret,
+        body=body,
+        event=delivery.event,
+        delivery_id=str(delivery.id),
+        timeout=settings.TESTIGO_WEBHOOK_TIMEOUT_S,
+    )
+    attempts = delivery.attempts + 1
+    finished = timezone.now()
+    retry_in: int | None = None
+    if outcome.ok:
+        status = DeliveryStatus.DELIVERED
+    elif attempts >= settings.TESTIGO_WEBHOOK_MAX_ATTEMPTS or not delivery.endpoint.active:
+        status = DeliveryStatus.FAILED
+    else:
+        status, retry_in = DeliveryStatus.RETRYING, _webhook_backoff_s(attempts)
+    entry = {
+        "at": finished.isoformat(),
+        "status_code": outcome.status_code,
+        "error": outcome.error,
+        "ms": outcome.ms,
+    }
+    WebhookDelivery.objects.filter(id=delivery.id).update(
+        status=status,
+        attempts=attempts,
+        last_status_code=outcome.status_code,
+        last_error=outcome.error,
+        log=[*delivery.log, entry],
+        next_attempt_at=finished + timedelta(seconds=retry_in) if retry_in is not None else None,
+        delivered_at=finished if outcome.ok else None,
+    )
+    return retry_in
+
+
+def webhook_delivery_retry(*, delivery: WebhookDelivery, by: User) -> None:
+    """Manual retry from the admin: the delivery is due now, with a fresh attempt budget."""
+    _require(by, "reports.change_webhookdelivery")
+    WebhookDelivery.objects.filter(id=delivery.id).update(
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None
+    )
+    audit_record(
+        action="webhook.retried",
+        actor=by,
+        data={"delivery_id": str(delivery.id), "endpoint_id": delivery.endpoint_id},
+    )
+    transaction.on_commit(partial(webhook_delivery_enqueue, delivery_id=delivery.id))
+
+
+def webhooks_sweep(*, now: datetime | None = None) -> int:
+    """Queue deliveries whose task was lost (a broker outage, a killed worker)."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=60)
+    ids = list(
+        WebhookDelivery.objects.filter(
+            Q(next_attempt_at__lte=stale) | Q(next_attempt_at__isnull=True, created_at__lte=stale),
+            status__in=[DeliveryStatus.PENDING, DeliveryStatus.RETRYING],
+        ).values_list("id", flat=True)[:1000]
+    )
+    for delivery_id in ids:
+        webhook_delivery_enqueue(delivery_id=delivery_id)
+    return len(ids)

@@ -59,6 +59,9 @@ def celery_worker_process(
         "TESTIGO_VAR_DIR": str(settings.VAR_DIR),
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "TESTIGO_LEGAL_HOLD_PUBLIC_KEY": legal_hold_keys[1],
+        # Webhook tests post to a receiver on 127.0.0.1 and retry after a second.
+        "TESTIGO_WEBHOOK_ALLOW_PRIVATE": "1",
+        "TESTIGO_WEBHOOK_BACKOFF_S": "1",
     }
     with log_path.open("wb") as log:
         worker = subprocess.Popen(

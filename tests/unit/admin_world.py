@@ -18,8 +18,10 @@ from reports.models import (
     PartnerOrganisation,
     Report,
     ReportShare,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
-from reports.services import report_create
+from reports.services import partner_api_key_create, report_create
 from tests.staff import device_of, staff_user
 
 
@@ -48,6 +50,13 @@ def build_world() -> World:
     pending = Report.objects.create(receipt_hash="b" * 64, description="p", moderation="pending")
     organisation = PartnerOrganisation.objects.create(name="Partner", shared_fields=["id"])
     share = ReportShare.objects.create(report=approved, organisation=organisation)
+    api_key, _key = partner_api_key_create(organisation=organisation, name="k")
+    endpoint = WebhookEndpoint.objects.create(
+        organisation=organisation, url="https://partner.example/hook", secret="s" * 64
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event="report.shared", payload={"event": "report.shared"}
+    )
     device = device_of(users["moderator"])  # type: ignore[arg-type]
     objects: dict[str, Any] = {
         "reports_report": approved,
@@ -56,6 +65,9 @@ def build_world() -> World:
         "reports_label": Label.objects.create(name="L"),
         "reports_partnerorganisation": organisation,
         "reports_reportshare": share,
+        "reports_partnerapikey": api_key,
+        "reports_webhookendpoint": endpoint,
+        "reports_webhookdelivery": delivery,
         "reports_auditevent": AuditEvent.objects.create(action="x.test"),
         "auth_user": users["moderator"],
         "auth_group": Group.objects.get(name="moderator"),

@@ -86,6 +86,11 @@ TABLE: dict[str, tuple[str, int, int, int, int]] = {
     "reports_moderationqueue_history": ("GET", 302, 200, 403, 403),
     "reports_moderationqueue_reject": ("POST", 302, 302, 403, 403),
     "reports_moderationqueue_release": ("POST", 302, 302, 403, 403),
+    "reports_partnerapikey_add": ("GET", 302, 403, 403, 200),
+    "reports_partnerapikey_change": ("GET", 302, 403, 403, 200),
+    "reports_partnerapikey_changelist": ("GET", 302, 403, 403, 200),
+    "reports_partnerapikey_delete": ("GET", 302, 403, 403, 403),
+    "reports_partnerapikey_history": ("GET", 302, 403, 403, 200),
     "reports_partnerorganisation_add": ("GET", 302, 403, 403, 200),
     "reports_partnerorganisation_change": ("GET", 302, 403, 200, 200),
     "reports_partnerorganisation_changelist": ("GET", 302, 403, 200, 200),
@@ -107,6 +112,16 @@ TABLE: dict[str, tuple[str, int, int, int, int]] = {
     "reports_reportshare_changelist": ("GET", 302, 403, 200, 200),
     "reports_reportshare_delete": ("GET", 302, 403, 403, 403),
     "reports_reportshare_history": ("GET", 302, 403, 200, 200),
+    "reports_webhookdelivery_add": ("GET", 302, 403, 403, 403),
+    "reports_webhookdelivery_change": ("GET", 302, 403, 403, 200),
+    "reports_webhookdelivery_changelist": ("GET", 302, 403, 403, 200),
+    "reports_webhookdelivery_delete": ("GET", 302, 403, 403, 403),
+    "reports_webhookdelivery_history": ("GET", 302, 403, 403, 200),
+    "reports_webhookendpoint_add": ("GET", 302, 403, 403, 200),
+    "reports_webhookendpoint_change": ("GET", 302, 403, 403, 200),
+    "reports_webhookendpoint_changelist": ("GET", 302, 403, 403, 200),
+    "reports_webhookendpoint_delete": ("GET", 302, 403, 403, 403),
+    "reports_webhookendpoint_history": ("GET", 302, 403, 403, 200),
 }
 
 # Admin URLs that are not about a role's access (with why).
@@ -124,6 +139,8 @@ ACTIONS: dict[str, tuple[int, int, int, int]] = {
     "action:reports_moderationqueue:reject_false_alarm": (302, 302, 403, 403),
     "action:reports_report:assign_to_me": (302, 200, 302, 200),
     "action:reports_reportshare:revoke": (302, 403, 302, 200),
+    "action:reports_partnerapikey:revoke": (302, 403, 403, 302),
+    "action:reports_webhookdelivery:retry": (302, 403, 403, 302),
 }
 
 

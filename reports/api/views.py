@@ -1,0 +1,265 @@
+"""Partner API views: authenticate the key, ask a selector, call a service, serialize.
+Every lookup goes through selectors.partner_reports, so what is not shared is a 404."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.core import signing
+from django.http import FileResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.filters import OrderingFilter
+from rest_framework.generics import GenericAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from reports import selectors, services
+from reports.api.auth import (
+    HasPartnerKey,
+    PartnerKeyAuthentication,
+    PartnerKeyThrottle,
+    organisation_of,
+)
+from reports.api.errors import (
+    IdempotencyKeyInFlight,
+    IdempotencyKeyReused,
+    LinkExpired,
+    error_responses,
+    partner_exception_handler,
+)
+from reports.api.filters import PartnerReportFilter
+from reports.api.serializers import (
+    PartnerCaseRequestSerializer,
+    PartnerCaseSerializer,
+    PartnerMediaSerializer,
+    PartnerReportSerializer,
+    media_token_open,
+)
+from reports.models import PartnerOrganisation, Report
+from reports.views import CONTENT_TYPES, _stream
+
+REPORT_ID = OpenApiParameter(
+    "report_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The report's id."
+)
+
+
+class PartnerView(APIView):
+    authentication_classes = [PartnerKeyAuthentication]
+    permission_classes = [HasPartnerKey]
+    throttle_classes = [PartnerKeyThrottle]
+    renderer_classes = [JSONRenderer]
+    parser_classes = [JSONParser]
+
+    def get_exception_handler(self) -> Any:
+        return partner_exception_handler
+
+    def shared_report(self, request: Request, report_id: str) -> Report:
+        report = selectors.partner_report(
+            organisation=organisation_of(request), report_id=report_id
+        )
+        if report is None:
+            raise NotFound
+        return report
+
+
+class ReportCursorPagination(CursorPagination):
+    # received_at, newest first; the cursor keeps its place as reports are added.
+    ordering = ("-received_at", "-id")
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 100
+
+
+class ReportOrdering(OrderingFilter):
+    ordering_fields = ["received_at"]
+
+
+class ReportListView(PartnerView, GenericAPIView[Report]):
+    filter_backends = [DjangoFilterBackend, ReportOrdering]
+    filterset_class = PartnerReportFilter
+    pagination_class = ReportCursorPagination
+    serializer_class = PartnerReportSerializer
+    ordering_fields = ["received_at"]
+
+    def get_queryset(self) -> Any:
+        if getattr(self, "swagger_fake_view", False):  # schema generation, no request key
+            return Report.objects.none()
+        return selectors.partner_reports(organisation=organisation_of(self.request))
+
+    @extend_schema(
+        operation_id="partner_reports_list",
+        responses={200: PartnerReportSerializer(many=True), **error_responses(400, 401, 404, 429)},
+        description=(
+            "The approved reports shared with your organisation (shares not revoked), "
+            "newest first, in pages with a cursor. Filters on a field outside your sharing "
+            "profile answer 400."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset())) or []
+        serializer = PartnerReportSerializer(page, many=True, context=self._context(page))
+        return self.get_paginated_response(serializer.data)
+
+    def _context(self, reports: list[Report]) -> dict[str, Any]:
+        organisation = self.request.auth.organisation  # type: ignore[union-attr]
+        contacts = services.partner_contacts_read(reports=reports, organisation=organisation)
+        return {"organisation": organisation, "contacts": contacts}
+
+
+class ReportDetailView(PartnerView):
+    @extend_schema(
+        operation_id="partner_reports_retrieve",
+        parameters=[REPORT_ID],
+        responses={200: PartnerReportSerializer, **error_responses(401, 404, 429)},
+    )
+    def get(self, request: Request, report_id: str) -> Response:
+        report = self.shared_report(request, report_id)
+        organisation = organisation_of(request)
+        contacts = services.partner_contacts_read(reports=[report], organisation=organisation)
+        context = {"organisation": organisation, "contacts": contacts}
+        return Response(PartnerReportSerializer(report, context=context).data)
+
+
+class ReportMediaView(PartnerView):
+    @extend_schema(
+        operation_id="partner_reports_media_list",
+        parameters=[REPORT_ID],
+        responses={200: PartnerMediaSerializer(many=True), **error_responses(401, 404, 429)},
+        description=(
+            "The report's sanitized media. Items still being processed, refused or failed "
+            "are not listed and have no URL. Each `download_url` works for a few minutes."
+        ),
+    )
+    def get(self, request: Request, report_id: str) -> Response:
+        report = self.shared_report(request, report_id)
+        items = selectors.partner_media_items(report=report)
+        context = {"request": request, "organisation": organisation_of(request)}
+        return Response(PartnerMediaSerializer(items, many=True, context=context).data)
+
+
+class MediaDownloadView(APIView):
+    """The signed URL is the credential: it names one item and one organisation, and the
+    share is checked again now, so a revoked share stops a link already handed out."""
+
+    authentication_classes: list[type] = []
+    permission_classes: list[type] = []
+    renderer_classes = [JSONRenderer]
+
+    def get_exception_handler(self) -> Any:
+        return partner_exception_handler
+
+    @extend_schema(
+        operation_id="partner_media_download",
+        auth=[],
+        parameters=[
+            OpenApiParameter(
+                "token", OpenApiTypes.STR, OpenApiParameter.PATH, description="From download_url."
+            )
+        ],
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The sanitized file."
+            ),
+            **error_responses(404, 410),
+        },
+    )
+    def get(self, request: Request, token: str) -> FileResponse:
+        try:
+            claim = media_token_open(token)
+        except signing.SignatureExpired as error:
+            raise LinkExpired from error
+        except signing.BadSignature as error:
+            raise NotFound from error
+        organisation_id = claim.get("o")
+        organisation = (
+            PartnerOrganisation.objects.filter(id=organisation_id, active=True).first()
+            if isinstance(organisation_id, int)
+            else None
+        )
+        item = (
+            selectors.partner_media_item(organisation=organisation, media_item_id=claim.get("i"))
+            if organisation is not None
+            else None
+        )
+        if organisation is None or item is None:
+            raise NotFound
+        services.media_download_record(item=item, organisation=organisation)
+        return _stream(
+            item.media_name, CONTENT_TYPES.get(item.detected_format, "application/octet-stream")
+        )
+
+
+def _request_hash(request: Request, report_id: str) -> str:
+    canonical = json.dumps(
+        {"method": request.method, "report": report_id, "body": request.data},
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class PartnerCaseView(PartnerView):
+    @extend_schema(
+        operation_id="partner_reports_case_update",
+        parameters=[
+            REPORT_ID,
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description=(
+                    "Optional, up to 200 characters. A repeat with the same key gets the first "
+                    "response back (header Idempotent-Replayed: true); the same key with a "
+                    "different request answers 422 idempotency_key_reused."
+                ),
+            ),
+        ],
+        request=PartnerCaseRequestSerializer,
+        responses={
+            200: PartnerCaseSerializer,
+            **error_responses(400, 401, 404, 409, 415, 422, 429),
+        },
+        description="Set your organisation's own status, reference or notes on a report.",
+    )
+    def patch(self, request: Request, report_id: str) -> Response:
+        report = self.shared_report(request, report_id)
+        organisation = organisation_of(request)
+        serializer = PartnerCaseRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+
+        def run() -> tuple[int, Any]:
+            case = services.partner_case_update(
+                report=report, organisation=organisation, **serializer.validated_data
+            )
+            return 200, PartnerCaseSerializer(case).data
+
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            status, body = run()
+            return Response(body, status=status)
+        if not key or len(key) > 200:
+            raise ValidationError({"Idempotency-Key": ["Between 1 and 200 characters."]})
+        try:
+            status, body, replayed = services.idempotent_response(
+                organisation=organisation,
+                key=key,
+                request_hash=_request_hash(request, str(report.id)),
+                run=run,
+            )
+        except services.IdempotencyKeyReused as error:
+            raise IdempotencyKeyReused from error
+        except services.IdempotencyKeyInFlight as error:
+            raise IdempotencyKeyInFlight from error
+        response = Response(body, status=status)
+        if replayed:
+            response["Idempotent-Replayed"] = "true"
+        return response

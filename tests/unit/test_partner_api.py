@@ -1,0 +1,313 @@
+"""The partner API: A never sees B's reports, revocation is immediate, fields outside a
+profile never appear; keys, filters, media, partner cases, idempotency, errors, docs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import URLPattern, reverse
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from reports import services
+from reports.api import urls as api_urls
+from reports.api.serializers import media_token
+from reports.models import AuditEvent, PartnerAPIKey, PartnerCase, PartnerOrganisation
+from tests.partner_world import A_FIELDS, PartnerWorld, approved_report, build_partner_world
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world() -> PartnerWorld:
+    return build_partner_world()
+
+
+def _call(world: PartnerWorld, endpoint: str, target: str, variant: str) -> Any:
+    """Call ``endpoint`` as organisation A about ``target``'s report (a, b or revoked)."""
+    client = world.client("a")
+    report = world.reports[target]
+    if endpoint == "api-partner-reports":
+        variants: dict[str, dict[str, Any]] = {
+            "plain": {},
+            "filter": {"town": report.town, "warrant": "not_shown", "agency": "ice"},
+            "ordering": {"ordering": "received_at", "page_size": 1},
+            "updated": {"updated_since": (timezone.now() - timedelta(days=1)).isoformat()},
+        }
+        return client.get(reverse(endpoint), variants[variant])
+    if endpoint == "api-partner-media-download":
+        token = media_token(media_item_id=world.media[target].id, organisation_id=world.a.id)
+        return APIClient().get(reverse(endpoint, args=[token]))
+    url = reverse(endpoint, args=[report.id])
+    if endpoint == "api-partner-report-case":
+        return client.patch(url, {"status": "in_progress", "reference": "A-1"}, format="json")
+    return client.get(url)
+
+
+def _ids(response: Any) -> list[str]:
+    """The report ids a response shows, following every cursor page."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=response.wsgi_request.META["HTTP_AUTHORIZATION"])
+    ids: list[str] = []
+    data = response.json()
+    while True:
+        ids += [r["id"] for r in data["results"]]
+        if not data["next"]:
+            return ids
+        data = client.get(data["next"]).json()
+
+
+# Every partner endpoint, with the variants it is called in (filters, ordering, paging).
+ENDPOINTS: dict[str, list[str]] = {
+    "api-partner-reports": ["plain", "filter", "ordering", "updated"],
+    "api-partner-report": ["plain"],
+    "api-partner-report-media": ["plain"],
+    "api-partner-report-case": ["plain"],
+    "api-partner-media-download": ["plain"],
+}
+CASES = [
+    (endpoint, variant, target)
+    for endpoint, variants in ENDPOINTS.items()
+    for variant in variants
+    for target in ("a", "b", "revoked")
+]
+
+
+@pytest.mark.parametrize(("endpoint", "variant", "target"), CASES)
+def test_partner_endpoint_shows_only_what_is_shared_now(
+    world: PartnerWorld, endpoint: str, variant: str, target: str
+) -> None:
+    own = str(world.reports["a"].id)
+    if target == "revoked":
+        # Visible while shared, gone the moment the share is revoked.
+        before = _call(world, endpoint, target, variant)
+        assert before.status_code == 200
+        world.revoke("revoked", "a")
+    response = _call(world, endpoint, target, variant)
+    if endpoint == "api-partner-reports":
+        assert response.status_code == 200
+        ids = _ids(response)
+        assert str(world.reports["b"].id) not in ids
+        assert str(world.reports["revoked"].id) not in (ids if target == "revoked" else [])
+        if target == "a":
+            assert own in ids
+        for row in response.json()["results"]:
+            assert set(row) <= {"id", *A_FIELDS}
+        return
+    if target == "a":
+        assert response.status_code == 200
+        if endpoint == "api-partner-report":
+            assert set(response.json()) == {"id", *A_FIELDS}
+        if endpoint == "api-partner-report-media":
+            assert [m["id"] for m in response.json()] == [str(world.media["a"].id)]
+        return
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "not_found", "message": "Not found."}}
+
+
+def test_every_partner_url_is_in_the_isolation_table() -> None:
+    names = {p.name for p in api_urls.urlpatterns if isinstance(p, URLPattern)}
+    assert names == set(ENDPOINTS)
+
+
+def test_partner_list_query_count_constant_in_reports(world: PartnerWorld) -> None:
+    counts: list[int] = []
+    for total in (5, 50):
+        for n in range(100 + len(counts) * 100, 100 + len(counts) * 100 + total):
+            report = approved_report(n)
+            services.report_share(report=report, organisation=world.b, by=world.lawyer)
+        client = world.client("b")
+        client.get(reverse("api-partner-reports"))  # last-used time written once
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(reverse("api-partner-reports"), {"page_size": 100})
+        assert response.status_code == 200
+        counts.append(len(queries))
+    assert counts[0] == counts[1]
+
+
+def test_partner_contact_only_with_profile_and_consent_and_audited(world: PartnerWorld) -> None:
+    url = reverse("api-partner-report", args=[world.reports["a"].id])
+    assert "contact" not in world.client("a").get(url).json()
+    PartnerOrganisation.objects.filter(id=world.a.id).update(include_contact=True)
+    body = world.client("a").get(url).json()
+    assert body["contact"] == {"channel": "", "value": "+1 555 0101", "safe_times": ""}
+    reads = AuditEvent.objects.filter(action="contact.read_by_partner")
+    assert list(reads.values_list("report_id", "actor_label")) == [
+        (world.reports["a"].id, f"partner:{world.a.id}")
+    ]
+    # No consent from the witness: nothing, whatever the profile says.
+    world.share("b", "a")
+    other = world.client("a").get(reverse("api-partner-report", args=[world.reports["b"].id]))
+    assert "contact" not in other.json()
+
+
+def test_partner_filter_outside_profile_answers_400(world: PartnerWorld) -> None:
+    response = world.client("a").get(reverse("api-partner-reports"), {"children_present": "yes"})
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid"
+    assert list(response.json()["error"]["field_errors"]) == ["children_present"]
+
+
+def test_partner_list_filters_narrow(world: PartnerWorld) -> None:
+    world.share("b", "a")
+    client = world.client("a")
+    town = client.get(reverse("api-partner-reports"), {"town": "town2"})
+    assert [r["id"] for r in town.json()["results"]] == [str(world.reports["b"].id)]
+    later = (timezone.now() + timedelta(days=1)).isoformat()
+    none = client.get(reverse("api-partner-reports"), {"received_after": later})
+    assert none.json()["results"] == []
+    agency = client.get(reverse("api-partner-reports"), {"agency": "cbp"})
+    assert agency.json()["results"] == []
+
+
+def test_partner_key_revoked_or_expired_answers_401(world: PartnerWorld) -> None:
+    url = reverse("api-partner-reports")
+    assert world.client("a").get(url).status_code == 200
+    api_key = PartnerAPIKey.objects.get(organisation=world.a)
+    assert api_key.last_used_at is not None
+    PartnerAPIKey.objects.filter(pk=api_key.pk).update(expiry_date=timezone.now())
+    expired = world.client("a").get(url)
+    assert (expired.status_code, expired.json()["error"]["code"]) == (401, "authentication_failed")
+    services.partner_api_key_revoke(api_key=api_key)
+    PartnerAPIKey.objects.filter(pk=api_key.pk).update(expiry_date=None)
+    assert world.client("a").get(url).status_code == 401
+    anonymous = APIClient().get(url)
+    assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (401, "not_authenticated")
+    assert anonymous["WWW-Authenticate"] == "Api-Key"
+
+
+def test_partner_key_stored_only_as_hash(world: PartnerWorld) -> None:
+    api_key = PartnerAPIKey.objects.get(organisation=world.a)
+    assert world.key_a not in api_key.hashed_key
+    assert api_key.hashed_key == "sha512$$" + hashlib.sha512(world.key_a.encode()).hexdigest()
+
+
+def test_partner_throttle_per_key_answers_429(world: PartnerWorld, settings: Any) -> None:
+    settings.TESTIGO_PARTNER_RATE = "2/min"
+    url = reverse("api-partner-reports")
+    statuses = [world.client("a").get(url).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
+    throttled = world.client("a").get(url)
+    assert throttled.json()["error"]["code"] == "throttled"
+    # Another organisation's key has its own budget.
+    assert world.client("b").get(url).status_code == 200
+
+
+def test_partner_case_patch_sets_status_and_shows_in_admin_record(world: PartnerWorld) -> None:
+    url = reverse("api-partner-report-case", args=[world.reports["a"].id])
+    response = world.client("a").patch(
+        url, {"status": "represented", "reference": "ACLU-7", "notes": "Called."}, format="json"
+    )
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["reference"]) == ("represented", "ACLU-7")
+    case = PartnerCase.objects.get()
+    assert (case.organisation, case.status, case.notes) == (world.a, "represented", "Called.")
+    assert AuditEvent.objects.filter(action="partner.case_updated").count() == 1
+
+
+def test_partner_case_idempotency_key_repeat_returns_first_response(world: PartnerWorld) -> None:
+    url = reverse("api-partner-report-case", args=[world.reports["a"].id])
+    client = world.client("a")
+    first = client.patch(url, {"reference": "R-1"}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    # Someone changes the case in between; the repeat still answers what the first did.
+    client.patch(url, {"reference": "R-2"}, format="json")
+    repeat = client.patch(url, {"reference": "R-1"}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
+    assert (repeat.status_code, repeat.json()) == (first.status_code, first.json())
+    assert repeat["Idempotent-Replayed"] == "true"
+    assert PartnerCase.objects.get().reference == "R-2"
+
+
+def test_partner_case_idempotency_key_other_body_answers_422(world: PartnerWorld) -> None:
+    url = reverse("api-partner-report-case", args=[world.reports["a"].id])
+    client = world.client("a")
+    client.patch(url, {"reference": "R-1"}, format="json", HTTP_IDEMPOTENCY_KEY="k2")
+    other = client.patch(url, {"reference": "X"}, format="json", HTTP_IDEMPOTENCY_KEY="k2")
+    assert (other.status_code, other.json()["error"]["code"]) == (422, "idempotency_key_reused")
+    # Keys are per organisation: B may use the same key for its own request.
+    world.share("a", "b")
+    url_b = reverse("api-partner-report-case", args=[world.reports["a"].id])
+    ok = world.client("b").patch(
+        url_b, {"reference": "B"}, format="json", HTTP_IDEMPOTENCY_KEY="k2"
+    )
+    assert ok.status_code == 200
+
+
+def test_partner_case_invalid_status_answers_400(world: PartnerWorld) -> None:
+    url = reverse("api-partner-report-case", args=[world.reports["a"].id])
+    response = world.client("a").patch(url, {"status": "won"}, format="json")
+    assert (response.status_code, list(response.json()["error"]["field_errors"])) == (
+        400,
+        ["status"],
+    )
+
+
+def test_partner_media_list_describes_clean_items_only(world: PartnerWorld) -> None:
+    response = world.client("a").get(
+        reverse("api-partner-report-media", args=[world.reports["a"].id])
+    )
+    [item] = response.json()
+    assert {k: item[k] for k in ("kind", "content_type", "size", "sha256", "width", "height")} == {
+        "kind": "image",
+        "content_type": "image/jpeg",
+        "size": 18,
+        "sha256": "ab" * 32,
+        "width": 64,
+        "height": 48,
+    }
+    download = APIClient().get(item["download_url"])
+    content = b"".join(download.streaming_content)  # type: ignore[attr-defined]
+    assert (download.status_code, content) == (200, b"\xff\xd8sanitized-jpeg\xff\xd9")
+    assert (
+        AuditEvent.objects.filter(
+            action="media.downloaded_by_partner", media_item_id=world.media["a"].id
+        ).count()
+        == 1
+    )
+
+
+def test_partner_media_download_expired_link_answers_410(
+    world: PartnerWorld, settings: Any
+) -> None:
+    token = media_token(media_item_id=world.media["a"].id, organisation_id=world.a.id)
+    settings.TESTIGO_MEDIA_URL_MAX_AGE_S = -1
+    response = APIClient().get(reverse("api-partner-media-download", args=[token]))
+    assert (response.status_code, response.json()["error"]["code"]) == (410, "link_expired")
+
+
+def test_partner_media_download_tampered_token_answers_404(world: PartnerWorld) -> None:
+    token = media_token(media_item_id=world.media["a"].id, organisation_id=world.a.id)
+    response = APIClient().get(reverse("api-partner-media-download", args=[token[:-2] + "xx"]))
+    assert response.status_code == 404
+
+
+def test_create_partner_command_prints_key_once() -> None:
+    out = StringIO()
+    call_command("create_partner", "Legal Aid East", "--fields", "town,warrant", stdout=out)
+    key = out.getvalue().strip().splitlines()[-1]
+    organisation = PartnerOrganisation.objects.get(name="Legal Aid East")
+    assert organisation.shared_fields == ["town", "warrant"]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    assert client.get(reverse("api-partner-reports")).status_code == 200
+
+
+def test_api_docs_served_without_third_party_assets(client: Any) -> None:
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/api/docs/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    # No absolute or protocol-relative URL: nothing is loaded from another origin.
+    assert re.findall(r"""(?:src|href)=["'](?:https?:)?//""", html) == []
+    script = html.split('<script src="')[1].split('"')[0]
+    assert script.startswith("/static/")
+    assert finders.find(script.removeprefix("/static/")) is not None
+    assert "'self'" in response["Content-Security-Policy"]
