@@ -1,6 +1,6 @@
-"""Schemathesis against the live OpenAPI schema of the partner endpoints: generated
-requests (valid and not) never cause a server error or a response the schema does not
-describe."""
+"""Schemathesis against the live OpenAPI schema of the partner and intake endpoints:
+generated requests (valid and not) never cause a server error or a response the schema
+does not describe."""
 
 from __future__ import annotations
 
@@ -55,6 +55,39 @@ def test_partner_api_conforms_to_schema(case: Any, world: PartnerWorld) -> None:
             status_code_conformance,
             content_type_conformance,
             response_headers_conformance,
+            response_schema_conformance,
+        ],
+    )
+
+
+intake_schema = schemathesis.openapi.from_wsgi("/api/schema/", application).include(
+    path_regex=r"^/api/v1/intake/"
+)
+
+
+@pytest.fixture
+def wsgi_db(db: None) -> Iterator[None]:
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
+
+
+@intake_schema.parametrize()
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_intake_api_conforms_to_schema(case: Any, wsgi_db: None) -> None:
+    case.call_and_validate(
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
             response_schema_conformance,
         ],
     )
