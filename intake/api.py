@@ -11,7 +11,6 @@ from typing import Any
 from django import forms as django_forms
 from django.conf import settings
 from django.utils.datastructures import MultiValueDict
-from django.utils.translation import get_language
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
@@ -22,7 +21,7 @@ from rest_framework.views import APIView
 
 from intake.forms import FACT_FIELDS, ReportForm
 from intake.messages import THROTTLED, refusal_message
-from intake.services import report_submit
+from intake.services import submission_submit
 from intake.throttle import throttle_hit
 
 # Fields of the form the API does not take: media come as `media` parts, and the
@@ -106,16 +105,7 @@ class IntakeReportView(APIView):
         if not form.is_valid():
             errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
-        sub = form.submission()
-        result = report_submit(
-            description=sub.description,
-            occurred_text=sub.occurred_text,
-            location_text=sub.location_text,
-            language=get_language() or "en",
-            facts=sub.facts,
-            contact=sub.contact,
-            uploads=sub.uploads,
-        )
+        result = submission_submit(form.submission())
         body = {
             "receipt_code": result.receipt_code,
             "refused_media": [

@@ -18,6 +18,7 @@ from django_stubs_ext import StrPromise
 
 from reports.contact import Contact
 from reports.models import (
+    REPORTED_FACTS,
     Agency,
     Answer,
     ContactChannel,
@@ -322,23 +323,7 @@ FACT_FIELDS = (
     "town",
     "place_type",
     "agencies",
-    "local_police_department",
-    "agents_count",
-    "uniforms",
-    "masks",
-    "identified_themselves",
-    "vehicles",
-    "warrant",
-    "detained_count",
-    "children_present",
-    "injuries",
-    "force_used",
-    "bystanders_arrested",
-    "witness_relation",
-    "consent_contact",
-    "consent_share_partners",
-    "consent_publish",
-    "contact_channel",
+    *REPORTED_FACTS,
 )
 
 

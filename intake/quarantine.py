@@ -92,7 +92,33 @@ def plaintext_size(ciphertext_size: int) -> int:
     return body - max(1, -(-body // (SEGMENT + TAG))) * TAG
 
 
-class DecryptingReader(io.RawIOBase):
+class _SeekablePlaintext(io.RawIOBase):
+    """Read-only, seekable plaintext of known ``_size``; subclasses set ``_size`` and
+    ``_pos`` and implement ``readinto``."""
+
+    _size: int
+    _pos: int
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+
+class DecryptingReader(_SeekablePlaintext):
     """A seekable, read-only plaintext view of a quarantine file."""
 
     def __init__(self, source: BinaryIO, key: bytes | None = None, offset: int = 0) -> None:
@@ -124,24 +150,6 @@ class DecryptingReader(io.RawIOBase):
         self._cached_index = -1
         self._cached = b""
 
-    @property
-    def size(self) -> int:
-        return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         written = 0
@@ -169,7 +177,7 @@ class DecryptingReader(io.RawIOBase):
         return self._cached
 
 
-class ConcatenatedReader(io.RawIOBase):
+class ConcatenatedReader(_SeekablePlaintext):
     """A seekable plaintext view of several quarantine streams read one after another: a
     resumable upload is stored as one encrypted part per request that added to it. Parts
     are opened one at a time, so a thousand parts do not hold a thousand files open."""
@@ -187,24 +195,6 @@ class ConcatenatedReader(io.RawIOBase):
         self._open_index = -1
         self._source: BinaryIO | None = None
         self._reader: DecryptingReader | None = None
-
-    @property
-    def size(self) -> int:
-        return self._size
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from django.conf import settings
 from django.core.files import File
@@ -25,6 +25,7 @@ from django.core.files.storage import storages
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from intake import legal_hold, sanitize
 from intake.limits import size_limit, upload_kind
@@ -58,6 +59,9 @@ from reports.services import (
     report_create,
     report_settle_if_ready,
 )
+
+if TYPE_CHECKING:
+    from intake.forms import Submission
 
 logger = logging.getLogger(__name__)
 
@@ -156,6 +160,21 @@ def report_submit(
         raise
     return SubmitResult(
         report=report, receipt_code=code, refused=[refusal for refusal, _, _ in refused]
+    )
+
+
+def submission_submit(sub: Submission, *, resumable_uploads_follow: bool = False) -> SubmitResult:
+    """``report_submit`` for a validated report form (the web form or the intake API), in
+    the language of the current request."""
+    return report_submit(
+        description=sub.description,
+        occurred_text=sub.occurred_text,
+        location_text=sub.location_text,
+        language=get_language() or "en",
+        facts=sub.facts,
+        contact=sub.contact,
+        uploads=sub.uploads,
+        resumable_uploads_follow=resumable_uploads_follow,
     )
 
 

@@ -7,7 +7,6 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -15,7 +14,7 @@ from intake.followup import followup_close, followup_open, followup_report
 from intake.forms import FollowUpForm, ReceiptCodeForm, ReportForm
 from intake.messages import RECEIPT_UNKNOWN, THROTTLED, refusal_message, size_limits_text
 from intake.receipts import receipt_code_hash, receipt_code_new
-from intake.services import RefusedUpload, report_media_add, report_submit
+from intake.services import RefusedUpload, report_media_add, submission_submit
 from intake.throttle import throttle_hit
 from reports import selectors
 from reports.models import Moderation, Report
@@ -62,17 +61,7 @@ def report_new(request: HttpRequest) -> HttpResponse:
                 # Answer like a success so a bot learns nothing; store nothing.
                 code, refused = receipt_code_new(), []
             else:
-                sub = form.submission()
-                result = report_submit(
-                    description=sub.description,
-                    occurred_text=sub.occurred_text,
-                    location_text=sub.location_text,
-                    language=get_language() or "en",
-                    facts=sub.facts,
-                    contact=sub.contact,
-                    uploads=sub.uploads,
-                    resumable_uploads_follow=resumable,
-                )
+                result = submission_submit(form.submission(), resumable_uploads_follow=resumable)
                 code, refused = result.receipt_code, _refused(result.refused)
             if resumable:
                 response: HttpResponse = JsonResponse({"receipt_code": code, "refused": refused})

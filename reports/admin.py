@@ -32,6 +32,7 @@ from rest_framework_api_key.models import APIKey
 
 from reports import selectors, services
 from reports.models import (
+    REPORTED_FACTS,
     Agency,
     Answer,
     AuditEvent,
@@ -209,29 +210,24 @@ FACT_FIELDS = (
     "town",
     "place_type",
     "agencies_display",
-    "local_police_department",
-    "agents_count",
-    "uniforms",
-    "masks",
-    "identified_themselves",
-    "vehicles",
-    "warrant",
-    "detained_count",
-    "children_present",
-    "injuries",
-    "force_used",
-    "bystanders_arrested",
-    "witness_relation",
-    "consent_contact",
-    "consent_share_partners",
-    "consent_publish",
-    "contact_channel",
+    *REPORTED_FACTS,
     "previews",
 )
 
 
 def _post_only(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     return require_POST(view)
+
+
+def _service_call(request: HttpRequest, work: Callable[[], Any], success: str) -> bool:
+    """Run a staff action's service call; report its outcome as a message. True if done."""
+    try:
+        work()
+    except services.ServiceError as exc:
+        messages.error(request, str(exc))
+        return False
+    messages.success(request, success)
+    return True
 
 
 def _report_change_url(report: Report, model: str = "report") -> str:
@@ -383,19 +379,10 @@ class ModerationQueueAdmin(ReportFactsMixin, admin.ModelAdmin[Report]):
             raise PermissionDenied
         return report
 
-    def _done(self, request: HttpRequest, work: Callable[[], Any], success: str) -> bool:
-        try:
-            work()
-        except services.ServiceError as exc:
-            messages.error(request, str(exc))
-            return False
-        messages.success(request, success)
-        return True
-
     def approve_view(self, request: HttpRequest, pk: UUID) -> HttpResponse:
         report = self._moderatable(request, pk)
         user: User = request.user  # type: ignore[assignment]
-        if self._done(
+        if _service_call(
             request, lambda: services.report_approve(report=report, by=user), "Approved."
         ):
             return HttpResponseRedirect(reverse("admin:reports_moderationqueue_changelist"))
@@ -412,7 +399,7 @@ class ModerationQueueAdmin(ReportFactsMixin, admin.ModelAdmin[Report]):
                 messages.error(request, f"No report {duplicate_ref!r}.")
                 return HttpResponseRedirect(_report_change_url(report, "moderationqueue"))
         reason = request.POST.get("reason", "")
-        if self._done(
+        if _service_call(
             request,
             lambda: services.report_reject(
                 report=report, by=user, reason=reason, duplicate_of=duplicate_of
@@ -426,7 +413,7 @@ class ModerationQueueAdmin(ReportFactsMixin, admin.ModelAdmin[Report]):
         report = self._moderatable(request, pk)
         user: User = request.user  # type: ignore[assignment]
         body = request.POST.get("body", "")
-        self._done(
+        _service_call(
             request,
             lambda: services.report_message_ask(report=report, by=user, body=body),
             "Question sent; the witness sees it on the follow-up page.",
@@ -437,7 +424,7 @@ class ModerationQueueAdmin(ReportFactsMixin, admin.ModelAdmin[Report]):
         report = self._moderatable(request, pk)
         user: User = request.user  # type: ignore[assignment]
         others = list(Report.objects.filter(pk__in=request.POST.getlist("with")))
-        self._done(
+        _service_call(
             request,
             lambda: services.incident_group(reports=[report, *others], by=user),
             f"Grouped {len(others) + 1} reports into one incident.",
@@ -705,18 +692,10 @@ class ReportAdmin(ReportFactsMixin, admin.ModelAdmin[Report]):
     def _back(self, report: Report) -> HttpResponseRedirect:
         return HttpResponseRedirect(_report_change_url(report))
 
-    def _run(self, request: HttpRequest, work: Callable[[], Any], success: str) -> None:
-        try:
-            work()
-        except services.ServiceError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, success)
-
     def status_view(self, request: HttpRequest, pk: UUID) -> HttpResponse:
         report = self._visible(request, pk, "reports.triage_report")
         status = request.POST.get("status", "")
-        self._run(
+        _service_call(
             request,
             lambda: services.report_case_status_set(
                 report=report,
@@ -749,7 +728,7 @@ class ReportAdmin(ReportFactsMixin, admin.ModelAdmin[Report]):
     def share_view(self, request: HttpRequest, pk: UUID) -> HttpResponse:
         report = self._visible(request, pk, "reports.share_report")
         organisation = get_object_or_404(PartnerOrganisation, pk=request.POST.get("organisation"))
-        self._run(
+        _service_call(
             request,
             lambda: services.report_share(
                 report=report,
@@ -770,7 +749,7 @@ class ReportAdmin(ReportFactsMixin, admin.ModelAdmin[Report]):
     def ask_view(self, request: HttpRequest, pk: UUID) -> HttpResponse:
         report = self._visible(request, pk, "reports.ask_witness")
         body = request.POST.get("body", "")
-        self._run(
+        _service_call(
             request,
             lambda: services.report_message_ask(
                 report=report,

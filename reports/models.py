@@ -132,6 +132,28 @@ class Label(models.Model):
 # settled moves on to moderation.
 SETTLED_MEDIA = (MediaStatus.CLEAN, MediaStatus.REJECTED, MediaStatus.FAILED, MediaStatus.PURGED)
 
+# Report fields the witness answers directly, after the time, place and agencies: the
+# intake form stores them as entered and the staff admin shows them, in this order.
+REPORTED_FACTS = (
+    "local_police_department",
+    "agents_count",
+    "uniforms",
+    "masks",
+    "identified_themselves",
+    "vehicles",
+    "warrant",
+    "detained_count",
+    "children_present",
+    "injuries",
+    "force_used",
+    "bystanders_arrested",
+    "witness_relation",
+    "consent_contact",
+    "consent_share_partners",
+    "consent_publish",
+    "contact_channel",
+)
+
 
 class Report(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

@@ -29,16 +29,21 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application).include(
 
 
 @pytest.fixture
-def world(db: None) -> Iterator[PartnerWorld]:
+def wsgi_db(db: None) -> Iterator[None]:
     # Calls go through the WSGI application itself, whose request signals would close
     # the test's database connection; Django's test client unhooks them the same way.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
     try:
-        yield build_partner_world()
+        yield
     finally:
         signals.request_started.connect(close_old_connections)
         signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def world(wsgi_db: None) -> PartnerWorld:
+    return build_partner_world()
 
 
 @schema.parametrize()
@@ -63,17 +68,6 @@ def test_partner_api_conforms_to_schema(case: Any, world: PartnerWorld) -> None:
 intake_schema = schemathesis.openapi.from_wsgi("/api/schema/", application).include(
     path_regex=r"^/api/v1/intake/"
 )
-
-
-@pytest.fixture
-def wsgi_db(db: None) -> Iterator[None]:
-    signals.request_started.disconnect(close_old_connections)
-    signals.request_finished.disconnect(close_old_connections)
-    try:
-        yield
-    finally:
-        signals.request_started.connect(close_old_connections)
-        signals.request_finished.connect(close_old_connections)
 
 
 @intake_schema.parametrize()

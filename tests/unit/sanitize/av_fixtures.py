@@ -13,8 +13,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from intake.sanitize import Manifest, sanitize
 from tests.tools import require_shared_samples, require_tool
+
+# Tests that need exiftool and ffmpeg.
+media_tools = pytest.mark.media_tools
 
 CANARY = "CANARY"
 LOCATION = "+42.2626-071.8023/"

@@ -46,6 +46,10 @@ XMP_ARGS = (
 )
 
 Sanitized = tuple[Manifest, bytes]
+# Types of the fixtures below, for the tests' annotations.
+Sanitize = Callable[[bytes], Sanitized]
+ReadTags = Callable[[bytes], dict[str, Any]]
+Plant = Callable[..., bytes]
 
 
 def image_bytes(image: Image.Image, fmt: str, **params: Any) -> bytes:

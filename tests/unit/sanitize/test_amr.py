@@ -9,9 +9,7 @@ import pytest
 
 from intake.sanitize import errors, sanitize_stream
 from intake.sanitize.verify import amr as verify_amr
-from tests.unit.sanitize.av_fixtures import decode_errors, id3v1_tag, sanitize_to
-
-media_tools = pytest.mark.media_tools
+from tests.unit.sanitize.av_fixtures import decode_errors, id3v1_tag, media_tools, sanitize_to
 
 _NB_SIZES = {7: 32, 8: 6, 15: 1}  # frame type -> total bytes (12.2 kbit/s, SID, NO_DATA)
 _WB_SIZES = {8: 61, 9: 6, 15: 1}  # 23.85 kbit/s, SID, NO_DATA

@@ -19,12 +19,11 @@ from tests.unit.sanitize.av_fixtures import (
     id3v1_tag,
     id3v2_tag,
     leaks,
+    media_tools,
     packet_md5,
     sanitize_to,
     shared_sample,
 )
-
-media_tools = pytest.mark.media_tools
 
 
 def _flac_with_cover(directory: Path) -> Path:

@@ -16,11 +16,7 @@ from intake.sanitize import sanitize
 from intake.sanitize.verify import gif as gif_verifier
 from tests.tools import require_shared_samples
 
-from .conftest import XMP_ARGS, Sanitized, check_clean, gradient, pixels
-
-Sanitize = Callable[[bytes], Sanitized]
-ReadTags = Callable[[bytes], dict[str, Any]]
-Plant = Callable[..., bytes]
+from .conftest import XMP_ARGS, Plant, ReadTags, Sanitize, check_clean, gradient, pixels
 
 
 def sub_blocks(data: bytes) -> bytes:

@@ -6,7 +6,6 @@ import hashlib
 import io
 import struct
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,17 +23,15 @@ from .conftest import (
     GPS_ARGS,
     IDENTITY_ARGS,
     XMP_ARGS,
-    Sanitized,
+    Plant,
+    ReadTags,
+    Sanitize,
     check_clean,
     gradient,
     image_bytes,
     metadata_groups,
     pixels,
 )
-
-Sanitize = Callable[[bytes], Sanitized]
-ReadTags = Callable[[bytes], dict[str, Any]]
-Plant = Callable[..., bytes]
 
 
 def segment(marker: int, payload: bytes) -> bytes:

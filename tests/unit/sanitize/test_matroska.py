@@ -20,13 +20,12 @@ from tests.unit.sanitize.av_fixtures import (
     decode_errors,
     ffmpeg,
     leaks,
+    media_tools,
     packet_md5,
     sanitize_to,
     shared_sample,
     stream_types,
 )
-
-media_tools = pytest.mark.media_tools
 
 SEGMENT = b"\x18\x53\x80\x67"
 CLUSTER = b"\x1f\x43\xb6\x75"

@@ -21,13 +21,12 @@ from tests.unit.sanitize.av_fixtures import (
     id3v2_tag,
     leaks,
     lyrics3v2,
+    media_tools,
     packet_md5,
     sanitize_to,
     shared_sample,
     synchsafe,
 )
-
-media_tools = pytest.mark.media_tools
 
 # One MPEG-1 Layer III frame header: 128 kbit/s, 44.1 kHz, no padding -> 417 bytes.
 _FRAME = b"\xff\xfb\x90\x64" + bytes(413)

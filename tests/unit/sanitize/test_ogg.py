@@ -18,12 +18,11 @@ from tests.unit.sanitize.av_fixtures import (
     decode_errors,
     ffmpeg,
     leaks,
+    media_tools,
     packet_md5,
     sanitize_to,
     shared_sample,
 )
-
-media_tools = pytest.mark.media_tools
 
 
 def _reference_crc(data: bytes) -> int:

@@ -21,16 +21,14 @@ from .conftest import (
     GPS_ARGS,
     IDENTITY_ARGS,
     XMP_ARGS,
-    Sanitized,
+    Plant,
+    ReadTags,
+    Sanitize,
     check_clean,
     gradient,
     image_bytes,
     pixels,
 )
-
-Sanitize = Callable[[bytes], Sanitized]
-ReadTags = Callable[[bytes], dict[str, Any]]
-Plant = Callable[..., bytes]
 
 
 def chunk(kind: bytes, data: bytes) -> bytes:

@@ -19,16 +19,14 @@ from .conftest import (
     GPS_ARGS,
     IDENTITY_ARGS,
     XMP_ARGS,
-    Sanitized,
+    Plant,
+    ReadTags,
+    Sanitize,
     check_clean,
     gradient,
     image_bytes,
     pixels,
 )
-
-Sanitize = Callable[[bytes], Sanitized]
-ReadTags = Callable[[bytes], dict[str, Any]]
-Plant = Callable[..., bytes]
 
 IDENTITY_TAGS = {
     270: "CANARY description",

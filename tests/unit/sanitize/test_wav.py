@@ -16,12 +16,11 @@ from tests.unit.sanitize.av_fixtures import (
     id3v1_tag,
     id3v2_tag,
     leaks,
+    media_tools,
     packet_md5,
     sanitize_to,
     shared_sample,
 )
-
-media_tools = pytest.mark.media_tools
 
 
 def _chunk(chunk_id: bytes, body: bytes) -> bytes:

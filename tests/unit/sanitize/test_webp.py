@@ -20,16 +20,14 @@ from .conftest import (
     GPS_ARGS,
     IDENTITY_ARGS,
     XMP_ARGS,
-    Sanitized,
+    Plant,
+    ReadTags,
+    Sanitize,
     check_clean,
     gradient,
     image_bytes,
     pixels,
 )
-
-Sanitize = Callable[[bytes], Sanitized]
-ReadTags = Callable[[bytes], dict[str, Any]]
-Plant = Callable[..., bytes]
 
 XMP = b"<?xpacket begin=''?><x:xmpmeta><photoshop:City>CANARY</photoshop:City></x:xmpmeta>"
 
