@@ -5,10 +5,14 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
+import os
 import resource
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
@@ -20,7 +24,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from intake import legal_hold, sanitize
@@ -30,7 +34,7 @@ from intake.sanitize import errors as sanitize_errors
 from intake.sanitize.exiftool import exiftool_findings
 from intake.sanitize.sniff import sniff
 from reports import selectors
-from reports.models import MediaItem, Report
+from reports.models import MediaItem, MediaStatus, Report
 from reports.services import (
     media_item_claim,
     media_item_forget_quarantine,
@@ -114,10 +118,13 @@ def report_submit(
         reason = upload_refusal(upload)
         if reason is None:
             assert isinstance(upload, EncryptedUpload)
+            name = f"{uuid.uuid4().hex}.tq"
             try:
-                name = storages["quarantine"].save(f"{uuid.uuid4().hex}.tq", File(upload.file))
-            except OSError:
-                logger.exception("storing upload %s in quarantine failed", position)
+                name = storages["quarantine"].save(name, File(upload.file))
+            except OSError as exc:
+                logger.error("storing upload %s in quarantine failed: %s", position, exc)
+                # A full disk leaves a partial file behind; it must not outlive the refusal.
+                _quarantine_delete_quietly(name)
                 reason = REFUSED_STORAGE
             else:
                 stored.append(_StoredUpload(position, name, upload.size or 0, upload.sha256))
@@ -165,6 +172,13 @@ def report_submit(
     )
 
 
+def _quarantine_delete_quietly(name: str) -> None:
+    try:
+        storages["quarantine"].delete(name)
+    except OSError:
+        logger.exception("removing a partial quarantine file failed")
+
+
 def upload_refusal(upload: UploadedFile[bytes]) -> str | None:
     """Why an upload cannot be accepted, judged from its bytes; None when it can."""
     if not isinstance(upload, EncryptedUpload):
@@ -179,14 +193,70 @@ def upload_refusal(upload: UploadedFile[bytes]) -> str | None:
     return None
 
 
-def media_item_enqueue(*, media_item_id: Any) -> None:
-    """Queue processing; a broker outage is logged, not raised: the sweeper re-queues."""
+# Monotonic time before which this process does not try to publish: set after a failed
+# publish, so that during a broker outage each request pays the publish timeout at most
+# once instead of once per file.
+_publish_paused_until = 0.0
+
+
+def media_item_enqueue(*, media_item_id: Any) -> bool:
+    """Queue processing; True when published. A broker outage is logged, not raised: the
+    item is committed and the sweeper re-queues it once the broker is back."""
+    global _publish_paused_until
     from intake.tasks import process_media
 
+    if time.monotonic() < _publish_paused_until:
+        return False
     try:
         process_media.apply_async(kwargs={"media_item_id": str(media_item_id)})
-    except Exception:
-        logger.warning("could not queue media item %s; the sweeper will retry", media_item_id)
+    except Exception as exc:
+        _publish_paused_until = time.monotonic() + settings.TESTIGO_PUBLISH_PAUSE_S
+        logger.warning(
+            "could not queue media item %s (%s); the sweeper will retry",
+            media_item_id,
+            type(exc).__name__,
+        )
+        return False
+    return True
+
+
+def worker_identity() -> str:
+    """Who is processing: host, process id, process start time and thread. The start time
+    tells a restarted process from an old one that had the same id."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid)}:{threading.get_ident()}"
+
+
+def _process_start(pid: int) -> str:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # Fields after the command name (which may hold spaces); starttime is field 22.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def claimant_is_gone(claimant: str, me: str) -> bool:
+    """True only when the process holding a claim provably no longer works on it: it is this
+    very thread (a worker runs one task per thread at a time, so an earlier task of ours is
+    over), or it ran on this host and that process has ended. Elsewhere: unknown, False."""
+    if claimant == me:
+        return True
+    host, _, rest = claimant.partition(":")
+    pid_text, _, rest = rest.partition(":")
+    start = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # it exists, under another user
+    current_start = _process_start(pid)
+    # Same id, another start time: the id now belongs to a newer process.
+    return bool(start) and bool(current_start) and current_start != start
 
 
 class ProcessOutcome:
@@ -199,17 +269,49 @@ class ProcessOutcome:
 
 def media_item_process(*, media_item_id: Any) -> str:
     """Sanitize one quarantined item. Safe to run twice: the claim lets one run work,
-    outputs have fixed names, and every step after storing is idempotent."""
-    stale_before = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
-    item = media_item_claim(media_item_id=media_item_id, stale_before=stale_before)
+    outputs have fixed names, and every step after storing is idempotent.
+
+    A claim left by a worker that died (killed mid-job: out of memory, a crash, a deploy)
+    counts as a failed attempt; it is taken over at once when the death is provable, else
+    once the claim is older than TESTIGO_CLAIM_STALE_S. Database errors propagate: the task
+    retries, and they do not count against the item."""
+    me = worker_identity()
+    stale_before = timezone.now() - timedelta(seconds=settings.TESTIGO_CLAIM_STALE_S)
+    holder = selectors.media_item_claim_holder(media_item_id=media_item_id)
+    take_over_from = ""
+    if holder is not None and (
+        claimant_is_gone(holder.claimed_by, me)
+        or (holder.claimed_at is not None and holder.claimed_at < stale_before)
+    ):
+        take_over_from = holder.claimed_by
+        if holder.claimed_by != me:
+            released = media_item_release(
+                item=holder,
+                error="worker_lost",
+                max_attempts=settings.TESTIGO_MAX_ATTEMPTS,
+                claimed_by=holder.claimed_by,
+            )
+            if released.status == MediaStatus.FAILED:
+                return ProcessOutcome.FAILED
+    item = media_item_claim(
+        media_item_id=media_item_id,
+        stale_before=stale_before,
+        claimant=me,
+        take_over_from=take_over_from,
+    )
     if item is None:
         return ProcessOutcome.SKIPPED
     try:
         outcome = _media_item_sanitize(item)
+    except (OperationalError, InterfaceError):
+        raise
     except Exception as exc:
         logger.exception("processing media item %s failed", item.id)
         released = media_item_release(
-            item=item, error=type(exc).__name__, max_attempts=settings.TESTIGO_MAX_ATTEMPTS
+            item=item,
+            error=type(exc).__name__,
+            max_attempts=settings.TESTIGO_MAX_ATTEMPTS,
+            claimed_by=me,
         )
         return ProcessOutcome.FAILED if released.status == "failed" else ProcessOutcome.RETRY
     media_item_destroy_quarantine(item=item)
@@ -322,18 +424,17 @@ def media_item_destroy_quarantine(*, item: MediaItem) -> None:
 
 def quarantine_sweep() -> int:
     """Re-queue items whose task was lost and finish interrupted clean-ups. Returns how
-    many items were re-queued."""
+    many items were re-queued (published to the broker)."""
     now = timezone.now()
     for leftover in selectors.media_items_with_leftover_quarantine():
         media_item_destroy_quarantine(item=leftover)
     candidates = selectors.media_items_to_sweep(
-        idle_before=now - timedelta(seconds=settings.TESTIGO_SWEEP_AFTER_S),
-        claim_stale_before=now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT),
+        idle_before=now - timedelta(seconds=settings.TESTIGO_SWEEP_AFTER_S)
     )
     count = 0
     for media_item_id in candidates.values_list("id", flat=True):
-        media_item_enqueue(media_item_id=media_item_id)
-        count += 1
+        if media_item_enqueue(media_item_id=media_item_id):
+            count += 1
     for report in selectors.reports_received_without_media_in_flight():
         report_settle_if_ready(report=report)
     return count
