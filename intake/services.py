@@ -237,10 +237,11 @@ def _process_start(pid: int) -> str:
 
 
 def claimant_is_gone(claimant: str, me: str) -> bool:
-    """True only when the process holding a claim provably no longer works on it: it is this
-    very thread (a worker runs one task per thread at a time, so an earlier task of ours is
-    over), or it ran on this host and that process has ended. Elsewhere: unknown, False."""
-    if claimant == me:
+    """True only when the process holding a claim (``worker_identity()`` and a nonce)
+    provably no longer works on it: it is this very thread (a worker runs one task per
+    thread at a time, so an earlier task of ours is over), or it ran on this host and that
+    process has ended. Elsewhere: unknown, False."""
+    if claimant.rpartition(":")[0] == me:
         return True
     host, _, rest = claimant.partition(":")
     pid_text, _, rest = rest.partition(":")
@@ -267,36 +268,58 @@ class ProcessOutcome:
     FAILED = "failed"
 
 
-def media_item_process(*, media_item_id: Any) -> str:
+class ProcessingInterrupted(Exception):
+    """The database went away mid-job. ``claim`` is the claim this try held: a retry of the
+    same task may take it back (the try that made it is over), and it does not count as a
+    failed attempt of the item."""
+
+    def __init__(self, claim: str) -> None:
+        super().__init__(claim)
+        self.claim = claim
+
+
+def media_item_process(*, media_item_id: Any, abandoned_claim: str = "") -> str:
     """Sanitize one quarantined item. Safe to run twice: the claim lets one run work,
     outputs have fixed names, and every step after storing is idempotent.
 
     A claim left by a worker that died (killed mid-job: out of memory, a crash, a deploy)
     counts as a failed attempt; it is taken over at once when the death is provable, else
-    once the claim is older than TESTIGO_CLAIM_STALE_S. Database errors propagate: the task
-    retries, and they do not count against the item."""
+    once the claim is older than TESTIGO_CLAIM_STALE_S. ``abandoned_claim`` is the claim of
+    this task's own earlier try, interrupted by a database error (ProcessingInterrupted)."""
     me = worker_identity()
+    # Each claim is unique, so a retry takes back its own claim and not a newer one.
+    claim = f"{me}:{uuid.uuid4().hex[:12]}"
+    try:
+        return _media_item_process(
+            media_item_id=media_item_id, me=me, claim=claim, abandoned_claim=abandoned_claim
+        )
+    except (OperationalError, InterfaceError) as exc:
+        raise ProcessingInterrupted(claim) from exc
+
+
+def _media_item_process(*, media_item_id: Any, me: str, claim: str, abandoned_claim: str) -> str:
     stale_before = timezone.now() - timedelta(seconds=settings.TESTIGO_CLAIM_STALE_S)
     holder = selectors.media_item_claim_holder(media_item_id=media_item_id)
     take_over_from = ""
-    if holder is not None and (
+    if holder is not None and abandoned_claim and holder.claimed_by == abandoned_claim:
+        take_over_from = abandoned_claim
+    elif holder is not None and (
         claimant_is_gone(holder.claimed_by, me)
         or (holder.claimed_at is not None and holder.claimed_at < stale_before)
     ):
         take_over_from = holder.claimed_by
-        if holder.claimed_by != me:
-            released = media_item_release(
-                item=holder,
-                error="worker_lost",
-                max_attempts=settings.TESTIGO_MAX_ATTEMPTS,
-                claimed_by=holder.claimed_by,
-            )
-            if released.status == MediaStatus.FAILED:
-                return ProcessOutcome.FAILED
+        released = media_item_release(
+            item=holder,
+            error="worker_lost",
+            max_attempts=settings.TESTIGO_MAX_ATTEMPTS,
+            claimed_by=holder.claimed_by,
+        )
+        if released.status == MediaStatus.FAILED:
+            return ProcessOutcome.FAILED
     item = media_item_claim(
         media_item_id=media_item_id,
         stale_before=stale_before,
-        claimant=me,
+        claimant=claim,
         take_over_from=take_over_from,
     )
     if item is None:
@@ -311,7 +334,7 @@ def media_item_process(*, media_item_id: Any) -> str:
             item=item,
             error=type(exc).__name__,
             max_attempts=settings.TESTIGO_MAX_ATTEMPTS,
-            claimed_by=me,
+            claimed_by=claim,
         )
         return ProcessOutcome.FAILED if released.status == "failed" else ProcessOutcome.RETRY
     media_item_destroy_quarantine(item=item)

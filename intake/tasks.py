@@ -6,9 +6,14 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection
+from django.db import connection
 
-from intake.services import ProcessOutcome, media_item_process, quarantine_sweep
+from intake.services import (
+    ProcessingInterrupted,
+    ProcessOutcome,
+    media_item_process,
+    quarantine_sweep,
+)
 
 # Retries of a task that lost its database connection; beyond them the sweeper takes over.
 DATABASE_RETRIES = 8
@@ -19,16 +24,20 @@ def _backoff(retries: int) -> int:
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True)
-def process_media(self: Any, *, media_item_id: str) -> str:
+def process_media(self: Any, *, media_item_id: str, abandoned_claim: str = "") -> str:
     try:
-        outcome = media_item_process(media_item_id=media_item_id)
-    except (OperationalError, InterfaceError) as exc:
+        outcome = media_item_process(media_item_id=media_item_id, abandoned_claim=abandoned_claim)
+    except ProcessingInterrupted as exc:
         # The database went away mid-job (restart, failover, killed connection). Drop the
-        # broken connection and try again later; the claim is ours and is taken back then.
+        # broken connection and try again later, taking back the claim this try held.
         connection.close()
         if self.request.retries >= DATABASE_RETRIES:
             raise
-        raise self.retry(countdown=_backoff(self.request.retries), exc=exc) from exc
+        raise self.retry(
+            kwargs={"media_item_id": media_item_id, "abandoned_claim": exc.claim},
+            countdown=_backoff(self.request.retries),
+            exc=exc,
+        ) from exc
     # Exponential backoff; the attempt count lives in the database, not the message.
     if outcome == ProcessOutcome.RETRY and self.request.retries < settings.TESTIGO_MAX_ATTEMPTS:
         raise self.retry(countdown=_backoff(self.request.retries))
