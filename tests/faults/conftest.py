@@ -217,7 +217,7 @@ def processes(own_redis: RedisServer, tmp_path: Path) -> Iterator[Processes]:
 def own_celery(own_redis: RedisServer) -> Iterator[Celery]:
     """A publisher on our Redis only (the test process's own Celery app uses the shared
     one, where another test's worker may listen)."""
-    app = Celery("fault-publisher", broker=own_redis.url)
+    app = Celery("fault-publisher", broker=own_redis.url, set_as_current=False)
     yield app
     app.close()
 
