@@ -228,12 +228,15 @@ def worker_identity() -> str:
 
 
 def _process_start(pid: int) -> str:
+    """The process's start time in clock ticks since boot ("" when unknown or the process
+    is a zombie: killed, not yet reaped by its parent, so already gone)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return ""
-    # Fields after the command name (which may hold spaces); starttime is field 22.
-    return stat.rsplit(")", 1)[1].split()[19]
+    # Fields after the command name (which may hold spaces): state is field 3, starttime 22.
+    fields = stat.rsplit(")", 1)[1].split()
+    return "" if fields[0] in ("Z", "X") else fields[19]
 
 
 def claimant_is_gone(claimant: str, me: str) -> bool:
@@ -256,8 +259,11 @@ def claimant_is_gone(claimant: str, me: str) -> bool:
     except PermissionError:
         pass  # it exists, under another user
     current_start = _process_start(pid)
+    if not current_start:
+        # No start time: a zombie (gone), or a system without /proc (unknown).
+        return Path(f"/proc/{pid}").exists()
     # Same id, another start time: the id now belongs to a newer process.
-    return bool(start) and bool(current_start) and current_start != start
+    return bool(start) and current_start != start
 
 
 class ProcessOutcome:
@@ -269,40 +275,43 @@ class ProcessOutcome:
 
 
 class ProcessingInterrupted(Exception):
-    """The database went away mid-job. ``claim`` is the claim this try held: a retry of the
-    same task may take it back (the try that made it is over), and it does not count as a
-    failed attempt of the item."""
+    """The database went away mid-job. ``claims`` are the claims this task's tries may
+    hold (whether the last one was written is unknown when the connection died): a retry
+    may take them back (the tries that made them are over), and they do not count as
+    failed attempts of the item."""
 
-    def __init__(self, claim: str) -> None:
-        super().__init__(claim)
-        self.claim = claim
+    def __init__(self, claims: list[str]) -> None:
+        super().__init__(claims[-1])
+        self.claims = claims
 
 
-def media_item_process(*, media_item_id: Any, abandoned_claim: str = "") -> str:
+def media_item_process(*, media_item_id: Any, abandoned_claims: Sequence[str] = ()) -> str:
     """Sanitize one quarantined item. Safe to run twice: the claim lets one run work,
     outputs have fixed names, and every step after storing is idempotent.
 
     A claim left by a worker that died (killed mid-job: out of memory, a crash, a deploy)
     counts as a failed attempt; it is taken over at once when the death is provable, else
-    once the claim is older than TESTIGO_CLAIM_STALE_S. ``abandoned_claim`` is the claim of
-    this task's own earlier try, interrupted by a database error (ProcessingInterrupted)."""
+    once the claim is older than TESTIGO_CLAIM_STALE_S. ``abandoned_claims`` are the claims
+    of this task's own earlier tries, interrupted by database errors (ProcessingInterrupted)."""
     me = worker_identity()
     # Each claim is unique, so a retry takes back its own claim and not a newer one.
     claim = f"{me}:{uuid.uuid4().hex[:12]}"
     try:
         return _media_item_process(
-            media_item_id=media_item_id, me=me, claim=claim, abandoned_claim=abandoned_claim
+            media_item_id=media_item_id, me=me, claim=claim, abandoned_claims=abandoned_claims
         )
     except (OperationalError, InterfaceError) as exc:
-        raise ProcessingInterrupted(claim) from exc
+        raise ProcessingInterrupted([*abandoned_claims, claim]) from exc
 
 
-def _media_item_process(*, media_item_id: Any, me: str, claim: str, abandoned_claim: str) -> str:
+def _media_item_process(
+    *, media_item_id: Any, me: str, claim: str, abandoned_claims: Sequence[str]
+) -> str:
     stale_before = timezone.now() - timedelta(seconds=settings.TESTIGO_CLAIM_STALE_S)
     holder = selectors.media_item_claim_holder(media_item_id=media_item_id)
     take_over_from = ""
-    if holder is not None and abandoned_claim and holder.claimed_by == abandoned_claim:
-        take_over_from = abandoned_claim
+    if holder is not None and holder.claimed_by in abandoned_claims:
+        take_over_from = holder.claimed_by
     elif holder is not None and (
         claimant_is_gone(holder.claimed_by, me)
         or (holder.claimed_at is not None and holder.claimed_at < stale_before)

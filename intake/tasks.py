@@ -24,17 +24,21 @@ def _backoff(retries: int) -> int:
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True)
-def process_media(self: Any, *, media_item_id: str, abandoned_claim: str = "") -> str:
+def process_media(
+    self: Any, *, media_item_id: str, abandoned_claims: list[str] | None = None
+) -> str:
     try:
-        outcome = media_item_process(media_item_id=media_item_id, abandoned_claim=abandoned_claim)
+        outcome = media_item_process(
+            media_item_id=media_item_id, abandoned_claims=abandoned_claims or []
+        )
     except ProcessingInterrupted as exc:
         # The database went away mid-job (restart, failover, killed connection). Drop the
-        # broken connection and try again later, taking back the claim this try held.
+        # broken connection and try again later, taking back the claims our tries held.
         connection.close()
         if self.request.retries >= DATABASE_RETRIES:
             raise
         raise self.retry(
-            kwargs={"media_item_id": media_item_id, "abandoned_claim": exc.claim},
+            kwargs={"media_item_id": media_item_id, "abandoned_claims": exc.claims},
             countdown=_backoff(self.request.retries),
             exc=exc,
         ) from exc
