@@ -2,17 +2,18 @@
 4 MB photos each. Prints figures; no pass/fail.
 
 Usage:
-  .venv/bin/python bench/load/run.py rate  [--seconds 60] [--clients 1,2,4] [--workers 1,2]
+  .venv/bin/python bench/load/run.py rate  [--seconds 20] [--clients 1,2,4] [--workers 1,2]
   .venv/bin/python bench/load/run.py soak  [--minutes 10] [--clients 2]
 
 Everything runs as processes of its own: a bench database (created and dropped on the
 system PostgreSQL: --database-url), a redis-server on a free port, gunicorn (3 sync
 workers) and Celery workers. The load is closed-loop: each client thread submits, waits
 for the answer, submits again. Figures:
-  rate  for each worker count and client count: reports/min, submit latency p50/p95,
-        time from submit to "pending moderation" p50/p95 (from the audit trail), and the
-        framework floor (a Django view that only streams the same body to disk, same
-        gunicorn) with the ratio of the two.
+  rate  1. the web side alone, per client count: reports/min and submit latency p50/p95,
+        against the framework floor (a Django view that only streams the same body to
+        disk, same settings and gunicorn) and the ratio; 2. pipeline capacity with 1 and
+        2 workers: a backlog drained, reports/min; 3. at 70% of that capacity, the time
+        from submit to "pending moderation" p50/p95 (from the audit trail).
   soak  the same load for --minutes: every minute, RSS and open files of gunicorn and the
         workers; at the end errors and lost reports (submitted 201 but not in the queue).
 """
@@ -282,33 +283,66 @@ def drop_database(url: str) -> None:
     )
 
 
+def _web_step(
+    stack: Stack, label: str, body: bytes, ctype: str, clients: int, secs: float
+) -> float:
+    result = drive(stack.web_address, body, ctype, clients, secs)
+    ok = result["statuses"].get(201, 0)
+    errors = sum(n for s, n in result["statuses"].items() if s != 201)
+    per_min = float(ok * 60 / result["seconds"])
+    print(f"{label:9} {clients:7d} {per_min:8.1f} {pct(result['latencies'], 0.5):6.2f} "
+          f"{pct(result['latencies'], 0.95):6.2f} {errors:6d}", flush=True)  # fmt: skip
+    return per_min
+
+
 def rate(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str) -> None:
     clients_list = [int(c) for c in args.clients.split(",")]
-    print(f"\nbody: {len(body) / 1e6:.1f} MB per report (3 photos); {args.seconds:.0f} s per step")
-    print(f"{'stack':12} {'workers':>7} {'clients':>7} {'rep/min':>8} {'p50 s':>6} {'p95 s':>6} "
-          f"{'errors':>6} {'pend p50':>8} {'pend p95':>8} {'settled':>9}")  # fmt: skip
-    for workers in [int(w) for w in args.workers.split(",")]:
-        stack.start_workers(workers)
-        for clients in clients_list:
-            since = now_iso(stack)
-            result = drive(stack.web_address, body, content_type, clients, args.seconds)
-            ok = result["statuses"].get(201, 0)
-            times, pending, received = settle_times(stack, since, timeout=600)
-            print(f"{'testigo':12} {workers:7d} {clients:7d} {ok * 60 / result['seconds']:8.1f} "
-                  f"{pct(result['latencies'], 0.5):6.2f} {pct(result['latencies'], 0.95):6.2f} "
-                  f"{sum(n for s, n in result['statuses'].items() if s != 201):6d} "
-                  f"{pct(times, 0.5):8.1f} {pct(times, 0.95):8.1f} {pending:4d}/{received:<4d}",
-                  flush=True)  # fmt: skip
-    stack.stop_workers()
+    secs = args.seconds
+    print(f"\nbody: {len(body) / 1e6:.1f} MB per report (3 photos); {secs:.0f} s per step")
+    print("\n1. Web side alone (no workers running): closed-loop clients")
+    print(f"{'stack':9} {'clients':>7} {'rep/min':>8} {'p50 s':>6} {'p95 s':>6} {'errors':>6}")
+    web: dict[int, float] = {}
+    for clients in clients_list:
+        web[clients] = _web_step(stack, "testigo", body, content_type, clients, secs)
     stack.start_web("bench.load.floor_settings")
     for clients in clients_list:
-        result = drive(stack.web_address, body, content_type, clients, args.seconds)
-        ok = result["statuses"].get(201, 0)
-        errors = sum(n for s, n in result["statuses"].items() if s != 201)
-        print(f"{'floor':12} {'-':>7} {clients:7d} {ok * 60 / result['seconds']:8.1f} "
-              f"{pct(result['latencies'], 0.5):6.2f} {pct(result['latencies'], 0.95):6.2f} "
-              f"{errors:6d}", flush=True)  # fmt: skip
+        floor = _web_step(stack, "floor", body, content_type, clients, secs)
+        print(f"{'':9} ratio testigo/floor at {clients} clients: {web[clients] / floor:.2f}")
     stack.start_web()
+
+    print("\n2. Pipeline capacity: a backlog submitted, then drained by the workers")
+    print(f"{'workers':>7} {'reports':>7} {'drain s':>8} {'rep/min':>8}")
+    capacity: dict[int, float] = {}
+    for workers in [int(w) for w in args.workers.split(",")]:
+        stack.stop_workers()
+        since = now_iso(stack)
+        submitted = drive(stack.web_address, body, content_type, 1, args.backlog_seconds)
+        stack.start_workers(workers)
+        started = time.monotonic()
+        times, pending, received = settle_times(stack, since, timeout=900)
+        drained = time.monotonic() - started
+        capacity[workers] = pending * 60 / drained
+        print(
+            f"{workers:7d} {pending:7d} {drained:8.0f} {capacity[workers]:8.1f}  "
+            f"(accepted {submitted['statuses'].get(201, 0)}, received {received})",
+            flush=True,
+        )
+
+    workers = max(capacity)
+    paced = 0.7 * capacity[workers]
+    print(
+        f"\n3. Submit to pending moderation at {paced:.1f} reports/min "
+        f"(70% of the {workers}-worker capacity), {args.paced_seconds:.0f} s"
+    )
+    since = now_iso(stack)
+    # Paced, open-loop enough: one client, think time to hit the target rate.
+    result = drive(stack.web_address, body, content_type, 1, args.paced_seconds,
+                   think=max(0.0, 60 / paced - 0.2))  # fmt: skip
+    times, pending, received = settle_times(stack, since, timeout=600)
+    print(f"submitted {result['statuses'].get(201, 0)}, submit p95 "
+          f"{pct(result['latencies'], 0.95):.2f} s; pending {pending}/{received}; "
+          f"submit->pending p50 {pct(times, 0.5):.1f} s, p95 {pct(times, 0.95):.1f} s")  # fmt: skip
+    stack.stop_workers()
 
 
 def soak(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str) -> None:
@@ -343,7 +377,9 @@ def soak(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str)
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["rate", "soak"])
-    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--seconds", type=float, default=20, help="rate: each web step")
+    parser.add_argument("--backlog-seconds", type=float, default=10)
+    parser.add_argument("--paced-seconds", type=float, default=60)
     parser.add_argument("--clients", default="1,2,4")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--minutes", type=int, default=10)

@@ -4,6 +4,7 @@ rejected with a reason, never an exception; what comes out clean carries nothing
 from __future__ import annotations
 
 import io
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -11,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from intake.sanitize import Manifest, sanitize, sanitize_stream
+from intake.sanitize.exiftool import exiftool_findings
 from tests.hostile import files
 from tests.hostile.conftest import require_stripper
+from tests.tools import require_shared_samples, require_tool
 
 pytestmark = [pytest.mark.hostile]
 
@@ -104,3 +107,18 @@ def test_mp3_with_50_megabyte_picture_is_decided_without_reading_it_into_memory(
     assert manifest.status in ("clean", "rejected")
     if manifest.status == "clean":
         assert (tmp_path / "out.mp3").stat().st_size < 10_000
+
+
+def test_gps_in_exif_thumbnail_and_main_image_leaves_no_gps(tmp_path: Path) -> None:
+    sample = require_shared_samples() / "files" / "jpeg_thumbnail_has_gps.jpg"
+    exiftool = require_tool("exiftool")
+
+    manifest = sanitize(sample, tmp_path / "out.jpg")
+
+    assert manifest.status == "clean"
+    assert exiftool_findings(tmp_path / "out.jpg", exiftool) == []
+    tags = subprocess.run(
+        [exiftool, "-a", "-u", "-G1", "-ee", str(tmp_path / "out.jpg")],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert [line for line in tags.splitlines() if "GPS" in line or "Thumbnail" in line] == []
