@@ -124,6 +124,14 @@ class Stack:
                 time.sleep(0.2)
         raise SystemExit("gunicorn did not start")
 
+    def drop_queue(self) -> None:
+        """Forget queued tasks (the rows stay; no sweeper runs in the bench), so the next
+        phase measures only its own reports."""
+        subprocess.run(
+            ["redis-cli", "-p", str(self.redis_port), "FLUSHDB"],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+
     def stop_web(self) -> None:
         if self.web is not None:
             self.web.terminate()
@@ -315,6 +323,7 @@ def rate(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str)
     capacity: dict[int, float] = {}
     for workers in [int(w) for w in args.workers.split(",")]:
         stack.stop_workers()
+        stack.drop_queue()
         since = now_iso(stack)
         submitted = drive(stack.web_address, body, content_type, 1, args.backlog_seconds)
         stack.start_workers(workers)

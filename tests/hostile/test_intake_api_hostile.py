@@ -4,7 +4,6 @@ lost (promise 8)."""
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 import threading
@@ -209,9 +208,7 @@ def test_json_nested_10000_deep_gets_415_from_the_intake_api() -> None:
 
 
 def test_json_nested_10000_deep_to_the_form_is_not_a_500() -> None:
-    body = json.dumps({"description": "x"}).encode()
-    deep = ("{" + '"a":' * 1).encode()  # a syntactically hostile start, then depth
-    body = deep + b"[" * 10_000 + b"]" * 10_000 + b"}"
+    body = b'{"description": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"
 
     response = _post_raw(body, "application/json", path="/")
 
