@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "intake.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -109,15 +110,22 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 BROKER_DIR = VAR_DIR / "broker"
+# A submit must answer even when Redis is down or frozen: every broker round trip made while
+# publishing gives up after this long, and after a failure the process stops trying for
+# TESTIGO_PUBLISH_PAUSE_S (the sweeper re-queues what was not published).
+TESTIGO_PUBLISH_TIMEOUT_S = env_int("TESTIGO_PUBLISH_TIMEOUT_S", 2)
+TESTIGO_PUBLISH_PAUSE_S = env_int("TESTIGO_PUBLISH_PAUSE_S", 10)
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
     {
         # Redetermined from the hard time limit: a task must never be redelivered while a
         # worker may still be running it.
         "visibility_timeout": 4 * env_int("TESTIGO_TASK_TIME_LIMIT", 600),
-        "socket_connect_timeout": 2,
-        "socket_timeout": 5,
-        "max_retries": 1,
+        "socket_connect_timeout": TESTIGO_PUBLISH_TIMEOUT_S,
+        "socket_timeout": TESTIGO_PUBLISH_TIMEOUT_S,
+        # One connection attempt when publishing, no sleeping retry loop.
+        "max_retries": 0,
+        "interval_start": 0,
     }
     if REDIS_URL
     else {
@@ -145,7 +153,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 # A submit must not hang when the broker is down: publish once, quickly, and let the
 # sweeper pick the item up later.
 CELERY_TASK_PUBLISH_RETRY = False
-CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_TIMEOUT = TESTIGO_PUBLISH_TIMEOUT_S
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
@@ -212,6 +220,10 @@ TESTIGO_CONTACT_KEY = env_secret("TESTIGO_CONTACT_KEY", VAR_DIR / "secrets" / "c
 TESTIGO_SWEEP_INTERVAL_S = env_int("TESTIGO_SWEEP_INTERVAL_S", 60)
 TESTIGO_SWEEP_AFTER_S = env_int("TESTIGO_SWEEP_AFTER_S", 120)
 TESTIGO_MAX_ATTEMPTS = env_int("TESTIGO_MAX_ATTEMPTS", 3)
+# A claim older than this is abandoned whatever its worker: past the hard time limit the
+# worker's child has been killed. A claim whose worker process is provably gone (same host,
+# process no longer running) is taken over at once, without waiting for this.
+TESTIGO_CLAIM_STALE_S = env_int("TESTIGO_CLAIM_STALE_S", CELERY_TASK_TIME_LIMIT + 60)
 # Legal hold: base64 X25519 public key; when set, every original is sealed to it before
 # the quarantine copy is destroyed. The private key never touches the server.
 TESTIGO_LEGAL_HOLD_PUBLIC_KEY = env_str("TESTIGO_LEGAL_HOLD_PUBLIC_KEY")
@@ -259,6 +271,18 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 # with a translated message instead of Django's untranslated 400.
 DATA_UPLOAD_MAX_NUMBER_FILES = TESTIGO_MAX_FILES * 5
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+# --- Mail: moderators are alerted when media fails for good ------------------------------
+_MAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+_MAIL_OPTIONS: dict[str, object] = (
+    {"file_path": env_str("DJANGO_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))}
+    if _MAIL_BACKEND.endswith("filebased.EmailBackend")
+    # A worker must never hang on a mail server.
+    else {"host": env_str("DJANGO_EMAIL_HOST", "localhost"), "timeout": 10}
+    if _MAIL_BACKEND.endswith("smtp.EmailBackend")
+    else {}
+)
+MAILERS = {"default": {"BACKEND": _MAIL_BACKEND, "OPTIONS": _MAIL_OPTIONS}}
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -7,11 +7,15 @@ import dataclasses
 import hashlib
 import io
 import logging
+import os
 import resource
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
@@ -23,7 +27,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -211,10 +215,13 @@ def _uploads_store(
         reason = REFUSED_TOO_MANY if index >= room else upload_refusal(upload)
         if reason is None:
             assert isinstance(upload, EncryptedUpload)
+            name = f"{uuid.uuid4().hex}.tq"
             try:
-                name = storages["quarantine"].save(f"{uuid.uuid4().hex}.tq", File(upload.file))
-            except OSError:
-                logger.exception("storing upload %s in quarantine failed", position)
+                name = storages["quarantine"].save(name, File(upload.file))
+            except OSError as exc:
+                logger.error("storing upload %s in quarantine failed: %s", position, exc)
+                # A full disk leaves a partial file behind; it must not outlive the refusal.
+                _quarantine_delete_quietly(name)
                 reason = REFUSED_STORAGE
             else:
                 stored.append(_StoredUpload(position, name, upload.size or 0, upload.sha256))
@@ -253,6 +260,13 @@ def _stored_delete(stored: list[_StoredUpload]) -> None:
         storages["quarantine"].delete(upload_stored.name)
 
 
+def _quarantine_delete_quietly(name: str) -> None:
+    try:
+        storages["quarantine"].delete(name)
+    except OSError:
+        logger.exception("removing a partial quarantine file failed")
+
+
 def upload_refusal(upload: UploadedFile[bytes]) -> str | None:
     """Why an upload cannot be accepted, judged from its bytes; None when it can."""
     if not isinstance(upload, EncryptedUpload):
@@ -267,14 +281,77 @@ def upload_refusal(upload: UploadedFile[bytes]) -> str | None:
     return None
 
 
-def media_item_enqueue(*, media_item_id: Any) -> None:
-    """Queue processing; a broker outage is logged, not raised: the sweeper re-queues."""
+# Monotonic time before which this process does not try to publish: set after a failed
+# publish, so that during a broker outage each request pays the publish timeout at most
+# once instead of once per file.
+_publish_paused_until = 0.0
+
+
+def media_item_enqueue(*, media_item_id: Any) -> bool:
+    """Queue processing; True when published. A broker outage is logged, not raised: the
+    item is committed and the sweeper re-queues it once the broker is back."""
+    global _publish_paused_until
     from intake.tasks import process_media
 
+    if time.monotonic() < _publish_paused_until:
+        return False
     try:
         process_media.apply_async(kwargs={"media_item_id": str(media_item_id)})
-    except Exception:
-        logger.warning("could not queue media item %s; the sweeper will retry", media_item_id)
+    except Exception as exc:
+        _publish_paused_until = time.monotonic() + settings.TESTIGO_PUBLISH_PAUSE_S
+        logger.warning(
+            "could not queue media item %s (%s); the sweeper will retry",
+            media_item_id,
+            type(exc).__name__,
+        )
+        return False
+    return True
+
+
+def worker_identity() -> str:
+    """Who is processing: host, process id, process start time and thread. The start time
+    tells a restarted process from an old one that had the same id."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid)}:{threading.get_ident()}"
+
+
+def _process_start(pid: int) -> str:
+    """The process's start time in clock ticks since boot ("" when unknown or the process
+    is a zombie: killed, not yet reaped by its parent, so already gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # Fields after the command name (which may hold spaces): state is field 3, starttime 22.
+    fields = stat.rsplit(")", 1)[1].split()
+    return "" if fields[0] in ("Z", "X") else fields[19]
+
+
+def claimant_is_gone(claimant: str, me: str) -> bool:
+    """True only when the process holding a claim (``worker_identity()`` and a nonce)
+    provably no longer works on it: it is this very thread (a worker runs one task per
+    thread at a time, so an earlier task of ours is over), or it ran on this host and that
+    process has ended. Elsewhere: unknown, False."""
+    if claimant.rpartition(":")[0] == me:
+        return True
+    host, _, rest = claimant.partition(":")
+    pid_text, _, rest = rest.partition(":")
+    start = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # it exists, under another user
+    current_start = _process_start(pid)
+    if not current_start:
+        # No start time: a zombie (gone), or a system without /proc (unknown).
+        return Path(f"/proc/{pid}").exists()
+    # Same id, another start time: the id now belongs to a newer process.
+    return bool(start) and current_start != start
 
 
 class ProcessOutcome:
@@ -285,19 +362,76 @@ class ProcessOutcome:
     FAILED = "failed"
 
 
-def media_item_process(*, media_item_id: Any) -> str:
+class ProcessingInterrupted(Exception):
+    """The database went away mid-job. ``claims`` are the claims this task's tries may
+    hold (whether the last one was written is unknown when the connection died): a retry
+    may take them back (the tries that made them are over), and they do not count as
+    failed attempts of the item."""
+
+    def __init__(self, claims: list[str]) -> None:
+        super().__init__(claims[-1])
+        self.claims = claims
+
+
+def media_item_process(*, media_item_id: Any, abandoned_claims: Sequence[str] = ()) -> str:
     """Sanitize one quarantined item. Safe to run twice: the claim lets one run work,
-    outputs have fixed names, and every step after storing is idempotent."""
-    stale_before = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
-    item = media_item_claim(media_item_id=media_item_id, stale_before=stale_before)
+    outputs have fixed names, and every step after storing is idempotent.
+
+    A claim left by a worker that died (killed mid-job: out of memory, a crash, a deploy)
+    counts as a failed attempt; it is taken over at once when the death is provable, else
+    once the claim is older than TESTIGO_CLAIM_STALE_S. ``abandoned_claims`` are the claims
+    of this task's own earlier tries, interrupted by database errors (ProcessingInterrupted)."""
+    me = worker_identity()
+    # Each claim is unique, so a retry takes back its own claim and not a newer one.
+    claim = f"{me}:{uuid.uuid4().hex[:12]}"
+    try:
+        return _media_item_process(
+            media_item_id=media_item_id, me=me, claim=claim, abandoned_claims=abandoned_claims
+        )
+    except (OperationalError, InterfaceError) as exc:
+        raise ProcessingInterrupted([*abandoned_claims, claim]) from exc
+
+
+def _media_item_process(
+    *, media_item_id: Any, me: str, claim: str, abandoned_claims: Sequence[str]
+) -> str:
+    stale_before = timezone.now() - timedelta(seconds=settings.TESTIGO_CLAIM_STALE_S)
+    holder = selectors.media_item_claim_holder(media_item_id=media_item_id)
+    take_over_from = ""
+    if holder is not None and holder.claimed_by in abandoned_claims:
+        take_over_from = holder.claimed_by
+    elif holder is not None and (
+        claimant_is_gone(holder.claimed_by, me)
+        or (holder.claimed_at is not None and holder.claimed_at < stale_before)
+    ):
+        take_over_from = holder.claimed_by
+        released = media_item_release(
+            item=holder,
+            error="worker_lost",
+            max_attempts=settings.TESTIGO_MAX_ATTEMPTS,
+            claimed_by=holder.claimed_by,
+        )
+        if released.status == MediaStatus.FAILED:
+            return ProcessOutcome.FAILED
+    item = media_item_claim(
+        media_item_id=media_item_id,
+        stale_before=stale_before,
+        claimant=claim,
+        take_over_from=take_over_from,
+    )
     if item is None:
         return ProcessOutcome.SKIPPED
     try:
         outcome = _media_item_sanitize(item)
+    except (OperationalError, InterfaceError):
+        raise
     except Exception as exc:
         logger.exception("processing media item %s failed", item.id)
         released = media_item_release(
-            item=item, error=type(exc).__name__, max_attempts=settings.TESTIGO_MAX_ATTEMPTS
+            item=item,
+            error=type(exc).__name__,
+            max_attempts=settings.TESTIGO_MAX_ATTEMPTS,
+            claimed_by=claim,
         )
         return ProcessOutcome.FAILED if released.status == "failed" else ProcessOutcome.RETRY
     media_item_destroy_quarantine(item=item)
@@ -441,20 +575,19 @@ def media_item_destroy_quarantine(*, item: MediaItem) -> None:
 
 def quarantine_sweep() -> int:
     """Re-queue items whose task was lost and finish interrupted clean-ups. Returns how
-    many items were re-queued."""
+    many items were re-queued (published to the broker)."""
     now = timezone.now()
     for expired in selectors.media_items_upload_expired(now=now):
         resumable_upload_abandon(item=expired, reason=REFUSED_EXPIRED, actor_label="system")
     for leftover in selectors.media_items_with_leftover_quarantine():
         media_item_destroy_quarantine(item=leftover)
     candidates = selectors.media_items_to_sweep(
-        idle_before=now - timedelta(seconds=settings.TESTIGO_SWEEP_AFTER_S),
-        claim_stale_before=now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT),
+        idle_before=now - timedelta(seconds=settings.TESTIGO_SWEEP_AFTER_S)
     )
     count = 0
     for media_item_id in candidates.values_list("id", flat=True):
-        media_item_enqueue(media_item_id=media_item_id)
-        count += 1
+        if media_item_enqueue(media_item_id=media_item_id):
+            count += 1
     for report in selectors.reports_received_without_media_in_flight():
         report_settle_if_ready(report=report)
     return count

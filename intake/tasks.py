@@ -6,18 +6,45 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
+from django.db import connection
 
-from intake.services import ProcessOutcome, media_item_process, quarantine_sweep
+from intake.services import (
+    ProcessingInterrupted,
+    ProcessOutcome,
+    media_item_process,
+    quarantine_sweep,
+)
+
+# Retries of a task that lost its database connection; beyond them the sweeper takes over.
+DATABASE_RETRIES = 8
+
+
+def _backoff(retries: int) -> int:
+    return int(min(2 ** max(retries, 1), 300))
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True)
-def process_media(self: Any, *, media_item_id: str) -> str:
-    outcome = media_item_process(media_item_id=media_item_id)
-    if outcome == ProcessOutcome.RETRY:
-        # Exponential backoff; the attempt count lives in the database, not the message.
-        countdown = min(2 ** max(self.request.retries, 1), 300)
-        if self.request.retries < settings.TESTIGO_MAX_ATTEMPTS:
-            raise self.retry(countdown=countdown)
+def process_media(
+    self: Any, *, media_item_id: str, abandoned_claims: list[str] | None = None
+) -> str:
+    try:
+        outcome = media_item_process(
+            media_item_id=media_item_id, abandoned_claims=abandoned_claims or []
+        )
+    except ProcessingInterrupted as exc:
+        # The database went away mid-job (restart, failover, killed connection). Drop the
+        # broken connection and try again later, taking back the claims our tries held.
+        connection.close()
+        if self.request.retries >= DATABASE_RETRIES:
+            raise
+        raise self.retry(
+            kwargs={"media_item_id": media_item_id, "abandoned_claims": exc.claims},
+            countdown=_backoff(self.request.retries),
+            exc=exc,
+        ) from exc
+    # Exponential backoff; the attempt count lives in the database, not the message.
+    if outcome == ProcessOutcome.RETRY and self.request.retries < settings.TESTIGO_MAX_ATTEMPTS:
+        raise self.retry(countdown=_backoff(self.request.retries))
     return outcome
 
 

@@ -339,6 +339,9 @@ class MediaItem(models.Model):
     manifest = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # Which worker process holds the claim ("host:pid:start:thread"), so a redelivered task
+    # can tell that the claimant was killed and take the item over at once.
+    claimed_by = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
 

@@ -44,15 +44,22 @@ def moderation_queue() -> QuerySet[Report]:
     )
 
 
-def media_items_to_sweep(
-    *, idle_before: datetime, claim_stale_before: datetime
-) -> QuerySet[MediaItem]:
-    """Items whose task may have been lost: quarantined and idle, or claimed by a worker
-    that has not finished within the hard time limit."""
+def media_items_to_sweep(*, idle_before: datetime) -> QuerySet[MediaItem]:
+    """Items whose task may have been lost: quarantined and idle, or claimed that long ago
+    (the task then decides whether the claim is abandoned; a live one is left alone)."""
     return MediaItem.objects.filter(
         Q(status=MediaStatus.QUARANTINED, updated_at__lt=idle_before)
-        | Q(status=MediaStatus.PROCESSING, claimed_at__lt=claim_stale_before)
+        | Q(status=MediaStatus.PROCESSING, claimed_at__lt=idle_before)
     ).order_by("created_at")
+
+
+def media_item_claim_holder(*, media_item_id: UUID | str) -> MediaItem | None:
+    """The item if a worker holds it in processing (status, claimant and attempts only)."""
+    return (
+        MediaItem.objects.filter(id=media_item_id, status=MediaStatus.PROCESSING)
+        .only("id", "report_id", "status", "claimed_by", "claimed_at", "attempts")
+        .first()
+    )
 
 
 def media_items_with_leftover_quarantine() -> QuerySet[MediaItem]:

@@ -54,7 +54,7 @@ from reports.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from reports.roles import ROLES
+from reports.roles import MODERATOR, ROLES
 from reports.webhooks import TargetRefused, post, resolve_target
 
 logger = logging.getLogger(__name__)
@@ -290,21 +290,35 @@ def media_item_reject_on_receipt(
     return item
 
 
-def media_item_claim(*, media_item_id: Any, stale_before: datetime) -> MediaItem | None:
-    """Take an item for processing. Returns None when it is not claimable: already settled,
-    or being processed by a worker whose claim is still fresh."""
+def media_item_claim(
+    *, media_item_id: Any, stale_before: datetime, claimant: str, take_over_from: str = ""
+) -> MediaItem | None:
+    """Take an item for processing, counting the attempt. Returns None when it is not
+    claimable: already settled, or held by a claim that is fresh and not ``take_over_from``
+    (a claimant the caller has proven dead)."""
     now = timezone.now()
-    claimable = MediaItem.objects.filter(
-        Q(status=MediaStatus.QUARANTINED)
-        | Q(status=MediaStatus.PROCESSING, claimed_at__lt=stale_before),
-        id=media_item_id,
+    claimable = Q(status=MediaStatus.QUARANTINED) | Q(
+        status=MediaStatus.PROCESSING, claimed_at__lt=stale_before
     )
-    updated = claimable.update(
-        status=MediaStatus.PROCESSING, claimed_at=now, attempts=F("attempts") + 1
+    if take_over_from:
+        claimable |= Q(status=MediaStatus.PROCESSING, claimed_by=take_over_from)
+    updated = MediaItem.objects.filter(claimable, id=media_item_id).update(
+        status=MediaStatus.PROCESSING,
+        claimed_at=now,
+        claimed_by=claimant,
+        attempts=F("attempts") + 1,
     )
     if updated != 1:
         return None
-    return MediaItem.objects.select_related("report").get(id=media_item_id)
+    item = MediaItem.objects.select_related("report").get(id=media_item_id)
+    audit_record(
+        action="media.processing",
+        actor_label="worker",
+        report_id=item.report_id,
+        media_item_id=item.id,
+        data={"attempt": item.attempts, "taken_over": bool(take_over_from)},
+    )
+    return item
 
 
 def media_item_mark_clean(
@@ -331,6 +345,7 @@ def media_item_mark_clean(
             media_kind=manifest.get("media_kind") or "",
             manifest=manifest,
             claimed_at=None,
+            claimed_by="",
         )
         if updated == 1:
             audit_record(
@@ -374,6 +389,7 @@ def media_item_reject(
             detected_format=(manifest or {}).get("format", ""),
             manifest=manifest or {},
             claimed_at=None,
+            claimed_by="",
         )
         if updated == 1:
             audit_record(
@@ -388,13 +404,19 @@ def media_item_reject(
     return item
 
 
-def media_item_release(*, item: MediaItem, error: str, max_attempts: int) -> MediaItem:
-    """A processing attempt crashed: back to quarantine for a retry, or failed for good
-    once ``max_attempts`` is used up. A failed item stays in quarantine, never viewable."""
+def media_item_release(
+    *, item: MediaItem, error: str, max_attempts: int, claimed_by: str | None = None
+) -> MediaItem:
+    """A processing attempt crashed, or its worker died: back to quarantine for a retry,
+    or failed for good once ``max_attempts`` is used up (moderators are alerted). A failed
+    item stays in quarantine, never viewable. With ``claimed_by``, only that claim is
+    released, so two tasks finding the same dead claim count it once."""
     with transaction.atomic():
         Report.objects.select_for_update().get(id=item.report_id)
         current = MediaItem.objects.get(id=item.id)
         if current.status != MediaStatus.PROCESSING:
+            return current
+        if claimed_by is not None and current.claimed_by != claimed_by:
             return current
         if current.attempts >= max_attempts:
             current.status = MediaStatus.FAILED
@@ -404,7 +426,10 @@ def media_item_release(*, item: MediaItem, error: str, max_attempts: int) -> Med
             current.status = MediaStatus.QUARANTINED
             action = "media.retry"
         current.claimed_at = None
-        current.save(update_fields=["status", "reject_reason", "claimed_at", "updated_at"])
+        current.claimed_by = ""
+        current.save(
+            update_fields=["status", "reject_reason", "claimed_at", "claimed_by", "updated_at"]
+        )
         audit_record(
             action=action,
             actor_label="worker",
@@ -414,12 +439,48 @@ def media_item_release(*, item: MediaItem, error: str, max_attempts: int) -> Med
         )
         if current.status == MediaStatus.FAILED:
             _report_settle(report_id=current.report_id)
+            failed = current
+            transaction.on_commit(lambda: moderators_alert_failed_media(item=failed))
     return current
+
+
+def moderators_alert_failed_media(*, item: MediaItem) -> int:
+    """Mail the moderators that a media item failed for good; returns how many were mailed.
+    Says nothing about the witness or the content: ids only. A mail failure is logged, never
+    raised: the audit event already records the failure."""
+    recipients = list(
+        User.objects.filter(groups__name=MODERATOR, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if not recipients:
+        return 0
+    subject = f"Testigo: media item {item.id} failed processing"
+    body = (
+        f"Media item {item.id} of report {item.report_id} could not be processed after "
+        f"{item.attempts} attempts. It is kept in quarantine and is not viewable; "
+        "review the report in the moderation queue."
+    )
+    try:
+        send_mail(subject, body, None, recipients)
+    except Exception:
+        logger.exception("alerting moderators about media item %s failed", item.id)
+        return 0
+    audit_record(
+        action="alert.media_failed",
+        actor_label="system",
+        report_id=item.report_id,
+        media_item_id=item.id,
+        data={"recipients": len(recipients)},
+    )
+    return len(recipients)
 
 
 def media_item_forget_quarantine(*, item: MediaItem) -> None:
     """Record that the quarantine copy is gone (the caller deleted the file)."""
-    MediaItem.objects.filter(id=item.id).update(quarantine_name="", quarantine_parts=[])
+    MediaItem.objects.filter(id=item.id).update(
+        quarantine_name="", quarantine_parts=[], claimed_by=""
+    )
     audit_record(
         action="media.quarantine_destroyed",
         actor_label="worker",

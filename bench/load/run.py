@@ -1,0 +1,427 @@
+"""Load on loopback: gunicorn + PostgreSQL + Redis + Celery workers, reports with three
+4 MB photos each. Prints figures; no pass/fail.
+
+Usage:
+  .venv/bin/python bench/load/run.py rate  [--seconds 20] [--clients 1,2,4] [--workers 1,2]
+  .venv/bin/python bench/load/run.py soak  [--minutes 10] [--clients 2]
+
+Everything runs as processes of its own: a bench database (created and dropped on the
+system PostgreSQL: --database-url), a redis-server on a free port, gunicorn (3 sync
+workers) and Celery workers. The load is closed-loop: each client thread submits, waits
+for the answer, submits again. Figures:
+  rate  1. the web side alone, per client count: reports/min and submit latency p50/p95,
+        against the framework floor (a Django view that only streams the same body to
+        disk, same settings and gunicorn) and the ratio; 2. pipeline capacity with 1 and
+        2 workers: a backlog drained, reports/min; 3. at 70% of that capacity, the time
+        from submit to "pending moderation" p50/p95 (from the audit trail).
+  soak  the same load for --minutes: every minute, RSS and open files of gunicorn and the
+        workers; at the end errors and lost reports (submitted 201 but not in the queue).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+PHOTO = ROOT.parent / "shared" / "media-samples" / "files" / "jpeg_phone_full_4032x3024.jpg"
+PY = sys.executable
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def body_with_photos(photo: bytes, count: int = 3) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="description"\r\n\r\n'
+        "Agents detained two people at the bus stop.\r\n".encode()
+    ]
+    for n in range(count):
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="media"; '
+            f'filename="IMG_{n}.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
+            + photo
+            + b"\r\n"
+        )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+class Stack:
+    """The processes of one run; stopped in reverse order."""
+
+    def __init__(self, database_url: str, var_dir: Path) -> None:
+        self.database_url = database_url
+        self.var_dir = var_dir
+        self.redis_port = free_port()
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.workers: list[subprocess.Popen[bytes]] = []
+        self.web: subprocess.Popen[bytes] | None = None
+        self.web_address = ""
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "DATABASE_URL": self.database_url,
+            "REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+            "TESTIGO_VAR_DIR": str(self.var_dir),
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "PYTHONPATH": str(ROOT),
+            "LOG_LEVEL": "WARNING",
+            **extra,
+        }
+
+    def start_redis(self) -> None:
+        self.procs.append(
+            subprocess.Popen(
+                ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1",
+                 "--save", "", "--appendonly", "no"],
+                stdout=subprocess.DEVNULL,
+            )
+        )  # fmt: skip
+        time.sleep(0.5)
+
+    def migrate(self) -> None:
+        subprocess.run(
+            [PY, "manage.py", "migrate", "--noinput", "-v", "0"],
+            cwd=ROOT, env=self.env(), check=True,
+        )  # fmt: skip
+
+    def start_web(self, settings_module: str = "config.settings") -> None:
+        self.stop_web()
+        port = free_port()
+        self.web = subprocess.Popen(
+            [PY, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
+             "--workers", "3", "--timeout", "120", "--no-control-socket"],
+            cwd=ROOT, env=self.env(DJANGO_SETTINGS_MODULE=settings_module),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.web_address = f"127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/api/schema/")
+                conn.getresponse().read()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit("gunicorn did not start")
+
+    def drop_queue(self) -> None:
+        """Forget queued tasks (the rows stay; no sweeper runs in the bench), so the next
+        phase measures only its own reports."""
+        subprocess.run(
+            ["redis-cli", "-p", str(self.redis_port), "FLUSHDB"],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def stop_web(self) -> None:
+        if self.web is not None:
+            self.web.terminate()
+            self.web.wait(30)
+            self.web = None
+
+    def start_workers(self, count: int) -> None:
+        self.stop_workers()
+        for n in range(count):
+            self.workers.append(
+                subprocess.Popen(
+                    [PY, "-m", "celery", "-A", "config", "worker", "--concurrency", "1",
+                     "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
+                     "--hostname", f"bench{n}-{uuid.uuid4().hex[:6]}@%h"],
+                    cwd=ROOT, env=self.env(),
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )
+            )  # fmt: skip
+        time.sleep(4)
+
+    def stop_workers(self) -> None:
+        for worker in self.workers:
+            worker.terminate()
+        for worker in self.workers:
+            worker.wait(60)
+        self.workers = []
+
+    def stop(self) -> None:
+        self.stop_workers()
+        self.stop_web()
+        for proc in reversed(self.procs):
+            proc.terminate()
+            proc.wait(10)
+
+
+def family_pids(root: subprocess.Popen[bytes] | None) -> list[int]:
+    if root is None:
+        return []
+    pids = [root.pid]
+    with contextlib.suppress(OSError):
+        pids += [
+            int(p) for p in Path(f"/proc/{root.pid}/task/{root.pid}/children").read_text().split()
+        ]
+    return pids
+
+
+def rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def open_files(pids: list[int]) -> int:
+    total = 0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            total += len(list(Path(f"/proc/{pid}/fd").iterdir()))
+    return total
+
+
+def drive(
+    address: str,
+    body: bytes,
+    content_type: str,
+    clients: int,
+    seconds: float,
+    think: float = 0.0,
+) -> dict[str, Any]:
+    """Closed-loop load (each client waits ``think`` seconds between submits); returns
+    latencies, statuses and receipt codes."""
+    host, port = address.split(":")
+    stop_at = time.monotonic() + seconds
+    lock = threading.Lock()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    receipts: list[str] = []
+
+    def client() -> None:
+        while time.monotonic() < stop_at:
+            started = time.monotonic()
+            status = 0
+            try:
+                conn = http.client.HTTPConnection(host, int(port), timeout=60)
+                conn.request("POST", "/api/v1/intake/reports/", body=body,
+                             headers={"Content-Type": content_type})  # fmt: skip
+                response = conn.getresponse()
+                data = response.read()
+                status = response.status
+                conn.close()
+            except OSError:
+                data = b""
+            elapsed = time.monotonic() - started
+            with lock:
+                latencies.append(elapsed)
+                statuses[status] = statuses.get(status, 0) + 1
+                if status == 201 and b"receipt_code" in data:
+                    receipts.append(data.decode())
+            if think:
+                time.sleep(think)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {
+        "latencies": latencies,
+        "statuses": statuses,
+        "receipts": receipts,
+        "seconds": time.monotonic() - began,
+    }
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def settle_times(stack: Stack, since: str, timeout: float) -> tuple[list[float], int, int]:
+    """(submit→pending seconds per report, reports pending, reports received) from the
+    audit trail, once every report received since ``since`` is pending or ``timeout``."""
+    out = _probe(stack, "settle", since, str(timeout))
+    data = json.loads(out.strip().splitlines()[-1])
+    return data["times"], data["pending"], data["received"]
+
+
+def now_iso(stack: Stack) -> str:
+    return _probe(stack, "now").strip()
+
+
+def _probe(stack: Stack, *args: str) -> str:
+    return subprocess.run(
+        [PY, "-m", "bench.load.probe", *args],
+        cwd=ROOT, env=stack.env(), capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+
+def create_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    subprocess.run(["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name], check=True)
+    subprocess.run(["createdb", "-h", "127.0.0.1", "-U", "postgres", name], check=True)
+
+
+def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    subprocess.run(
+        ["dropdb", "-h", "127.0.0.1", "-U", "postgres", "--if-exists", name], check=False
+    )
+
+
+def _web_step(
+    stack: Stack, label: str, body: bytes, ctype: str, clients: int, secs: float
+) -> float:
+    result = drive(stack.web_address, body, ctype, clients, secs)
+    ok = result["statuses"].get(201, 0)
+    errors = sum(n for s, n in result["statuses"].items() if s != 201)
+    per_min = float(ok * 60 / result["seconds"])
+    print(f"{label:9} {clients:7d} {per_min:8.1f} {pct(result['latencies'], 0.5):6.2f} "
+          f"{pct(result['latencies'], 0.95):6.2f} {errors:6d}", flush=True)  # fmt: skip
+    return per_min
+
+
+def rate(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str) -> None:
+    clients_list = [int(c) for c in args.clients.split(",")]
+    secs = args.seconds
+    print(f"\nbody: {len(body) / 1e6:.1f} MB per report (3 photos); {secs:.0f} s per step")
+    print("\n1. Web side alone (no workers running): closed-loop clients")
+    print(f"{'stack':9} {'clients':>7} {'rep/min':>8} {'p50 s':>6} {'p95 s':>6} {'errors':>6}")
+    web: dict[int, float] = {}
+    for clients in clients_list:
+        web[clients] = _web_step(stack, "testigo", body, content_type, clients, secs)
+    stack.start_web("bench.load.floor_settings")
+    for clients in clients_list:
+        floor = _web_step(stack, "floor", body, content_type, clients, secs)
+        print(f"{'':9} ratio testigo/floor at {clients} clients: {web[clients] / floor:.2f}")
+    stack.start_web()
+
+    print("\n2. Pipeline capacity: a backlog submitted, then drained by the workers")
+    print(f"{'workers':>7} {'reports':>7} {'drain s':>8} {'rep/min':>8}")
+    capacity: dict[int, float] = {}
+    for workers in [int(w) for w in args.workers.split(",")]:
+        stack.stop_workers()
+        stack.drop_queue()
+        since = now_iso(stack)
+        submitted = drive(stack.web_address, body, content_type, 1, args.backlog_seconds)
+        stack.start_workers(workers)
+        started = time.monotonic()
+        times, pending, received = settle_times(stack, since, timeout=900)
+        drained = time.monotonic() - started
+        capacity[workers] = pending * 60 / drained
+        print(
+            f"{workers:7d} {pending:7d} {drained:8.0f} {capacity[workers]:8.1f}  "
+            f"(accepted {submitted['statuses'].get(201, 0)}, received {received})",
+            flush=True,
+        )
+
+    workers = max(capacity)
+    paced = 0.7 * capacity[workers]
+    print(
+        f"\n3. Submit to pending moderation at {paced:.1f} reports/min "
+        f"(70% of the {workers}-worker capacity), {args.paced_seconds:.0f} s"
+    )
+    since = now_iso(stack)
+    # Paced, open-loop enough: one client, think time to hit the target rate.
+    result = drive(stack.web_address, body, content_type, 1, args.paced_seconds,
+                   think=max(0.0, 60 / paced - 0.2))  # fmt: skip
+    times, pending, received = settle_times(stack, since, timeout=600)
+    print(f"submitted {result['statuses'].get(201, 0)}, submit p95 "
+          f"{pct(result['latencies'], 0.95):.2f} s; pending {pending}/{received}; "
+          f"submit->pending p50 {pct(times, 0.5):.1f} s, p95 {pct(times, 0.95):.1f} s")  # fmt: skip
+    stack.stop_workers()
+
+
+def soak(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str) -> None:
+    stack.start_workers(args.soak_workers)
+    since = now_iso(stack)
+    totals: dict[int, int] = {}
+    latencies: list[float] = []
+    print(f"\nsoak: {args.minutes} min, {args.clients_soak} clients (think {args.think} s), "
+          f"{args.soak_workers} workers")  # fmt: skip
+    print(f"{'minute':>6} {'rep/min':>8} {'p95 s':>6} {'web MB':>7} {'web fds':>7} "
+          f"{'wrk MB':>7} {'wrk fds':>7}")  # fmt: skip
+    for minute in range(1, args.minutes + 1):
+        result = drive(
+            stack.web_address, body, content_type, args.clients_soak, 60, think=args.think
+        )
+        for status, n in result["statuses"].items():
+            totals[status] = totals.get(status, 0) + n
+        latencies += result["latencies"]
+        web = family_pids(stack.web)
+        wrk = [pid for w in stack.workers for pid in family_pids(w)]
+        print(f"{minute:6d} {result['statuses'].get(201, 0) * 60 / result['seconds']:8.1f} "
+              f"{pct(result['latencies'], 0.95):6.2f} {rss_mb(web):7.0f} {open_files(web):7d} "
+              f"{rss_mb(wrk):7.0f} {open_files(wrk):7d}", flush=True)  # fmt: skip
+    times, pending, received = settle_times(stack, since, timeout=900)
+    accepted = totals.get(201, 0)
+    print(f"submitted {sum(totals.values())}, accepted {accepted}, errors "
+          f"{sum(n for s, n in totals.items() if s != 201)}, p95 {pct(latencies, 0.95):.2f} s; "
+          f"received {received}, pending moderation {pending}, lost {accepted - pending}; "
+          f"submit→pending p50 {pct(times, 0.5):.1f} s p95 {pct(times, 0.95):.1f} s")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["rate", "soak"])
+    parser.add_argument("--seconds", type=float, default=20, help="rate: each web step")
+    parser.add_argument("--backlog-seconds", type=float, default=10)
+    parser.add_argument("--paced-seconds", type=float, default=60)
+    parser.add_argument("--clients", default="1,2,4")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--minutes", type=int, default=10)
+    parser.add_argument("--clients-soak", type=int, default=2)
+    parser.add_argument("--soak-workers", type=int, default=2)
+    parser.add_argument("--think", type=float, default=0.0, help="soak: pause between submits")
+    parser.add_argument(
+        "--database-url", default="postgres://postgres@127.0.0.1:5432/testigo_bench_w7"
+    )
+    args = parser.parse_args()
+    photo = PHOTO.read_bytes()
+    body, content_type = body_with_photos(photo)
+    var_dir = ROOT / "var" / f"bench-load-{uuid.uuid4().hex[:6]}"
+    create_database(args.database_url)
+    stack = Stack(args.database_url, var_dir)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    try:
+        stack.start_redis()
+        stack.migrate()
+        stack.start_web()
+        print(
+            f"machine: {os.cpu_count()} CPUs; gunicorn 3 sync workers; Celery prefork, "
+            f"concurrency 1 per worker process; PostgreSQL and Redis on loopback"
+        )
+        if args.mode == "rate":
+            rate(stack, args, body, content_type)
+        else:
+            soak(stack, args, body, content_type)
+    finally:
+        stack.stop()
+        drop_database(args.database_url)
+        subprocess.run(["rm", "-rf", str(var_dir)], check=False)
+
+
+if __name__ == "__main__":
+    main()

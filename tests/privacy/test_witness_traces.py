@@ -1,0 +1,240 @@
+"""No witness address, User-Agent or original file survives anywhere (promises 2, 4, 5):
+every public flow is driven with canary values, then the database dump, every Redis key
+and value, the log file and every stored file are searched for them."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from celery import Celery
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import Client
+
+from intake.quarantine import master_key
+from reports.contact import Contact, _key
+from reports.models import MediaItem, MediaStatus
+from reports.services import report_create
+from tests.factories import jpeg_with_gps
+from tests.faults.conftest import Processes, send_process_media
+from tests.tools import need, require_tool
+
+pytestmark = [pytest.mark.privacy, pytest.mark.django_db(transaction=True)]
+
+CANARY_IP = "203.0.113.77"
+CANARY_UA = "CanaryPhone/9.9 (witness-device-7Q4Z)"
+CANARY_CONTACT = "+1-555-0199 canary-contact"
+CANARY_SAFE_TIMES = "evenings canary-safe-times"
+CANARIES = [CANARY_IP.encode(), CANARY_UA.encode(), b"witness-device-7Q4Z"]
+ORIGINAL_MARKERS = [b"CANARY"]  # every planted tag of tests.factories.jpeg_with_gps
+
+
+@pytest.fixture
+def own_tempdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Upload spooling and the worker's scratch space in a directory of this test's own, so
+    it can be searched and checked empty (the system one is shared with other runs)."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    return scratch
+
+
+@pytest.fixture
+def log_file(tmp_path: Path) -> Iterator[Path]:
+    """Everything the application logs, at every level, into a file to search."""
+    path = tmp_path / "app.log"
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    handler.setLevel(logging.DEBUG)
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield path
+    root.removeHandler(handler)
+    root.setLevel(old_level)
+    handler.close()
+
+
+def _witness() -> Client:
+    return Client(
+        REMOTE_ADDR=CANARY_IP,
+        HTTP_USER_AGENT=CANARY_UA,
+        HTTP_X_FORWARDED_FOR=CANARY_IP,
+        HTTP_X_REAL_IP=CANARY_IP,
+        HTTP_ACCEPT_LANGUAGE="es",
+        raise_request_exception=False,
+    )
+
+
+def _pg_dump() -> bytes:
+    if connection.vendor != "postgresql":
+        need("the database dump check needs PostgreSQL (set DATABASE_URL)")
+    tool = require_tool("pg_dump")
+    db = connection.settings_dict
+    env = {**os.environ, "PGPASSWORD": db.get("PASSWORD") or ""}
+    return subprocess.run(
+        [
+            tool, "--data-only", "-h", db.get("HOST") or "localhost",
+            "-p", str(db.get("PORT") or 5432), "-U", db.get("USER") or "postgres", db["NAME"],
+        ],
+        capture_output=True, check=True, env=env,
+    ).stdout  # fmt: skip
+
+
+def _redis_everything(url: str) -> bytes:
+    """Every key and every value in this Redis database, concatenated."""
+    client: Any = redis.Redis.from_url(url)  # bytes in, bytes out (no decode_responses)
+    out = bytearray()
+    for key in client.scan_iter(count=1000):
+        out += key + b"\n"
+        kind = client.type(key)
+        if kind == b"string":
+            out += client.get(key) or b""
+        elif kind == b"list":
+            out += b"\n".join(client.lrange(key, 0, -1))
+        elif kind == b"hash":
+            out += b"\n".join(k + b"=" + v for k, v in client.hgetall(key).items())
+        elif kind == b"set":
+            out += b"\n".join(client.smembers(key))
+        elif kind == b"zset":
+            out += b"\n".join(client.zrange(key, 0, -1))
+        out += b"\n"
+    return bytes(out)
+
+
+def _files_under(*roots: Path) -> Iterator[Path]:
+    for root in roots:
+        if root.exists():
+            yield from (p for p in root.rglob("*") if p.is_file())
+
+
+def _found_in_files(markers: list[bytes], *roots: Path) -> list[str]:
+    return [
+        f"{path}: {marker!r}"
+        for path in _files_under(*roots)
+        for marker in markers
+        if marker in path.read_bytes()
+    ]
+
+
+def _every_public_flow(client: Client, own_tempdir: Path) -> list[int]:
+    statuses = []
+
+    def after(response: Any) -> None:
+        statuses.append(response.status_code)
+        assert list(own_tempdir.iterdir()) == [], "temporary files left after a request"
+
+    after(client.get("/"))
+    after(client.post("/", {"description": "Form report.", "attachments": [
+        SimpleUploadedFile("IMG_1.jpg", jpeg_with_gps())
+    ]}))  # fmt: skip
+    after(client.post("/", {"description": ""}))  # form error
+    after(client.post("/api/v1/intake/reports/", {
+        "description": "API report.",
+        "media": [SimpleUploadedFile("a.jpg", jpeg_with_gps()),
+                  # over the 8 MB spool: goes through a temporary file, still encrypted
+                  SimpleUploadedFile("big.jpg", b"\xff\xd8\xff\xe0" + os.urandom(9 << 20))],
+    }))  # fmt: skip
+    after(client.post("/api/v1/intake/reports/", {"description": ""}))  # 400
+    after(client.post("/api/v1/intake/reports/", b"{}", content_type="application/json"))
+    after(client.get("/no-such-page/"))  # 404
+    after(client.get("/privacy-test/boom/"))  # forced 500
+    return statuses
+
+
+def test_canary_address_and_agent_appear_nowhere_after_every_public_flow(
+    settings: Any, own_tempdir: Path, log_file: Path
+) -> None:
+    settings.ROOT_URLCONF = "tests.privacy.urls_with_error"
+
+    statuses = _every_public_flow(_witness(), own_tempdir)
+
+    assert statuses == [200, 200, 200, 201, 400, 415, 404, 500]
+    assert log_file.read_text() != ""  # the logs did record the requests' troubles
+    for marker in CANARIES:
+        assert marker not in log_file.read_bytes(), marker
+    assert _found_in_files(CANARIES, Path(settings.VAR_DIR), own_tempdir) == []
+    dump = _pg_dump()
+    for marker in CANARIES:
+        assert marker not in dump, marker
+    if settings.REDIS_URL:
+        everything = _redis_everything(settings.REDIS_URL)
+        for marker in CANARIES:
+            assert marker not in everything, marker
+
+
+def test_contact_details_are_not_in_the_dump_and_neither_is_any_key() -> None:
+    report_create(
+        receipt_hash="c" * 64,
+        description="Contact me.",
+        facts={"consent_contact": True, "contact_channel": "signal"},
+        contact=Contact(value=CANARY_CONTACT, safe_times=CANARY_SAFE_TIMES),
+    )
+
+    dump = _pg_dump()
+
+    assert b"Contact me." in dump  # the dump does hold the report
+    assert CANARY_CONTACT.encode() not in dump
+    assert CANARY_SAFE_TIMES.encode() not in dump
+    for secret in (settings.TESTIGO_CONTACT_KEY, settings.TESTIGO_QUARANTINE_KEY):
+        assert secret.encode() not in dump
+    for derived in (_key(), master_key()):
+        assert derived.hex().encode() not in dump
+
+
+def test_no_readable_original_anywhere_after_sanitizing(
+    processes: Processes,
+    own_celery: Celery,
+    wait_for: Callable[..., Any],
+    own_tempdir: Path,
+) -> None:
+    worker_scratch = own_tempdir.parent / "worker-scratch"
+    worker_scratch.mkdir()
+    processes.worker(TMPDIR=str(worker_scratch))
+    photo = SimpleUploadedFile("a.jpg", jpeg_with_gps())
+    response = _witness().post(
+        "/api/v1/intake/reports/", {"description": "Photo with location.", "media": photo}
+    )
+    assert response.status_code == 201
+    item = MediaItem.objects.get()
+    send_process_media(own_celery, item)
+
+    wait_for(lambda: MediaItem.objects.filter(id=item.id, status=MediaStatus.CLEAN).exists())
+
+    assert _found_in_files(ORIGINAL_MARKERS, Path(settings.VAR_DIR), own_tempdir) == []
+    # Only the pool's own empty multiprocessing directory may remain in the worker's.
+    assert [p.name for p in worker_scratch.iterdir() if not p.name.startswith("pymp-")] == []
+    assert [p for p in worker_scratch.rglob("*") if p.is_file()] == []
+    assert list(own_tempdir.iterdir()) == []
+
+
+def test_bandit_finds_nothing_of_medium_severity_or_higher() -> None:
+    bandit = Path(settings.BASE_DIR, ".venv", "bin", "bandit")
+    if not bandit.exists():
+        need("bandit is a dev dependency: run bin/test to install it")
+    done = subprocess.run(
+        [str(bandit), "-q", "-r", "config", "intake", "reports", "-ll"],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_no_server_command_turns_on_an_access_log() -> None:
+    base = Path(settings.BASE_DIR)
+    for name in ("docker-compose.yml", "Dockerfile", "intake/management/commands/serve.py"):
+        text = (base / name).read_text()
+        assert "access-log" not in text, name
+        assert "access_log" not in text, name
