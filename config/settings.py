@@ -103,7 +103,9 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            # A local Redis answers in well under a millisecond; a frozen one must not
+            # hold a witness's submit for long (throttling then lets requests through).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
@@ -272,13 +274,20 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 DATA_UPLOAD_MAX_NUMBER_FILES = TESTIGO_MAX_FILES * 5
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-# --- Mail: moderators are alerted when media fails for good ------------------------------
+# --- Mail: urgent-report alerts and failed-media alerts ----------------------------------
 _MAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 _MAIL_OPTIONS: dict[str, object] = (
     {"file_path": env_str("DJANGO_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))}
     if _MAIL_BACKEND.endswith("filebased.EmailBackend")
-    # A worker must never hang on a mail server.
-    else {"host": env_str("DJANGO_EMAIL_HOST", "localhost"), "timeout": 10}
+    else {
+        "host": env_str("DJANGO_EMAIL_HOST", env_str("EMAIL_HOST", "localhost")),
+        "port": env_int("EMAIL_PORT", 25),
+        "username": env_str("EMAIL_HOST_USER"),
+        "password": env_str("EMAIL_HOST_PASSWORD"),
+        "use_tls": env_bool("EMAIL_USE_TLS", False),
+        # A worker must never hang on a mail server.
+        "timeout": 10,
+    }
     if _MAIL_BACKEND.endswith("smtp.EmailBackend")
     else {}
 )
@@ -335,22 +344,11 @@ TESTIGO_EDIT_LOCK_MINUTES = env_int("TESTIGO_EDIT_LOCK_MINUTES", 15)
 # Members of this group (with an email address) are told at once of urgent reports.
 TESTIGO_ON_CALL_GROUP = env_str("TESTIGO_ON_CALL_GROUP", "on_call")
 TESTIGO_ALERT_WEBHOOK_URL = env_str("TESTIGO_ALERT_WEBHOOK_URL")
+# Signs alert webhooks (HMAC-SHA256, the partner webhook scheme); set it with the URL.
+TESTIGO_ALERT_WEBHOOK_SECRET = env_str("TESTIGO_ALERT_WEBHOOK_SECRET")
 # At most this many alerts an hour: a flood of fake "happening now" reports must not
 # bury on-call staff (the urgent view in the admin still lists every one).
 TESTIGO_ALERTS_PER_HOUR = env_int("TESTIGO_ALERTS_PER_HOUR", 20)
-MAILERS = {
-    "default": {
-        "BACKEND": env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend"),
-        "OPTIONS": {
-            "host": env_str("EMAIL_HOST", "localhost"),
-            "port": env_int("EMAIL_PORT", 25),
-            "username": env_str("EMAIL_HOST_USER"),
-            "password": env_str("EMAIL_HOST_PASSWORD"),
-            "use_tls": env_bool("EMAIL_USE_TLS", False),
-            "timeout": 10,
-        },
-    }
-}
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "testigo@localhost")
 
 # --- Retention -----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 
@@ -19,6 +20,10 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 WINDOW_S = 3600
+# After the cache failed, this process stops asking it for so many seconds.
+CACHE_RETRY_AFTER_S = 10.0
+_cache_down_until = 0.0
+logger = logging.getLogger(__name__)
 
 
 SECRET_TTL_S = 26 * 3600
@@ -45,7 +50,23 @@ def client_token(request: HttpRequest) -> str:
 
 
 def throttle_hit(request: HttpRequest, *, scope: str, limit: int) -> bool:
-    """Count one request in ``scope``; True when the client is over ``limit`` per hour."""
+    """Count one request in ``scope``; True when the client is over ``limit`` per hour.
+
+    With the cache unreachable (Redis down) the request is let through: a witness's
+    report matters more than abuse control for the minutes of an outage."""
+    global _cache_down_until
+    if time.monotonic() < _cache_down_until:
+        return False
+    try:
+        return _count(request, scope=scope, limit=limit)
+    except Exception:
+        # Do not make every request of the outage wait for the cache's timeout.
+        _cache_down_until = time.monotonic() + CACHE_RETRY_AFTER_S
+        logger.warning("throttle cache unavailable; %s requests let through", scope)
+        return False
+
+
+def _count(request: HttpRequest, *, scope: str, limit: int) -> bool:
     window = int(time.time()) // WINDOW_S
     key = f"throttle:{scope}:{client_token(request)}:{window}"
     # add() is atomic: the first request of a window creates the counter.

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import urllib.request
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from functools import partial
@@ -897,16 +896,19 @@ def report_alert_send(*, report_id: Any) -> bool:
         )
         channels.append("email")
     if settings.TESTIGO_ALERT_WEBHOOK_URL:
-        body = json.dumps({"event": "report.urgent", "url": link}).encode()
-        request = urllib.request.Request(  # noqa: S310 (an operator-set https URL)
-            settings.TESTIGO_ALERT_WEBHOOK_URL,
-            data=body,
-            headers={"Content-Type": "application/json"},
-            method="POST",
+        # The same signed, SSRF-checked delivery the partner webhooks use.
+        outcome = post(
+            url=settings.TESTIGO_ALERT_WEBHOOK_URL,
+            secret=settings.TESTIGO_ALERT_WEBHOOK_SECRET,
+            body=json.dumps({"event": "report.urgent", "url": link}).encode(),
+            event="report.urgent",
+            delivery_id=str(report.id),
+            timeout=10,
         )
-        with urllib.request.urlopen(request, timeout=10):  # noqa: S310
-            pass
-        channels.append("webhook")
+        if outcome.ok:
+            channels.append("webhook")
+        else:
+            logger.warning("alert webhook for report %s failed: %s", report.id, outcome.error)
     audit_record(
         action="alert.sent",
         actor_label="system",

@@ -71,7 +71,7 @@ def test_renamed_non_media_file_is_refused_as_unsupported(kind: str) -> None:
 def test_file_one_byte_over_the_limit_is_refused_and_one_at_the_limit_accepted(
     settings: Settings,
 ) -> None:
-    settings.TESTIGO_MAX_UPLOAD_BYTES = 4096
+    settings.TESTIGO_MAX_IMAGE_BYTES = 4096  # a JPEG: the image limit applies
     at_limit = b"\xff\xd8\xff\xe0" + b"\0" * 4092
     over = at_limit + b"\0"
 
@@ -186,7 +186,7 @@ def test_one_megabyte_description_gets_translated_400() -> None:
 
     assert response.status_code == 400
     assert response.json()["description"] == [
-        "Asegúrese de que este campo no tenga más de 20000 caracteres."
+        "La descripción debe tener menos de 20000 caracteres."
     ]
 
 
