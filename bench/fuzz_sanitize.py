@@ -29,10 +29,10 @@ sys.path.insert(0, str(ROOT))
 from intake.sanitize import sanitize_stream  # noqa: E402
 from intake.sanitize.sniff import FAMILIES, HEAD_SIZE, sniff  # noqa: E402
 from intake.sanitize.verify import verify  # noqa: E402
+from tests.mutations import KINDS, mutate_at  # noqa: E402
 
 SAMPLES = ROOT.parent / "shared" / "media-samples" / "files"
 CRASHES = ROOT / "var" / "fuzz"
-KINDS = ("flip", "truncate", "insert", "zero", "duplicate", "ff")
 
 
 def mutate(data: bytes, rng: random.Random) -> bytes:
@@ -43,21 +43,7 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
         kind = rng.choice(KINDS)
         # Bias towards the head, where container structure lives.
         at = min(int(len(out) * rng.random() ** 3), len(out) - 1)
-        length = rng.randint(1, 64)
-        fill = rng.randint(0, 255)
-        if kind == "flip":
-            for i in range(at, min(at + length, len(out))):
-                out[i] ^= fill or 0xFF
-        elif kind == "truncate":
-            del out[max(at, 1) :]
-        elif kind == "insert":
-            out[at:at] = bytes([fill]) * length
-        elif kind == "zero":
-            out[at : at + length] = bytes(len(out[at : at + length]))
-        elif kind == "duplicate":
-            out[at:at] = out[at : at + length * 16]
-        else:
-            out[at : at + length] = b"\xff" * len(out[at : at + length])
+        mutate_at(out, kind, at, rng.randint(1, 64), rng.randint(0, 255))
     return bytes(out)
 
 

@@ -726,6 +726,7 @@ def report_case_status_set(*, report: Report, by: User, status: str) -> Report:
     return report
 
 
+# Marks a keyword argument the caller did not pass (None is a real value here).
 _UNCHANGED: Any = object()
 
 
@@ -1116,16 +1117,13 @@ def partner_contacts_read(
     return contacts
 
 
-_UNSET: Any = object()
-
-
 def partner_case_update(
     *,
     report: Report,
     organisation: PartnerOrganisation,
-    status: str = _UNSET,
-    reference: str = _UNSET,
-    notes: str = _UNSET,
+    status: str = _UNCHANGED,
+    reference: str = _UNCHANGED,
+    notes: str = _UNCHANGED,
 ) -> PartnerCase:
     """Set the partner's own status, reference or notes on a report shared with it.
     The caller has checked the share (selectors.partner_report)."""
@@ -1135,7 +1133,7 @@ def partner_case_update(
         )
         changed = []
         for name, value in (("status", status), ("reference", reference), ("notes", notes)):
-            if value is not _UNSET and getattr(case, name) != value:
+            if value is not _UNCHANGED and getattr(case, name) != value:
                 setattr(case, name, value)
                 changed.append(name)
         if changed or _created:

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import io
+import uuid
 
+from django.core.files import File
+from django.core.files.storage import storages
 from PIL import Image
+
+from intake.quarantine import EncryptingWriter
+from reports.models import MediaItem
+from reports.services import media_item_quarantine, report_create
 
 GPS_LAT = (42, 15, 45)
 GPS_LON = (71, 48, 8)
@@ -34,3 +41,18 @@ def jpeg_with_gps(
     kwargs = {"comment": comment} if comment else {}
     image.save(out, "JPEG", exif=exif, quality=90, **kwargs)
     return out.getvalue()
+
+
+def quarantined_item(data: bytes, description: str = "Quarantined.") -> MediaItem:
+    """A report with one item in quarantine and no task published (as after a broker
+    outage): rows through the services, ciphertext through the encrypting writer."""
+    report = report_create(receipt_hash=uuid.uuid4().hex * 2, description=description)
+    sealed = io.BytesIO()
+    writer = EncryptingWriter(sealed)
+    writer.write(data)
+    writer.close()
+    sealed.seek(0)
+    name = storages["quarantine"].save(f"{uuid.uuid4().hex}.tq", File(sealed))
+    return media_item_quarantine(
+        report=report, position=0, quarantine_name=name, size=len(data), sha256=""
+    )

@@ -24,13 +24,9 @@ import psycopg
 import pytest
 from celery import Celery
 from django.conf import settings
-from django.core.files import File
-from django.core.files.storage import storages
 from django.db import connection
 
-from intake.quarantine import EncryptingWriter
 from reports.models import MediaItem, Report
-from reports.services import media_item_quarantine, report_create
 from tests.conftest import _database_url_for_worker
 from tests.tools import need, require_tool
 
@@ -298,21 +294,6 @@ def api_submit(
         body,
         {"Content-Type": content_type, "Accept-Language": "es"},
         timeout,
-    )
-
-
-def quarantined_item(data: bytes, description: str = "Fault test.") -> MediaItem:
-    """A report with one item in quarantine and no task published (as after a broker
-    outage): rows through the services, ciphertext through the encrypting writer."""
-    report = report_create(receipt_hash=uuid.uuid4().hex * 2, description=description)
-    sealed = io.BytesIO()
-    writer = EncryptingWriter(sealed)
-    writer.write(data)
-    writer.close()
-    sealed.seek(0)
-    name = storages["quarantine"].save(f"{uuid.uuid4().hex}.tq", File(sealed))
-    return media_item_quarantine(
-        report=report, position=0, quarantine_name=name, size=len(data), sha256=""
     )
 
 

@@ -16,12 +16,11 @@ from django.db import connection
 from django.test import Client
 
 from reports.models import AuditEvent, MediaItem, MediaStatus, Report
-from tests.factories import jpeg_with_gps
+from tests.factories import jpeg_with_gps, quarantined_item
 from tests.faults.conftest import (
     Processes,
     media_files,
     quarantine_files,
-    quarantined_item,
     require_postgres,
     send_process_media,
     terminate_backends,

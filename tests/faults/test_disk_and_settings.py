@@ -100,7 +100,7 @@ def test_celery_settings_ack_late_requeue_lost_and_visibility_outlives_time_limi
 def test_attempts_are_counted_in_the_database_on_every_claim() -> None:
     from intake.services import worker_identity
     from reports.services import media_item_claim, media_item_release
-    from tests.faults.conftest import quarantined_item
+    from tests.factories import quarantined_item
 
     item = quarantined_item(jpeg_with_gps())
     for attempt in range(1, 4):

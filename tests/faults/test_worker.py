@@ -24,12 +24,11 @@ from intake.services import (
 from reports.models import AuditEvent, MediaItem, MediaStatus, Moderation
 from reports.roles import MODERATOR
 from reports.services import media_item_claim, media_item_mark_clean
-from tests.factories import jpeg_with_gps
+from tests.factories import jpeg_with_gps, quarantined_item
 from tests.faults.conftest import (
     Processes,
     media_files,
     quarantine_files,
-    quarantined_item,
     send_process_media,
 )
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.files import File
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -18,10 +17,9 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from intake.quarantine import EncryptingWriter
 from intake.services import quarantine_sweep
 from reports.models import MediaItem, MediaStatus, Moderation, Report
-from reports.services import media_item_quarantine, report_create
+from tests.factories import quarantined_item
 from tests.tools import require_shared_samples, require_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -116,16 +114,8 @@ def test_sweeper_requeues_item_whose_task_was_never_published(
     celery_worker_process: Any, wait_for: Callable[..., Any], gps_jpeg: bytes
 ) -> None:
     # As if the broker was down at submit time: the rows and ciphertext exist, no task does.
-    report = report_create(receipt_hash="0" * 64, description="Broker was down.")
-    sealed = io.BytesIO()
-    writer = EncryptingWriter(sealed)
-    writer.write(gps_jpeg)
-    writer.close()
-    sealed.seek(0)
-    name = storages["quarantine"].save("lost-task.tq", File(sealed))
-    item = media_item_quarantine(
-        report=report, position=0, quarantine_name=name, size=len(gps_jpeg), sha256=""
-    )
+    item = quarantined_item(gps_jpeg, description="Broker was down.")
+    report, name = item.report, item.quarantine_name
     MediaItem.objects.filter(id=item.id).update(updated_at=timezone.now() - timedelta(hours=1))
 
     assert quarantine_sweep() == 1

@@ -9,30 +9,16 @@ from django.core.files import File
 from django.core.files.storage import storages
 from django.test import override_settings
 
-from intake.quarantine import EncryptingWriter
 from intake.services import ProcessOutcome, media_item_process
-from reports.models import MediaItem, MediaStatus, Moderation, Report
-from reports.services import media_item_quarantine, report_create
+from reports.models import MediaStatus, Moderation, Report
+from tests.factories import quarantined_item
 
 pytestmark = pytest.mark.django_db
 
 
-def _quarantined(data: bytes) -> MediaItem:
-    report = report_create(receipt_hash="e" * 64, description="x")
-    sealed = io.BytesIO()
-    writer = EncryptingWriter(sealed)
-    writer.write(data)
-    writer.close()
-    sealed.seek(0)
-    name = storages["quarantine"].save("unit.tq", File(sealed))
-    return media_item_quarantine(
-        report=report, position=0, quarantine_name=name, size=len(data), sha256=""
-    )
-
-
 @override_settings(TESTIGO_LEGAL_HOLD_PUBLIC_KEY="")
 def test_media_process_without_legal_hold_keeps_no_original(gps_jpeg: bytes) -> None:
-    item = _quarantined(gps_jpeg)
+    item = quarantined_item(gps_jpeg)
     quarantine_name = item.quarantine_name
 
     assert media_item_process(media_item_id=item.id) == ProcessOutcome.CLEAN
@@ -48,7 +34,7 @@ def test_media_process_without_legal_hold_keeps_no_original(gps_jpeg: bytes) -> 
 
 
 def test_media_process_twice_does_the_work_once(gps_jpeg: bytes) -> None:
-    item = _quarantined(gps_jpeg)
+    item = quarantined_item(gps_jpeg)
     assert media_item_process(media_item_id=item.id) == ProcessOutcome.CLEAN
     assert media_item_process(media_item_id=item.id) == ProcessOutcome.SKIPPED
     item.refresh_from_db()
@@ -56,7 +42,7 @@ def test_media_process_twice_does_the_work_once(gps_jpeg: bytes) -> None:
 
 
 def test_media_process_of_corrupt_quarantine_fails_after_max_attempts() -> None:
-    item = _quarantined(b"")
+    item = quarantined_item(b"")
     storages["quarantine"].delete(item.quarantine_name)
     storages["quarantine"].save(item.quarantine_name, File(io.BytesIO(b"not ciphertext")))
     with override_settings(TESTIGO_MAX_ATTEMPTS=2):
