@@ -1,5 +1,13 @@
-"""The one field policy for everything that leaves the staff admin: CSV exports now, the
-partner API later. It never includes contact details, the witness's unredacted text, the
+"""Who may do what, and which fields leave.
+
+Decisions: one predicate per staff decision, shared by the services (which refuse) and
+the admin (which shows or hides the control), in the spirit of pretalx's ``rules.py``.
+Called without a report, a predicate answers whether the role may do it at all (as
+Django's ``has_perm(perm, obj=None)`` does); with one, whether it may be done to that
+report now.
+
+Fields: the one field policy for everything that leaves the staff admin: CSV exports and
+the partner API. It never includes contact details, the witness's unredacted text, the
 receipt hash or internal notes; the location is the witness's own words, as entered."""
 
 from __future__ import annotations
@@ -7,7 +15,104 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from reports.models import Report
+from django.contrib.auth.models import AnonymousUser, User
+
+from reports.models import Moderation, PartnerOrganisation, Report
+
+# What request.user can be; services always pass a User.
+type AnyUser = User | AnonymousUser
+
+
+def _has(user: AnyUser, permission: str) -> bool:
+    # The rule under every predicate, as services' _require applies it.
+    return user.is_active and user.has_perm(permission)
+
+
+# --- Moderation -------------------------------------------------------------------------
+
+
+def can_moderate(user: AnyUser) -> bool:
+    """Lock, redact, approve, reject and group reports in the queue. Whether the report is
+    still pending and not locked by someone else is checked by the service's conditional
+    update, at the moment of writing: a check made before it could be stale."""
+    return _has(user, "reports.moderate_report")
+
+
+def can_read_original_text(user: AnyUser) -> bool:
+    """The witness's words before redaction."""
+    return _has(user, "reports.view_original_text")
+
+
+def can_ask_witness(user: AnyUser) -> bool:
+    """Send the witness a question, shown on their follow-up page."""
+    return _has(user, "reports.ask_witness")
+
+
+# --- Case work (legal aid) ----------------------------------------------------------------
+
+
+def can_triage(user: AnyUser, report: Report | None = None) -> bool:
+    """Case work: notes, legal hold, assignment, and (on an approved report only) the
+    triage fields and the case status."""
+    if not _has(user, "reports.triage_report"):
+        return False
+    return report is None or report.moderation == Moderation.APPROVED
+
+
+def can_reveal_contact(user: AnyUser, report: Report | None = None) -> bool:
+    """Open the witness's contact details (audited): only when they gave some and agreed
+    to be contacted."""
+    if not _has(user, "reports.reveal_contact"):
+        return False
+    return report is None or (report.consent_contact and bool(report.contact_sealed))
+
+
+def share_refusal(report: Report, organisation: PartnerOrganisation | None = None) -> str | None:
+    """Why ``report`` cannot be shared (with ``organisation``), or None when it can."""
+    if report.moderation != Moderation.APPROVED:
+        return "Only approved reports can be shared."
+    if not report.consent_share_partners:
+        return "The witness did not consent to sharing with partners."
+    if organisation is not None and not organisation.active:
+        return f"{organisation} is not active."
+    return None
+
+
+def can_share(
+    user: AnyUser,
+    report: Report | None = None,
+    organisation: PartnerOrganisation | None = None,
+) -> bool:
+    """Share reports with partner organisations, and revoke shares. With a report: it is
+    approved and the witness consented (and the organisation, if given, is active)."""
+    if not _has(user, "reports.share_report"):
+        return False
+    return report is None or share_refusal(report, organisation) is None
+
+
+def can_export(user: AnyUser) -> bool:
+    """Download the filtered report list as CSV (audited)."""
+    return _has(user, "reports.export_reports")
+
+
+def can_view_overview(user: AnyUser) -> bool:
+    """The overview charts."""
+    return _has(user, "reports.view_overview")
+
+
+# --- Staff accounts -------------------------------------------------------------------------
+
+
+def can_grant_permissions(user: AnyUser) -> bool:
+    """Hand out raw permissions or superuser status, and change roles: roles are groups
+    defined in code (reports/roles.py), so only a superuser goes around them."""
+    return user.is_superuser
+
+
+def can_change_second_factor(user: AnyUser, device_user_id: int | None = None) -> bool:
+    """Change or remove a two-factor device: never one's own (a colleague must do it), so
+    a stolen password and session cannot switch the second factor off."""
+    return device_user_id is None or device_user_id != user.pk
 
 
 def _iso(value: Any) -> str:
@@ -40,7 +145,7 @@ SHAREABLE_FIELDS: dict[str, Callable[[Report], Any]] = {
     "language": lambda r: r.language,
     # Only ever the redacted version (or the original when no redaction was needed).
     # Nothing before a moderator has looked at it.
-    "description": lambda r: r.description_shown if r.moderation == "approved" else "",
+    "description": lambda r: r.description_shown if r.moderation == Moderation.APPROVED else "",
     "case_status": lambda r: r.case_status,
     "incident_id": lambda r: r.incident_id,
 }
