@@ -392,7 +392,9 @@ SECURE_CSP = {
 
 # --- REST framework -----------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every error a DRF view answers is a problem document (reports.problems).
+    "EXCEPTION_HANDLER": "reports.api.errors.problem_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "reports.api.errors.ProblemAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
@@ -403,7 +405,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Witness intake and partner access for Testigo. Partner endpoints take an API key "
         "in `Authorization: Api-Key <key>`; anything not shared with the caller's "
-        'organisation answers 404. Errors are `{"error": {"code", "message"}}`.'
+        "organisation answers 404. Every error under `/api/` and `/tus/` is an RFC 9457 "
+        "problem document (`application/problem+json`): `type`, `title`, `status`, `detail`, "
+        "a stable `code`, and `errors` by field when fields were invalid."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -4,6 +4,11 @@ from drf_spectacular.views import SpectacularAPIView
 
 from reports.api.docs import PartnerDocsView
 
+# Problem details under /api/ and /tus/, Django's usual pages elsewhere (reports.problems).
+handler400 = "reports.problems.bad_request"
+handler404 = "reports.problems.page_not_found"
+handler500 = "reports.problems.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("staff/", include("reports.urls")),

@@ -10,8 +10,10 @@ from typing import Any
 
 from django import forms as django_forms
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils.datastructures import MultiValueDict
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -23,6 +25,8 @@ from intake.forms import FACT_FIELDS, ReportForm
 from intake.messages import THROTTLED, refusal_message
 from intake.services import submission_submit
 from intake.throttle import throttle_hit
+from reports.api.errors import problem_doc, problem_responses
+from reports.problems import problem_response
 
 # Fields of the form the API does not take: media come as `media` parts, and the
 # honeypot is for browsers.
@@ -84,8 +88,9 @@ class IntakeReportView(APIView):
         request={"multipart/form-data": IntakeReportRequestSerializer},
         responses={
             201: IntakeReportResponseSerializer,
-            400: OpenApiResponse(description="Validation errors by field, translated."),
-            429: OpenApiResponse(description="Too many reports from this client; retry later."),
+            **problem_doc(400, "Invalid fields (invalid): translated messages in `errors`."),
+            **problem_doc(429, "Too many reports from this client; retry later (throttled)."),
+            **problem_responses(413, 415),
         },
         description=(
             "Submit a witness report, anonymously. `description` is required; every other "
@@ -97,14 +102,17 @@ class IntakeReportView(APIView):
             f"Facts: {', '.join(FACT_FIELDS)}."
         ),
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> Response | HttpResponse:
         if throttle_hit(request, scope="report", limit=settings.TESTIGO_THROTTLE_REPORTS_PER_HOUR):
-            return Response({"detail": str(THROTTLED)}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+            return problem_response(status=429, code="throttled", detail=str(THROTTLED))
         files = MultiValueDict({"attachments": request.FILES.getlist("media")})
         form = ReportForm(request.POST, files)
         if not form.is_valid():
+            # The form's own messages, already in the witness's language.
             errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
-            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+            return problem_response(
+                status=400, code="invalid", detail=_("Please check the form"), errors=errors
+            )
         result = submission_submit(form.submission())
         body = {
             "receipt_code": result.receipt_code,

@@ -1,5 +1,6 @@
 """A lost database connection is a temporary outage, not a bug: say so, in the witness's
-language, with 503 and Retry-After, instead of a bare 500."""
+language, with 503 and Retry-After, instead of a bare 500: a problem document under /api/
+and /tus/ (reports.problems), a page elsewhere."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import logging
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+
+from reports.problems import is_problem_path, problem_response
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +38,9 @@ class DatabaseUnavailableMiddleware:
         # The exception's class only: its text may quote the statement and its values.
         logger.warning("database unavailable during a request: %s", type(exception).__name__)
         response: HttpResponse
-        if request.path.startswith("/api/"):
-            response = JsonResponse(
-                {"detail": unavailable_message(), "code": "service_unavailable"}, status=503
+        if is_problem_path(request):
+            response = problem_response(
+                status=503, code="service_unavailable", detail=unavailable_message()
             )
         else:
             response = render(request, "intake/unavailable.html", status=503)

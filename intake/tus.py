@@ -8,7 +8,8 @@
 
 The key in the URL is random and only its hash is stored: it is the capability to add to
 one upload. Requests carry no cookie-based authority, so CSRF protection does not apply.
-Errors answer JSON ``{"reason", "message"}`` in the witness's language.
+Errors are problem details (reports.problems): a stable ``code`` saying why, and a
+``detail`` in the witness's language.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -40,6 +41,7 @@ from intake.services import (
 from intake.throttle import throttle_hit
 from reports import selectors
 from reports.models import MediaItem, MediaStatus, Report
+from reports.problems import problem_response
 from reports.services import UploadConflict
 
 TUS_VERSION = "1.0.0"
@@ -53,8 +55,9 @@ def _tus(response: HttpResponse) -> HttpResponse:
     return response
 
 
-def _error(status: int, message: Any, reason: str = "") -> HttpResponse:
-    return _tus(JsonResponse({"reason": reason, "message": str(message)}, status=status))
+def _error(status: int, message: Any, code: str) -> HttpResponse:
+    # An upload that ended without a recorded reason still gets a code.
+    return _tus(problem_response(status=status, code=code or "gone", detail=str(message)))
 
 
 def _options() -> HttpResponse:
@@ -120,7 +123,7 @@ def _no_response(request: HttpRequest) -> HttpResponse:
 @_tus_view
 def tus_create(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return _error(405, messages.UPLOAD_BAD_REQUEST)
+        return _error(405, messages.UPLOAD_BAD_REQUEST, "method_not_allowed")
     if throttle_hit(request, scope="upload", limit=settings.TESTIGO_THROTTLE_UPLOADS_PER_HOUR):
         return _error(429, messages.THROTTLED, "throttled")
     length = _header_int(request, "Upload-Length")
@@ -171,7 +174,7 @@ def tus_upload(request: HttpRequest, key: str) -> HttpResponse:
             return _error(403 if finished else 410, messages.UPLOAD_GONE, "finished")
         return _tus(HttpResponse(status=204))
     if request.method != "PATCH":
-        return _error(405, messages.UPLOAD_BAD_REQUEST)
+        return _error(405, messages.UPLOAD_BAD_REQUEST, "method_not_allowed")
     return _patch(request, item)
 
 

@@ -33,8 +33,8 @@ from reports.api.errors import (
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     LinkExpired,
-    error_responses,
     partner_exception_handler,
+    problem_responses,
 )
 from reports.api.filters import PartnerReportFilter
 from reports.api.serializers import (
@@ -97,7 +97,10 @@ class ReportListView(PartnerView, GenericAPIView[Report]):
 
     @extend_schema(
         operation_id="partner_reports_list",
-        responses={200: PartnerReportSerializer(many=True), **error_responses(400, 401, 404, 429)},
+        responses={
+            200: PartnerReportSerializer(many=True),
+            **problem_responses(400, 401, 404, 429),
+        },
         description=(
             "The approved reports shared with your organisation (shares not revoked), "
             "newest first, in pages with a cursor. Filters on a field outside your sharing "
@@ -119,7 +122,7 @@ class ReportDetailView(PartnerView):
     @extend_schema(
         operation_id="partner_reports_retrieve",
         parameters=[REPORT_ID],
-        responses={200: PartnerReportSerializer, **error_responses(401, 404, 429)},
+        responses={200: PartnerReportSerializer, **problem_responses(401, 404, 429)},
     )
     def get(self, request: Request, report_id: str) -> Response:
         report = self.shared_report(request, report_id)
@@ -133,7 +136,7 @@ class ReportMediaView(PartnerView):
     @extend_schema(
         operation_id="partner_reports_media_list",
         parameters=[REPORT_ID],
-        responses={200: PartnerMediaSerializer(many=True), **error_responses(401, 404, 429)},
+        responses={200: PartnerMediaSerializer(many=True), **problem_responses(401, 404, 429)},
         description=(
             "The report's sanitized media. Items still being processed, refused or failed "
             "are not listed and have no URL. Each `download_url` works for a few minutes."
@@ -169,7 +172,7 @@ class MediaDownloadView(APIView):
             (200, "application/octet-stream"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The sanitized file."
             ),
-            **error_responses(404, 410),
+            **problem_responses(404, 410),
         },
     )
     def get(self, request: Request, token: str) -> FileResponse:
@@ -226,7 +229,7 @@ class PartnerCaseView(PartnerView):
         request=PartnerCaseRequestSerializer,
         responses={
             200: PartnerCaseSerializer,
-            **error_responses(400, 401, 404, 409, 415, 422, 429),
+            **problem_responses(400, 401, 404, 409, 415, 422, 429),
         },
         description="Set your organisation's own status, reference or notes on a report.",
     )

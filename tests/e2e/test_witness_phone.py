@@ -139,6 +139,28 @@ def test_spanish_witness_sends_three_files_with_video_cut_midway_and_follows_up(
     _assert_canary_nowhere(CANARY_UA, caplog, tmp_path)
 
 
+def test_refused_upload_shows_the_servers_reason_in_the_witness_language(
+    spanish_phone: tuple[Any, Any, list[str], list[str]],
+    live_server: Any,
+    tmp_path: Path,
+    wait_for: Callable[..., Any],
+) -> None:
+    # The script reads the `detail` of the tus problem document (reports.problems).
+    _context, page, _requests, _console = spanish_phone
+    not_a_photo = tmp_path / "IMG_0003.jpg"
+    not_a_photo.write_bytes(b"<html><script>alert(1)</script>" + b" " * 200)
+    page.goto(live_server.url + "/")
+    page.get_by_label("¿Qué pasó?").fill("Un archivo que no es una foto.")
+    page.get_by_label("Fotos, videos o audio").set_input_files(str(not_a_photo))
+    page.get_by_role("button", name="Enviar informe").click()
+    row = page.locator("#upload-list li").first
+    wait_for(lambda: row.get_attribute("data-state") == "failed", timeout=30)
+    assert row.locator(".upload-state").inner_text() == (
+        "Este tipo de archivo no es compatible. Envíe fotos, videos o grabaciones de audio."
+    )
+    assert Report.objects.get().media_items.get().reject_reason == "unsupported_format"
+
+
 def test_witness_without_javascript_reports_and_follows_up(
     browser: Any, live_server: Any, gps_jpeg_file: Path
 ) -> None:

@@ -25,6 +25,7 @@ from tests.faults.conftest import (
     send_process_media,
     terminate_backends,
 )
+from tests.problems import assert_problem
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -83,13 +84,14 @@ def test_api_submit_answers_translated_503_and_keeps_nothing_when_database_dies_
         )
 
     assert seen != []
-    assert response.status_code == 503
-    assert response["Retry-After"] == "30"
-    assert response.json() == {
-        "code": "service_unavailable",
-        "detail": "No pudimos guardar esto en este momento. No se guardó nada de lo que envió; "
+    assert_problem(
+        response,
+        status=503,
+        code="service_unavailable",
+        detail="No pudimos guardar esto en este momento. No se guardó nada de lo que envió; "
         "por favor, inténtelo de nuevo en un minuto.",
-    }
+    )
+    assert response["Retry-After"] == "30"
     # No half-written report: the report row was inserted, then rolled back with the rest.
     assert Report.objects.count() == 0
     assert MediaItem.objects.count() == 0

@@ -19,6 +19,7 @@ from reports.models import MediaItem, MediaStatus, Report
 from tests.factories import jpeg_with_gps
 from tests.faults.conftest import Processes, api_submit, multipart
 from tests.hostile import files
+from tests.problems import assert_problem
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
 
@@ -168,26 +169,39 @@ def test_content_type_that_lies_does_not_decide_anything() -> None:
 def test_nul_bytes_in_description_get_translated_400() -> None:
     response = _post({"description": "Agents\x00 at the\x00 corner."})
 
-    assert response.status_code == 400
-    assert response.json() == {"description": ["Los caracteres nulos no están permitidos."]}
+    assert_problem(
+        response,
+        status=400,
+        code="invalid",
+        detail="Revise el formulario",
+        errors={"description": ["Los caracteres nulos no están permitidos."]},
+    )
     assert Report.objects.count() == 0
 
 
 def test_nul_bytes_in_other_text_get_translated_400() -> None:
     response = _post({"description": "Fine.", "location_text": "Main\x00St"})
 
-    assert response.status_code == 400
-    assert "location_text" in response.json()
+    assert_problem(
+        response,
+        status=400,
+        code="invalid",
+        detail="Revise el formulario",
+        errors={"location_text": ["Los caracteres nulos no están permitidos."]},
+    )
     assert Report.objects.count() == 0
 
 
 def test_one_megabyte_description_gets_translated_400() -> None:
     response = _post({"description": "a" * 1024 * 1024})
 
-    assert response.status_code == 400
-    assert response.json()["description"] == [
-        "La descripción debe tener menos de 20000 caracteres."
-    ]
+    assert_problem(
+        response,
+        status=400,
+        code="invalid",
+        detail="Revise el formulario",
+        errors={"description": ["La descripción debe tener menos de 20000 caracteres."]},
+    )
 
 
 def test_one_megabyte_description_on_the_form_gets_translated_error() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
 
+from config.urls import handler400, handler404, handler500
 from config.urls import urlpatterns as real_urlpatterns
 
 
@@ -14,3 +15,5 @@ def always_fails(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [path("privacy-test/boom/", always_fails), *real_urlpatterns]
+# Django looks its error handlers up on the root URLconf: the production ones.
+__all__ = ["handler400", "handler404", "handler500", "urlpatterns"]

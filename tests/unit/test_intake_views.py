@@ -8,6 +8,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from reports.models import AuditEvent, MediaStatus, Moderation, Report
+from tests.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -90,8 +91,13 @@ def test_api_submission_answers_201_with_receipt(gps_jpeg: bytes) -> None:
 
 def test_api_submission_without_description_answers_400() -> None:
     response = Client().post("/api/v1/intake/reports/", {"occurred_text": "now"})
-    assert response.status_code == 400
-    assert list(response.json()) == ["description"]
+    assert_problem(
+        response,
+        status=400,
+        code="invalid",
+        detail="Please check the form",
+        errors={"description": ["Please tell us what happened."]},
+    )
 
 
 def test_api_submission_with_empty_file_refuses_it() -> None:

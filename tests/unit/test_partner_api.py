@@ -22,6 +22,7 @@ from reports.api import urls as api_urls
 from reports.api.serializers import media_token
 from reports.models import AuditEvent, PartnerAPIKey, PartnerCase, PartnerOrganisation
 from tests.partner_world import A_FIELDS, PartnerWorld, approved_report, build_partner_world
+from tests.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -109,8 +110,7 @@ def test_partner_endpoint_shows_only_what_is_shared_now(
         if endpoint == "api-partner-report-media":
             assert [m["id"] for m in response.json()] == [str(world.media["a"].id)]
         return
-    assert response.status_code == 404
-    assert response.json() == {"error": {"code": "not_found", "message": "Not found."}}
+    assert_problem(response, status=404, code="not_found", detail="Not found.")
 
 
 def test_every_partner_url_is_in_the_isolation_table() -> None:
@@ -151,9 +151,17 @@ def test_partner_contact_only_with_profile_and_consent_and_audited(world: Partne
 
 def test_partner_filter_outside_profile_answers_400(world: PartnerWorld) -> None:
     response = world.client("a").get(reverse("api-partner-reports"), {"children_present": "yes"})
-    assert response.status_code == 400
-    assert response.json()["error"]["code"] == "invalid"
-    assert list(response.json()["error"]["field_errors"]) == ["children_present"]
+    assert_problem(
+        response,
+        status=400,
+        code="invalid",
+        detail="The request is not valid; see errors.",
+        errors={
+            "children_present": [
+                "This filter is on a field outside your organisation's sharing profile."
+            ]
+        },
+    )
 
 
 def test_partner_list_filters_narrow(world: PartnerWorld) -> None:
@@ -175,12 +183,22 @@ def test_partner_key_revoked_or_expired_answers_401(world: PartnerWorld) -> None
     assert api_key.last_used_at is not None
     PartnerAPIKey.objects.filter(pk=api_key.pk).update(expiry_date=timezone.now())
     expired = world.client("a").get(url)
-    assert (expired.status_code, expired.json()["error"]["code"]) == (401, "authentication_failed")
+    assert_problem(
+        expired,
+        status=401,
+        code="authentication_failed",
+        detail="The API key is not valid, has expired or was revoked.",
+    )
     services.partner_api_key_revoke(api_key=api_key)
     PartnerAPIKey.objects.filter(pk=api_key.pk).update(expiry_date=None)
     assert world.client("a").get(url).status_code == 401
     anonymous = APIClient().get(url)
-    assert (anonymous.status_code, anonymous.json()["error"]["code"]) == (401, "not_authenticated")
+    assert_problem(
+        anonymous,
+        status=401,
+        code="not_authenticated",
+        detail="Authentication credentials were not provided.",
+    )
     assert anonymous["WWW-Authenticate"] == "Api-Key"
 
 
@@ -196,7 +214,13 @@ def test_partner_throttle_per_key_answers_429(world: PartnerWorld, settings: Any
     statuses = [world.client("a").get(url).status_code for _ in range(3)]
     assert statuses == [200, 200, 429]
     throttled = world.client("a").get(url)
-    assert throttled.json()["error"]["code"] == "throttled"
+    assert_problem(
+        throttled,
+        status=429,
+        code="throttled",
+        detail=re.compile(r"Request was throttled\. Expected available in \d+ seconds?\."),
+    )
+    assert int(throttled["Retry-After"]) > 0
     # Another organisation's key has its own budget.
     assert world.client("b").get(url).status_code == 200
 
@@ -230,7 +254,12 @@ def test_partner_case_idempotency_key_other_body_answers_422(world: PartnerWorld
     client = world.client("a")
     client.patch(url, {"reference": "R-1"}, format="json", HTTP_IDEMPOTENCY_KEY="k2")
     other = client.patch(url, {"reference": "X"}, format="json", HTTP_IDEMPOTENCY_KEY="k2")
-    assert (other.status_code, other.json()["error"]["code"]) == (422, "idempotency_key_reused")
+    assert_problem(
+        other,
+        status=422,
+        code="idempotency_key_reused",
+        detail="This Idempotency-Key was used with a different request.",
+    )
     # Keys are per organisation: B may use the same key for its own request.
     world.share("a", "b")
     url_b = reverse("api-partner-report-case", args=[world.reports["a"].id])
@@ -243,9 +272,12 @@ def test_partner_case_idempotency_key_other_body_answers_422(world: PartnerWorld
 def test_partner_case_invalid_status_answers_400(world: PartnerWorld) -> None:
     url = reverse("api-partner-report-case", args=[world.reports["a"].id])
     response = world.client("a").patch(url, {"status": "won"}, format="json")
-    assert (response.status_code, list(response.json()["error"]["field_errors"])) == (
-        400,
-        ["status"],
+    assert_problem(
+        response,
+        status=400,
+        code="invalid",
+        detail="The request is not valid; see errors.",
+        errors={"status": ['"won" is not a valid choice.']},
     )
 
 
@@ -279,13 +311,18 @@ def test_partner_media_download_expired_link_answers_410(
     token = media_token(media_item_id=world.media["a"].id, organisation_id=world.a.id)
     settings.TESTIGO_MEDIA_URL_MAX_AGE_S = -1
     response = APIClient().get(reverse("api-partner-media-download", args=[token]))
-    assert (response.status_code, response.json()["error"]["code"]) == (410, "link_expired")
+    assert_problem(
+        response,
+        status=410,
+        code="link_expired",
+        detail="This download link has expired; list the media again for a new one.",
+    )
 
 
 def test_partner_media_download_tampered_token_answers_404(world: PartnerWorld) -> None:
     token = media_token(media_item_id=world.media["a"].id, organisation_id=world.a.id)
     response = APIClient().get(reverse("api-partner-media-download", args=[token[:-2] + "xx"]))
-    assert response.status_code == 404
+    assert_problem(response, status=404, code="not_found", detail="Not found.")
 
 
 def test_create_partner_command_prints_key_once() -> None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from intake.services import quarantine_plaintext, quarantine_sweep, report_submit
 from reports.models import MediaItem, MediaStatus, Moderation, Report
+from tests.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
 TUS = {"tus-resumable": "1.0.0"}
@@ -50,7 +51,15 @@ def test_tus_options_lists_version_and_extensions() -> None:
 
 
 def test_tus_request_without_version_header_answers_412() -> None:
-    assert Client().post("/tus/", headers={"upload-length": "10"}).status_code == 412
+    response = Client().post("/tus/", headers={"upload-length": "10"})
+    assert_problem(
+        response,
+        status=412,
+        code="version",
+        detail="The upload could not be understood. Please try again.",
+    )
+    assert (response["Tus-Resumable"], response["Tus-Version"]) == ("1.0.0", "1.0.0")
+    assert response["Cache-Control"] == "no-store"
 
 
 def test_tus_creation_with_unknown_receipt_answers_403_translated() -> None:
@@ -64,8 +73,13 @@ def test_tus_creation_with_unknown_receipt_answers_403_translated() -> None:
             "accept-language": "ht",
         },
     )
-    assert response.status_code == 403
-    assert response.json()["message"].startswith("Nou pa jwenn okenn rapò")
+    assert_problem(
+        response,
+        status=403,
+        code="receipt",
+        detail="Nou pa jwenn okenn rapò ak kòd sa a. Tanpri verifye l epi eseye ankò.",
+    )
+    assert response["Tus-Resumable"] == "1.0.0"
 
 
 def test_tus_upload_in_three_patches_is_quarantined_and_reads_back_whole(gps_jpeg: bytes) -> None:
@@ -110,7 +124,13 @@ def test_tus_patch_at_wrong_offset_answers_409(gps_jpeg: bytes) -> None:
     client = Client()
     url = _create(client, code, len(gps_jpeg))
     _patch(client, url, 0, gps_jpeg[:500])
-    assert _patch(client, url, 100, gps_jpeg[100:600]).status_code == 409  # type: ignore[attr-defined]
+    response = _patch(client, url, 100, gps_jpeg[100:600])
+    assert_problem(
+        response,
+        status=409,
+        code="offset",
+        detail="The upload got out of step. It will continue from where it stopped.",
+    )
     assert MediaItem.objects.get().upload_offset == 500
 
 

@@ -10,6 +10,7 @@ from django.test import Client, override_settings
 
 from reports.contact import Contact, contact_open
 from reports.models import AuditEvent, MediaStatus, Report
+from tests.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
 
@@ -201,5 +202,10 @@ def test_api_submission_invalid_choice_answers_translated_400() -> None:
         {"description": "x", "warrant": "forged"},
         headers={"accept-language": "ht"},
     )
-    assert response.status_code == 400
-    assert response.json() == {"warrant": ["Tanpri chwazi youn nan chwa yo montre yo."]}
+    assert_problem(
+        response,
+        status=400,
+        code="invalid",
+        detail="Tanpri verifye fòmilè a",
+        errors={"warrant": ["Tanpri chwazi youn nan chwa yo montre yo."]},
+    )

@@ -48,8 +48,9 @@
     });
   }
 
+  // Errors are problem details (application/problem+json): `detail` is in the witness's language.
   function messageOf(xhr, fallback) {
-    try { return JSON.parse(xhr.responseText).message || fallback; } catch (e) { return fallback; }
+    try { return JSON.parse(xhr.responseText).detail || fallback; } catch (e) { return fallback; }
   }
 
   function wait(ms) {
