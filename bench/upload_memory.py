@@ -42,7 +42,8 @@ def main() -> None:
     python = str(ROOT / ".venv/bin/python")
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     code = subprocess.run(
-        [python, "-c", "import django; django.setup(); from intake.services import report_submit;"
+        [python, "-c", "import django; django.setup(); from config.var_dirs import var_dirs_ensure;"
+         "var_dirs_ensure(); from intake.services import report_submit;"
          "print(report_submit(description='bench').receipt_code)"],
         cwd=ROOT, env=env, check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
