@@ -33,7 +33,10 @@ def main() -> None:
         page = context.new_page()
         urls: list[str] = []
         page.on("response", lambda r: urls.append(r.url))
-        page.goto(URL, wait_until="load")
+        first = page.goto(URL, wait_until="load")
+        if first is None or first.status != 200:
+            # A throttled or failing page's size is not the form's.
+            raise SystemExit(f"{URL} answered {first and first.status}: no figure")
         total_raw = total_gzip = 0
         for url in urls:
             with urllib.request.urlopen(url) as response:
@@ -52,7 +55,9 @@ def main() -> None:
         cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
         cdp.send("Network.emulateNetworkConditions", SLOW_3G)
         start = time.monotonic()
-        slow_page.goto(URL, wait_until="load")
+        again = slow_page.goto(URL, wait_until="load")
+        if again is None or again.status != 200:
+            raise SystemExit(f"{URL} answered {again and again.status} under Slow 3G: no figure")
         print(f"load under Slow 3G: {time.monotonic() - start:.2f} s (goal < 3 s)")
         browser.close()
 

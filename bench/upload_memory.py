@@ -4,7 +4,9 @@ tus in one PATCH. Prints the growth; goal < 50 MB.
     .venv/bin/python bench/upload_memory.py [size_mb]
 
 Starts its own gunicorn (one sync worker) on the embedded default under a temporary
-TESTIGO_VAR_DIR, creates a report, streams the file, samples the worker's RSS.
+TESTIGO_VAR_DIR, creates a report, streams the file, samples the worker's RSS. Its own
+upload throttle is raised (TESTIGO_THROTTLE_UPLOADS_PER_HOUR) so repeated runs from one
+address are not refused; an upload that is not accepted whole gives no figure (exit 1).
 """
 
 from __future__ import annotations
@@ -36,13 +38,19 @@ def rss_kb(pid: int) -> int:
 
 def main() -> None:
     var = tempfile.mkdtemp(prefix="testigo-bench-")
-    env = {**os.environ, "TESTIGO_VAR_DIR": var, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    env = {
+        **os.environ,
+        "TESTIGO_VAR_DIR": var,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "TESTIGO_THROTTLE_UPLOADS_PER_HOUR": "10000000",
+    }
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)
     python = str(ROOT / ".venv/bin/python")
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     code = subprocess.run(
-        [python, "-c", "import django; django.setup(); from intake.services import report_submit;"
+        [python, "-c", "import django; django.setup(); from config.var_dirs import var_dirs_ensure;"
+         "var_dirs_ensure(); from intake.services import report_submit;"
          "print(report_submit(description='bench').receipt_code)"],
         cwd=ROOT, env=env, check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
@@ -67,6 +75,8 @@ def main() -> None:
                                                "Upload-Metadata": meta})  # fmt: skip
         response = conn.getresponse()
         response.read()
+        if response.status != 201:
+            raise SystemExit(f"POST /tus/ answered {response.status}: no figure")
         path = re.sub(r"^https?://[^/]+", "", response.getheader("Location") or "")
         peak = before
         done = threading.Event()
@@ -97,6 +107,8 @@ def main() -> None:
         elapsed = time.monotonic() - start
         offset = response.getheader("Upload-Offset")
         print(f"PATCH {SIZE >> 20} MB: HTTP {response.status}, offset {offset}, {elapsed:.1f} s")
+        if response.status != 204 or offset != str(SIZE):
+            raise SystemExit("the upload was not accepted whole: growth n/a")
         print(f"worker RSS before {before / 1024:.1f} MB, peak {peak / 1024:.1f} MB, "
               f"growth {(peak - before) / 1024:.1f} MB (goal < 50 MB)")  # fmt: skip
     finally:

@@ -18,10 +18,22 @@ from config.env import env_bool, env_int, env_list, env_secret, env_str
 django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# Importing this module creates nothing: the folders under VAR_DIR are made by the
+# processes that use them (config/var_dirs.py), except var/secrets/ below.
 VAR_DIR = Path(env_str("TESTIGO_VAR_DIR", str(BASE_DIR / "var"))).resolve()
+STORAGE_BACKEND = env_str("TESTIGO_STORAGE", "local")
+# With local storage (the embedded default) each secret not given is generated once into
+# var/secrets/, beside the files it protects. With S3, hosts share the files, so every
+# secret must be given: one generated per host would leave the others unable to decrypt.
+_SECRETS_DIR = VAR_DIR / "secrets" if STORAGE_BACKEND != "s3" else None
+
+
+def _secret_file(name: str) -> Path | None:
+    return _SECRETS_DIR / name if _SECRETS_DIR else None
+
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_secret("DJANGO_SECRET_KEY", VAR_DIR / "secrets" / "django_secret_key", 50)
+SECRET_KEY = env_secret("DJANGO_SECRET_KEY", _secret_file("django_secret_key"), 50)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
@@ -131,6 +143,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
     }
     if REDIS_URL
     else {
+        # kombu expects these folders to exist; config.var_dirs.var_dirs_ensure makes them.
         "data_folder_in": str(BROKER_DIR / "queue"),
         "data_folder_out": str(BROKER_DIR / "queue"),
         "processed_folder": str(BROKER_DIR / "processed"),
@@ -138,11 +151,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
         "store_processed": False,
     }
 )
-if not REDIS_URL:
-    # kombu's filesystem transport expects its folders to exist.
-    (BROKER_DIR / "queue").mkdir(parents=True, exist_ok=True)
-    (BROKER_DIR / "processed").mkdir(parents=True, exist_ok=True)
-    (BROKER_DIR / "control").mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -163,7 +171,6 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # --- Media pipeline -----------------------------------------------------------------------
 # The quarantine holds encrypted uploads; it is never served over HTTP (no base_url).
 # The media storage holds sanitized files, served only through permission-checking views.
-STORAGE_BACKEND = env_str("TESTIGO_STORAGE", "local")
 if STORAGE_BACKEND == "s3":
     _s3_common = {
         "endpoint_url": env_str("AWS_S3_ENDPOINT_URL"),
@@ -213,11 +220,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 # AES-256 key (urlsafe base64) that encrypts quarantine files; never stored in the database.
-TESTIGO_QUARANTINE_KEY = env_secret(
-    "TESTIGO_QUARANTINE_KEY", VAR_DIR / "secrets" / "quarantine_key", 32
-)
+TESTIGO_QUARANTINE_KEY = env_secret("TESTIGO_QUARANTINE_KEY", _secret_file("quarantine_key"), 32)
 # Secret from which the key sealing witnesses' contact details is derived (promise 5).
-TESTIGO_CONTACT_KEY = env_secret("TESTIGO_CONTACT_KEY", VAR_DIR / "secrets" / "contact_key", 32)
+TESTIGO_CONTACT_KEY = env_secret("TESTIGO_CONTACT_KEY", _secret_file("contact_key"), 32)
 # Items untouched this long in quarantine (or processing) are re-queued by the sweeper.
 TESTIGO_SWEEP_INTERVAL_S = env_int("TESTIGO_SWEEP_INTERVAL_S", 60)
 TESTIGO_SWEEP_AFTER_S = env_int("TESTIGO_SWEEP_AFTER_S", 120)

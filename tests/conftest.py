@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.db import connection
 
+from config.var_dirs import var_dirs_ensure
 from intake.legal_hold import keypair_new
 from reports.roles import ADMIN, LEGAL_AID, MODERATOR
 from reports.services import staff_totp_enrol
@@ -37,6 +37,13 @@ def _database_url_for_worker() -> str:
     return f"postgres://{auth}{host}{port}/{db['NAME']}"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _var_dirs() -> None:
+    """The folders under VAR_DIR: the filesystem broker's, which the tests publish to and
+    workers read (importing the settings makes none)."""
+    var_dirs_ensure()
+
+
 @pytest.fixture(scope="session")
 def legal_hold_keys() -> tuple[str, str]:
     """(private, public): the worker seals originals to this key, as a deployment with
@@ -46,6 +53,7 @@ def legal_hold_keys() -> tuple[str, str]:
 
 @pytest.fixture(scope="session")
 def celery_worker_process(
+    _var_dirs: None,
     django_db_setup: None,
     django_db_blocker: Any,
     tmp_path_factory: pytest.TempPathFactory,
@@ -137,10 +145,6 @@ def gps_jpeg_file(tmp_path: Path, gps_jpeg: bytes) -> Path:
     path = tmp_path / "IMG_0001.jpg"
     path.write_bytes(gps_jpeg)
     return path
-
-
-def bytes_io(data: bytes) -> io.BytesIO:
-    return io.BytesIO(data)
 
 
 def throttle_reset() -> None:

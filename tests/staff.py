@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from django.contrib.auth.models import User
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -41,8 +39,3 @@ def verified_client(user: User, client: Client | None = None) -> Client:
     session[DEVICE_ID_SESSION_KEY] = device_of(user).persistent_id
     session.save()
     return client
-
-
-def wait_for_next_step(device: TOTPDevice) -> None:
-    """TOTP tokens are single use per time step; wait for a fresh one."""
-    time.sleep(device.step - (time.time() - device.t0) % device.step + 0.1)

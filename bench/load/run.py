@@ -8,7 +8,13 @@ Usage:
 Everything runs as processes of its own: a bench database (created and dropped on the
 system PostgreSQL: --database-url), a redis-server on a free port, gunicorn (3 sync
 workers) and Celery workers. The load is closed-loop: each client thread submits, waits
-for the answer, submits again. Figures:
+for the answer, submits again. Every client comes from 127.0.0.1, so the stack runs with
+the witness throttles raised (TESTIGO_THROTTLE_*_PER_HOUR = 10,000,000; --throttle sets
+another value): with the defaults every report after the 30th an hour would answer 429.
+
+A figure computed over errors is not a figure: where a step had any (a non-201 answer, or
+a report not settled in time) it prints "n/a (N errors)" instead, and the bench exits 1.
+Figures:
   rate  1. the web side alone, per client count: reports/min and submit latency p50/p95,
         against the framework floor (a Django view that only streams the same body to
         disk, same settings and gunicorn) and the ratio; 2. pipeline capacity with 1 and
@@ -38,6 +44,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 PHOTO = ROOT.parent / "shared" / "media-samples" / "files" / "jpeg_phone_full_4032x3024.jpg"
 PY = sys.executable
+# The stack's own throttle limit (per hour): the load comes from one address, far above
+# any real witness's rate; the throttle itself is not what this bench measures.
+BENCH_THROTTLE = 10_000_000
+THROTTLE_VARIABLES = (
+    "TESTIGO_THROTTLE_REPORTS_PER_HOUR",
+    "TESTIGO_THROTTLE_CODES_PER_HOUR",
+    "TESTIGO_THROTTLE_UPLOADS_PER_HOUR",
+)
 
 
 def free_port() -> int:
@@ -66,8 +80,9 @@ def body_with_photos(photo: bytes, count: int = 3) -> tuple[bytes, str]:
 class Stack:
     """The processes of one run; stopped in reverse order."""
 
-    def __init__(self, database_url: str, var_dir: Path) -> None:
+    def __init__(self, database_url: str, var_dir: Path, throttle: int) -> None:
         self.database_url = database_url
+        self.throttle = throttle
         self.var_dir = var_dir
         self.redis_port = free_port()
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -84,6 +99,7 @@ class Stack:
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "PYTHONPATH": str(ROOT),
             "LOG_LEVEL": "WARNING",
+            **dict.fromkeys(THROTTLE_VARIABLES, str(self.throttle)),
             **extra,
         }
 
@@ -252,6 +268,15 @@ def drive(
     }
 
 
+def errors_in(result: dict[str, Any]) -> int:
+    return sum(n for status, n in result["statuses"].items() if status != 201)
+
+
+def figure(text: str, errors: int) -> str:
+    """``text``, or n/a when it would be computed over errors."""
+    return text if errors == 0 else f"n/a ({errors} errors)"
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -293,29 +318,38 @@ def drop_database(url: str) -> None:
 
 def _web_step(
     stack: Stack, label: str, body: bytes, ctype: str, clients: int, secs: float
-) -> float:
+) -> tuple[float, int]:
+    """(reports/min, errors) of one closed-loop step."""
     result = drive(stack.web_address, body, ctype, clients, secs)
-    ok = result["statuses"].get(201, 0)
-    errors = sum(n for s, n in result["statuses"].items() if s != 201)
-    per_min = float(ok * 60 / result["seconds"])
-    print(f"{label:9} {clients:7d} {per_min:8.1f} {pct(result['latencies'], 0.5):6.2f} "
-          f"{pct(result['latencies'], 0.95):6.2f} {errors:6d}", flush=True)  # fmt: skip
-    return per_min
+    errors = errors_in(result)
+    per_min = float(result["statuses"].get(201, 0) * 60 / result["seconds"])
+    if errors:
+        print(f"{label:9} {clients:7d} {'n/a':>8} {'n/a':>6} {'n/a':>6} {errors:6d}  "
+              f"{dict(sorted(result['statuses'].items()))}", flush=True)  # fmt: skip
+    else:
+        print(f"{label:9} {clients:7d} {per_min:8.1f} {pct(result['latencies'], 0.5):6.2f} "
+              f"{pct(result['latencies'], 0.95):6.2f} {errors:6d}", flush=True)  # fmt: skip
+    return per_min, errors
 
 
-def rate(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str) -> None:
+def rate(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str) -> int:
+    """Runs the three rate phases; returns the number of errors met."""
+    total_errors = 0
     clients_list = [int(c) for c in args.clients.split(",")]
     secs = args.seconds
     print(f"\nbody: {len(body) / 1e6:.1f} MB per report (3 photos); {secs:.0f} s per step")
     print("\n1. Web side alone (no workers running): closed-loop clients")
     print(f"{'stack':9} {'clients':>7} {'rep/min':>8} {'p50 s':>6} {'p95 s':>6} {'errors':>6}")
-    web: dict[int, float] = {}
+    web: dict[int, tuple[float, int]] = {}
     for clients in clients_list:
         web[clients] = _web_step(stack, "testigo", body, content_type, clients, secs)
     stack.start_web("bench.load.floor_settings")
     for clients in clients_list:
-        floor = _web_step(stack, "floor", body, content_type, clients, secs)
-        print(f"{'':9} ratio testigo/floor at {clients} clients: {web[clients] / floor:.2f}")
+        floor, floor_errors = _web_step(stack, "floor", body, content_type, clients, secs)
+        errors = web[clients][1] + floor_errors
+        total_errors += errors
+        ratio = figure(f"{web[clients][0] / floor:.2f}" if floor else "n/a", errors)
+        print(f"{'':9} ratio testigo/floor at {clients} clients: {ratio}")
     stack.start_web()
 
     print("\n2. Pipeline capacity: a backlog submitted, then drained by the workers")
@@ -331,9 +365,13 @@ def rate(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str)
         times, pending, received = settle_times(stack, since, timeout=900)
         drained = time.monotonic() - started
         capacity[workers] = pending * 60 / drained
+        errors = errors_in(submitted) + (received - pending)
+        total_errors += errors
         print(
-            f"{workers:7d} {pending:7d} {drained:8.0f} {capacity[workers]:8.1f}  "
-            f"(accepted {submitted['statuses'].get(201, 0)}, received {received})",
+            f"{workers:7d} {pending:7d} {drained:8.0f} "
+            f"{figure(f'{capacity[workers]:8.1f}', errors)}  "
+            f"(accepted {submitted['statuses'].get(201, 0)}, received {received}, "
+            f"not settled {received - pending})",
             flush=True,
         )
 
@@ -348,13 +386,19 @@ def rate(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str)
     result = drive(stack.web_address, body, content_type, 1, args.paced_seconds,
                    think=max(0.0, 60 / paced - 0.2))  # fmt: skip
     times, pending, received = settle_times(stack, since, timeout=600)
-    print(f"submitted {result['statuses'].get(201, 0)}, submit p95 "
-          f"{pct(result['latencies'], 0.95):.2f} s; pending {pending}/{received}; "
-          f"submit->pending p50 {pct(times, 0.5):.1f} s, p95 {pct(times, 0.95):.1f} s")  # fmt: skip
+    errors = errors_in(result) + (received - pending)
+    total_errors += errors
+    submit_p95 = figure(f"{pct(result['latencies'], 0.95):.2f} s", errors)
+    settle = figure(f"p50 {pct(times, 0.5):.1f} s, p95 {pct(times, 0.95):.1f} s", errors)
+    print(f"submitted {result['statuses'].get(201, 0)}, errors {errors_in(result)}, "
+          f"submit p95 {submit_p95}; pending {pending}/{received}; "
+          f"submit->pending {settle}")  # fmt: skip
     stack.stop_workers()
+    return total_errors
 
 
-def soak(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str) -> None:
+def soak(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str) -> int:
+    """Runs the soak; returns the number of errors met."""
     stack.start_workers(args.soak_workers)
     since = now_iso(stack)
     totals: dict[int, int] = {}
@@ -372,15 +416,23 @@ def soak(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str)
         latencies += result["latencies"]
         web = family_pids(stack.web)
         wrk = [pid for w in stack.workers for pid in family_pids(w)]
-        print(f"{minute:6d} {result['statuses'].get(201, 0) * 60 / result['seconds']:8.1f} "
-              f"{pct(result['latencies'], 0.95):6.2f} {rss_mb(web):7.0f} {open_files(web):7d} "
-              f"{rss_mb(wrk):7.0f} {open_files(wrk):7d}", flush=True)  # fmt: skip
+        per_min = result["statuses"].get(201, 0) * 60 / result["seconds"]
+        p95 = pct(result["latencies"], 0.95)
+        errors = errors_in(result)
+        figures = f"{per_min:8.1f} {p95:6.2f}" if not errors else f"{'n/a':>8} {'n/a':>6}"
+        print(f"{minute:6d} {figures} {rss_mb(web):7.0f} {open_files(web):7d} "
+              f"{rss_mb(wrk):7.0f} {open_files(wrk):7d}"
+              + (f"  ({errors} errors)" if errors else ""), flush=True)  # fmt: skip
     times, pending, received = settle_times(stack, since, timeout=900)
     accepted = totals.get(201, 0)
+    errors = sum(n for s, n in totals.items() if s != 201) + (accepted - pending)
+    p95_all = figure(f"{pct(latencies, 0.95):.2f} s", errors)
+    settle = figure(f"p50 {pct(times, 0.5):.1f} s p95 {pct(times, 0.95):.1f} s", errors)
     print(f"submitted {sum(totals.values())}, accepted {accepted}, errors "
-          f"{sum(n for s, n in totals.items() if s != 201)}, p95 {pct(latencies, 0.95):.2f} s; "
+          f"{sum(n for s, n in totals.items() if s != 201)}, p95 {p95_all}; "
           f"received {received}, pending moderation {pending}, lost {accepted - pending}; "
-          f"submit→pending p50 {pct(times, 0.5):.1f} s p95 {pct(times, 0.95):.1f} s")  # fmt: skip
+          f"submit→pending {settle}")  # fmt: skip
+    return errors
 
 
 def main() -> None:
@@ -398,12 +450,18 @@ def main() -> None:
     parser.add_argument(
         "--database-url", default="postgres://postgres@127.0.0.1:5432/testigo_bench_w7"
     )
+    parser.add_argument(
+        "--throttle",
+        type=int,
+        default=BENCH_THROTTLE,
+        help="the stack's witness throttles, per hour (all clients are 127.0.0.1)",
+    )
     args = parser.parse_args()
     photo = PHOTO.read_bytes()
     body, content_type = body_with_photos(photo)
     var_dir = ROOT / "var" / f"bench-load-{uuid.uuid4().hex[:6]}"
     create_database(args.database_url)
-    stack = Stack(args.database_url, var_dir)
+    stack = Stack(args.database_url, var_dir, args.throttle)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     try:
         stack.start_redis()
@@ -413,14 +471,20 @@ def main() -> None:
             f"machine: {os.cpu_count()} CPUs; gunicorn 3 sync workers; Celery prefork, "
             f"concurrency 1 per worker process; PostgreSQL and Redis on loopback"
         )
+        print(
+            f"throttles: TESTIGO_THROTTLE_{{REPORTS,CODES,UPLOADS}}_PER_HOUR = "
+            f"{args.throttle:,} for this stack (every client is 127.0.0.1)"
+        )
         if args.mode == "rate":
-            rate(stack, args, body, content_type)
+            errors = rate(stack, args, body, content_type)
         else:
-            soak(stack, args, body, content_type)
+            errors = soak(stack, args, body, content_type)
     finally:
         stack.stop()
         drop_database(args.database_url)
         subprocess.run(["rm", "-rf", str(var_dir)], check=False)
+    if errors:
+        raise SystemExit(f"\n{errors} errors: the figures marked n/a are void")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from config.var_dirs import var_dirs_ensure
+
 
 class Command(BaseCommand):
     help = "Start gunicorn, a Celery worker and Celery beat; stop all three on Ctrl-C."
@@ -18,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--bind", default="127.0.0.1:8000")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        var_dirs_ensure()
         python = sys.executable
         commands = [
             [python, "-m", "gunicorn", "config.wsgi", "--bind", options["bind"], "--workers", "2"],

@@ -1,0 +1,183 @@
+"""Settings from the environment: strict readers, and no side effect at import."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_secret
+from config.var_dirs import var_dirs_ensure
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRETS = {
+    "DJANGO_SECRET_KEY": "a-test-secret-key",
+    "TESTIGO_QUARANTINE_KEY": "a-test-quarantine-key",
+    "TESTIGO_CONTACT_KEY": "a-test-contact-key",
+}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1", True),
+        ("true", True),
+        ("yes", True),
+        ("on", True),
+        ("0", False),
+        ("false", False),
+        ("no", False),
+        ("off", False),
+        (" TRUE ", True),
+        ("Yes", True),
+        ("On\n", True),
+        (" False", False),
+        ("NO", False),
+        ("Off ", False),
+    ],
+)
+def test_env_bool_reads_each_accepted_spelling(
+    monkeypatch: pytest.MonkeyPatch, raw: str, expected: bool
+) -> None:
+    monkeypatch.setenv("TESTIGO_SOME_FLAG", raw)
+    assert env_bool("TESTIGO_SOME_FLAG", not expected) is expected
+
+
+@pytest.mark.parametrize("raw", [None, "", "  "])
+def test_env_bool_unset_or_empty_is_the_default(
+    monkeypatch: pytest.MonkeyPatch, raw: str | None
+) -> None:
+    if raw is None:
+        monkeypatch.delenv("TESTIGO_SOME_FLAG", raising=False)
+    else:
+        monkeypatch.setenv("TESTIGO_SOME_FLAG", raw)
+    assert env_bool("TESTIGO_SOME_FLAG", True) is True
+    assert env_bool("TESTIGO_SOME_FLAG", False) is False
+
+
+@pytest.mark.parametrize("raw", ["flase", "ture", "2", "-1", "y", "enabled", "True!"])
+def test_env_bool_refuses_anything_else_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv("TESTIGO_SOME_FLAG", raw)
+    with pytest.raises(ImproperlyConfigured, match=r"^TESTIGO_SOME_FLAG=.* is not a boolean"):
+        env_bool("TESTIGO_SOME_FLAG", False)
+
+
+def test_env_int_reads_integers_and_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TESTIGO_SOME_COUNT", " 42 ")
+    assert env_int("TESTIGO_SOME_COUNT", 7) == 42
+    monkeypatch.setenv("TESTIGO_SOME_COUNT", "-3")
+    assert env_int("TESTIGO_SOME_COUNT", 7) == -3
+    monkeypatch.setenv("TESTIGO_SOME_COUNT", "")
+    assert env_int("TESTIGO_SOME_COUNT", 7) == 7
+    monkeypatch.delenv("TESTIGO_SOME_COUNT")
+    assert env_int("TESTIGO_SOME_COUNT", 7) == 7
+
+
+@pytest.mark.parametrize("raw", ["ten", "1.5", "1e3", "30/h"])
+def test_env_int_refuses_a_non_integer_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv("TESTIGO_SOME_COUNT", raw)
+    with pytest.raises(ImproperlyConfigured, match=r"^TESTIGO_SOME_COUNT=.* is not an integer"):
+        env_int("TESTIGO_SOME_COUNT", 7)
+
+
+def test_env_secret_without_fallback_must_be_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TESTIGO_SOME_SECRET", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="TESTIGO_SOME_SECRET must be set"):
+        env_secret("TESTIGO_SOME_SECRET", None)
+    monkeypatch.setenv("TESTIGO_SOME_SECRET", "given")
+    assert env_secret("TESTIGO_SOME_SECRET", None) == "given"
+
+
+def _settings_setup(var_dir: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    """Import the settings and set Django up in a fresh process of the embedded default."""
+    env = {**os.environ, "TESTIGO_VAR_DIR": str(var_dir), **extra}
+    for name in ("DATABASE_URL", "REDIS_URL", "TESTIGO_STORAGE", *SECRETS):
+        if name not in extra:
+            env.pop(name, None)
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); print('set up')"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_importing_the_settings_creates_no_folder(tmp_path: Path) -> None:
+    var_dir = tmp_path / "fresh-var"
+    done = _settings_setup(var_dir, **SECRETS)
+    assert done.returncode == 0, done.stderr
+    assert not var_dir.exists()
+
+
+def test_only_the_embedded_defaults_missing_secrets_are_written_at_import(
+    tmp_path: Path,
+) -> None:
+    var_dir = tmp_path / "fresh-var"
+    done = _settings_setup(var_dir)
+    assert done.returncode == 0, done.stderr
+    assert [p.relative_to(var_dir).as_posix() for p in sorted(var_dir.rglob("*"))] == [
+        "secrets",
+        "secrets/contact_key",
+        "secrets/django_secret_key",
+        "secrets/quarantine_key",
+    ]
+
+
+def test_with_s3_storage_a_missing_secret_is_a_start_up_error(tmp_path: Path) -> None:
+    var_dir = tmp_path / "fresh-var"
+    done = _settings_setup(var_dir, TESTIGO_STORAGE="s3")
+    assert done.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_SECRET_KEY must be set" in done.stderr
+    assert not var_dir.exists()
+
+
+def test_a_misspelt_boolean_stops_start_up(tmp_path: Path) -> None:
+    done = _settings_setup(tmp_path / "fresh-var", DJANGO_DEBUG="flase", **SECRETS)
+    assert done.returncode != 0
+    assert "ImproperlyConfigured: DJANGO_DEBUG='flase' is not a boolean" in done.stderr
+
+
+def test_var_dirs_ensure_makes_the_filesystem_brokers_folders(
+    settings: Any, tmp_path: Path
+) -> None:
+    settings.VAR_DIR = tmp_path / "var"
+    settings.CELERY_BROKER_URL = "filesystem://"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(tmp_path / "var" / "broker" / "queue"),
+        "data_folder_out": str(tmp_path / "var" / "broker" / "queue"),
+        "processed_folder": str(tmp_path / "var" / "broker" / "processed"),
+        "control_folder": str(tmp_path / "var" / "broker" / "control"),
+        "store_processed": False,
+    }
+    var_dirs_ensure()
+    var_dirs_ensure()  # idempotent: every process that starts calls it
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")) == [
+        "var",
+        "var/broker",
+        "var/broker/control",
+        "var/broker/processed",
+        "var/broker/queue",
+    ]
+
+
+def test_var_dirs_ensure_with_redis_makes_only_the_var_folder(
+    settings: Any, tmp_path: Path
+) -> None:
+    settings.VAR_DIR = tmp_path / "var"
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 60}
+    var_dirs_ensure()
+    assert [p.name for p in tmp_path.iterdir()] == ["var"]
+    assert list((tmp_path / "var").iterdir()) == []
