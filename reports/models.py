@@ -1,4 +1,4 @@
-"""The domain's data. Behaviour lives in services.py (writes) and selectors.py (reads)."""
+"""The domain's data. Behaviour lives in services/ (writes) and selectors.py (reads)."""
 
 from __future__ import annotations
 
@@ -93,6 +93,21 @@ class CaseStatus(models.TextChoices):
     WAITING_ON_WITNESS = "waiting_on_witness", _("Waiting on witness")
     REFERRED = "referred", _("Referred")
     CLOSED = "closed", _("Closed")
+
+
+# Which case status may follow which; services.report_case_status_set checks it.
+CASE_TRANSITIONS: dict[str, set[str]] = {
+    CaseStatus.NEW: {
+        CaseStatus.IN_PROGRESS,
+        CaseStatus.WAITING_ON_WITNESS,
+        CaseStatus.REFERRED,
+        CaseStatus.CLOSED,
+    },
+    CaseStatus.IN_PROGRESS: {CaseStatus.WAITING_ON_WITNESS, CaseStatus.REFERRED, CaseStatus.CLOSED},
+    CaseStatus.WAITING_ON_WITNESS: {CaseStatus.IN_PROGRESS, CaseStatus.REFERRED, CaseStatus.CLOSED},
+    CaseStatus.REFERRED: {CaseStatus.IN_PROGRESS, CaseStatus.CLOSED},
+    CaseStatus.CLOSED: {CaseStatus.IN_PROGRESS},  # reopen
+}
 
 
 class Priority(models.TextChoices):
