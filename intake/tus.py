@@ -29,14 +29,14 @@ from django.views.decorators.csrf import csrf_exempt
 from intake import messages
 from intake.followup import followup_report
 from intake.receipts import receipt_code_hash
-from intake.services import (
-    REFUSED_TOO_LARGE,
+from intake.resumable import (
     UploadRefused,
     resumable_upload_abandon,
     resumable_upload_append,
     resumable_upload_create,
     upload_key_hash,
 )
+from intake.services import REFUSED_TOO_LARGE
 from intake.throttle import throttle_hit
 from reports import selectors
 from reports.models import MediaItem, MediaStatus, Report

@@ -95,6 +95,26 @@ class CaseStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+# Which media status may follow which; every change in services/media.py is checked
+# against it (intake/pipeline.py's docstring names the function behind each arrow). New
+# items start as uploading, quarantined, or rejected on receipt. processing → processing
+# is a claim taken back from a dead or interrupted try, counted as a new attempt.
+MEDIA_TRANSITIONS: dict[str, set[str]] = {
+    MediaStatus.UPLOADING: {MediaStatus.QUARANTINED, MediaStatus.REJECTED},
+    MediaStatus.QUARANTINED: {MediaStatus.PROCESSING},
+    MediaStatus.PROCESSING: {
+        MediaStatus.PROCESSING,
+        MediaStatus.CLEAN,
+        MediaStatus.REJECTED,
+        MediaStatus.QUARANTINED,
+        MediaStatus.FAILED,
+    },
+    MediaStatus.CLEAN: set(),
+    MediaStatus.REJECTED: set(),
+    MediaStatus.FAILED: set(),
+    MediaStatus.PURGED: set(),
+}
+
 # Which case status may follow which; services.report_case_status_set checks it.
 CASE_TRANSITIONS: dict[str, set[str]] = {
     CaseStatus.NEW: {

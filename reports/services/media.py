@@ -19,17 +19,31 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from reports.dhash import dhash
-from reports.models import SETTLED_MEDIA, MediaItem, MediaStatus, Moderation, Report, WebhookEvent
+from reports.models import (
+    MEDIA_TRANSITIONS,
+    SETTLED_MEDIA,
+    MediaItem,
+    MediaStatus,
+    Moderation,
+    Report,
+    WebhookEvent,
+)
 from reports.services.alerts import (
     moderators_alert_failed_media,
     report_alert_enqueue,
     report_is_urgent,
 )
 from reports.services.audit import audit_record
-from reports.services.errors import UploadConflict
+from reports.services.errors import InvalidTransition, UploadConflict
 from reports.services.webhooks import webhook_event_emit_to_sharing_partners
 
 logger = logging.getLogger(__name__)
+
+
+def _media_status_check(source: str, target: str) -> None:
+    """Refuse a status change MEDIA_TRANSITIONS does not allow; every change below asks."""
+    if target not in MEDIA_TRANSITIONS.get(source, set()):
+        raise InvalidTransition(f"A media item cannot go from {source} to {target}.")
 
 
 def media_item_quarantine(
@@ -91,6 +105,7 @@ def media_item_upload_append(*, item_id: Any, offset: int, part_name: str, size:
         item.upload_offset = offset + size
         fields = ["quarantine_parts", "upload_offset", "updated_at"]
         if item.upload_offset == item.upload_length:
+            _media_status_check(item.status, MediaStatus.QUARANTINED)
             item.status = MediaStatus.QUARANTINED
             fields.append("status")
             audit_record(
@@ -117,6 +132,7 @@ def media_item_upload_abandon(*, item_id: Any, reason: str, actor_label: str) ->
         item = MediaItem.objects.select_for_update().get(id=item_id)
         if item.status != MediaStatus.UPLOADING:
             return None
+        _media_status_check(item.status, MediaStatus.REJECTED)
         item.status = MediaStatus.REJECTED
         item.reject_reason = reason
         item.save(update_fields=["status", "reject_reason", "updated_at"])
@@ -160,6 +176,8 @@ def media_item_claim(
     """Take an item for processing, counting the attempt. Returns None when it is not
     claimable: already settled, or held by a claim that is fresh and not ``take_over_from``
     (a claimant the caller has proven dead)."""
+    for source in (MediaStatus.QUARANTINED, MediaStatus.PROCESSING):
+        _media_status_check(source, MediaStatus.PROCESSING)
     now = timezone.now()
     claimable = Q(status=MediaStatus.QUARANTINED) | Q(
         status=MediaStatus.PROCESSING, claimed_at__lt=stale_before
@@ -193,6 +211,7 @@ def media_item_mark_clean(
     preview_name: str = "",
     sealed_original_name: str = "",
 ) -> MediaItem:
+    _media_status_check(MediaStatus.PROCESSING, MediaStatus.CLEAN)
     image_hash = _media_dhash(media_name) if manifest.get("media_kind") == "image" else ""
     with transaction.atomic():
         Report.objects.select_for_update().get(id=item.report_id)
@@ -244,6 +263,7 @@ def media_item_reject(
     manifest: dict[str, Any] | None = None,
     sealed_original_name: str = "",
 ) -> MediaItem:
+    _media_status_check(MediaStatus.PROCESSING, MediaStatus.REJECTED)
     with transaction.atomic():
         Report.objects.select_for_update().get(id=item.report_id)
         updated = MediaItem.objects.filter(id=item.id, status=MediaStatus.PROCESSING).update(
@@ -283,10 +303,12 @@ def media_item_release(
         if claimed_by is not None and current.claimed_by != claimed_by:
             return current
         if current.attempts >= max_attempts:
+            _media_status_check(current.status, MediaStatus.FAILED)
             current.status = MediaStatus.FAILED
             current.reject_reason = "processing_failed"
             action = "media.failed"
         else:
+            _media_status_check(current.status, MediaStatus.QUARANTINED)
             current.status = MediaStatus.QUARANTINED
             action = "media.retry"
         current.claimed_at = None
