@@ -59,10 +59,10 @@ from django.utils import timezone
 
 from intake import legal_hold, sanitize
 from intake.quarantine import ConcatenatedReader, DecryptingReader, plaintext_size
-from intake.sanitize import errors as sanitize_errors
 from intake.sanitize.exiftool import exiftool_findings
 from reports import selectors
-from reports.models import MediaItem, MediaStatus
+from reports.formats import EXTENSIONS
+from reports.models import MediaItem, MediaStatus, RefusalReason
 from reports.services import (
     media_item_claim,
     media_item_forget_quarantine,
@@ -73,31 +73,6 @@ from reports.services import (
 )
 
 logger = logging.getLogger(__name__)
-
-_EXTENSIONS = {
-    "jpeg": ".jpg",
-    "png": ".png",
-    "apng": ".png",
-    "gif": ".gif",
-    "webp": ".webp",
-    "tiff": ".tif",
-    "heic": ".heic",
-    "avif": ".avif",
-    "mp4": ".mp4",
-    "mov": ".mov",
-    "3gp": ".3gp",
-    "m4v": ".m4v",
-    "m4a": ".m4a",
-    "webm": ".webm",
-    "mkv": ".mkv",
-    "mp3": ".mp3",
-    "ogg": ".ogg",
-    "opus": ".opus",
-    "flac": ".flac",
-    "wav": ".wav",
-    "amr": ".amr",
-}
-
 
 # Monotonic time before which this process does not try to publish: set after a failed
 # publish, so that during a broker outage each request pays the publish timeout at most
@@ -308,7 +283,7 @@ def _media_item_sanitize(item: MediaItem) -> str:
             logger.error("exiftool found %s in sanitized media item %s", findings, item.id)
             media_item_reject(
                 item=item,
-                reason=sanitize_errors.VERIFY_FAILED,
+                reason=RefusalReason.VERIFY_FAILED,
                 manifest=manifest.to_dict(),
                 sealed_original_name=sealed_original_name,
             )
@@ -316,7 +291,7 @@ def _media_item_sanitize(item: MediaItem) -> str:
         base = f"{item.report_id}/{item.id}"
         media = storages["media"]
         with output_path.open("rb") as output:
-            media_name = media.save(base + _EXTENSIONS.get(manifest.format, ""), File(output))
+            media_name = media.save(base + EXTENSIONS.get(manifest.format, ""), File(output))
         preview_name = ""
         preview_path = preview_make(
             kind=manifest.media_kind or "", source=output_path, workdir=workdir
@@ -394,13 +369,14 @@ def media_item_destroy_quarantine(*, item: MediaItem) -> None:
 def quarantine_sweep() -> int:
     """Re-queue items whose task was lost and finish interrupted clean-ups. Returns how
     many items were re-queued (published to the broker)."""
-    # resumable.py and services.py build on this module, so they are imported here.
+    # resumable.py builds on this module, so it is imported here, not at the top.
     from intake.resumable import resumable_upload_abandon
-    from intake.services import REFUSED_EXPIRED
 
     now = timezone.now()
     for expired in selectors.media_items_upload_expired(now=now):
-        resumable_upload_abandon(item=expired, reason=REFUSED_EXPIRED, actor_label="system")
+        resumable_upload_abandon(
+            item=expired, reason=RefusalReason.UPLOAD_EXPIRED, actor_label="system"
+        )
     for leftover in selectors.media_items_with_leftover_quarantine():
         media_item_destroy_quarantine(item=leftover)
     candidates = selectors.media_items_to_sweep(

@@ -24,15 +24,8 @@ from intake.limits import size_limit, upload_kind
 from intake.pipeline import media_item_destroy_quarantine, media_item_enqueue
 from intake.quarantine import SPOOL_MAX, EncryptingWriter
 from intake.sanitize.sniff import HEAD_SIZE
-from intake.services import (
-    REFUSED_EMPTY,
-    REFUSED_EXPIRED,
-    REFUSED_TOO_LARGE,
-    REFUSED_TOO_MANY,
-    REFUSED_UNSUPPORTED,
-)
 from reports import selectors
-from reports.models import MediaItem, MediaStatus, Report
+from reports.models import MediaItem, MediaStatus, RefusalReason, Report
 from reports.services import (
     UploadConflict,
     media_item_upload_abandon,
@@ -41,6 +34,14 @@ from reports.services import (
 )
 
 READ_CHUNK = 1024 * 1024
+
+# The refusals this module's functions raise, by the names they use (RefusalReason values;
+# intake/tus.py maps REFUSED_TOO_LARGE to 413).
+REFUSED_EMPTY = RefusalReason.EMPTY
+REFUSED_EXPIRED = RefusalReason.UPLOAD_EXPIRED
+REFUSED_TOO_LARGE = RefusalReason.TOO_LARGE
+REFUSED_TOO_MANY = RefusalReason.TOO_MANY_FILES
+REFUSED_UNSUPPORTED = RefusalReason.UNSUPPORTED_FORMAT
 
 
 class UploadRefused(Exception):

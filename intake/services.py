@@ -23,10 +23,9 @@ from intake.limits import upload_kind
 from intake.pipeline import media_item_enqueue
 from intake.quarantine import EncryptedUpload
 from intake.receipts import receipt_code_hash, receipt_code_new
-from intake.sanitize import errors as sanitize_errors
 from reports import selectors
 from reports.contact import Contact
-from reports.models import Report
+from reports.models import RefusalReason, Report
 from reports.services import (
     media_item_quarantine,
     media_item_reject_on_receipt,
@@ -38,15 +37,6 @@ if TYPE_CHECKING:
     from intake.forms import Submission
 
 logger = logging.getLogger(__name__)
-
-# Reasons an upload is refused on arrival, before anything is stored.
-REFUSED_EMPTY = "empty"
-REFUSED_TOO_LARGE = sanitize_errors.TOO_LARGE
-REFUSED_UNSUPPORTED = sanitize_errors.UNSUPPORTED_FORMAT
-REFUSED_STORAGE = "storage_error"
-REFUSED_TOO_MANY = "too_many_files"
-REFUSED_CANCELLED = "cancelled"
-REFUSED_EXPIRED = "upload_expired"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -158,7 +148,7 @@ def _uploads_store(
     refused: list[_Refusal] = []
     for index, upload in enumerate(uploads):
         position = start + index
-        reason = REFUSED_TOO_MANY if index >= room else upload_refusal(upload)
+        reason = RefusalReason.TOO_MANY_FILES if index >= room else upload_refusal(upload)
         if reason is None:
             assert isinstance(upload, EncryptedUpload)
             name = f"{uuid.uuid4().hex}.tq"
@@ -168,7 +158,7 @@ def _uploads_store(
                 logger.error("storing upload %s in quarantine failed: %s", position, exc)
                 # A full disk leaves a partial file behind; it must not outlive the refusal.
                 _quarantine_delete_quietly(name)
-                reason = REFUSED_STORAGE
+                reason = RefusalReason.STORAGE_ERROR
             else:
                 stored.append(_StoredUpload(position, name, upload.size or 0, upload.sha256))
                 continue
@@ -213,15 +203,15 @@ def _quarantine_delete_quietly(name: str) -> None:
         logger.exception("removing a partial quarantine file failed")
 
 
-def upload_refusal(upload: UploadedFile[bytes]) -> str | None:
+def upload_refusal(upload: UploadedFile[bytes]) -> RefusalReason | None:
     """Why an upload cannot be accepted, judged from its bytes; None when it can."""
     if not isinstance(upload, EncryptedUpload):
         # Only the encrypting handler may deliver files; anything else fails closed.
-        return REFUSED_STORAGE
+        return RefusalReason.STORAGE_ERROR
     if upload.too_large:
-        return REFUSED_TOO_LARGE
+        return RefusalReason.TOO_LARGE
     if not upload.size:
-        return REFUSED_EMPTY
+        return RefusalReason.EMPTY
     if upload_kind(upload.head) is None:
-        return REFUSED_UNSUPPORTED
+        return RefusalReason.UNSUPPORTED_FORMAT
     return None

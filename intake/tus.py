@@ -30,13 +30,13 @@ from intake import messages
 from intake.followup import followup_report
 from intake.receipts import receipt_code_hash
 from intake.resumable import (
+    REFUSED_TOO_LARGE,
     UploadRefused,
     resumable_upload_abandon,
     resumable_upload_append,
     resumable_upload_create,
     upload_key_hash,
 )
-from intake.services import REFUSED_TOO_LARGE
 from intake.throttle import throttle_hit
 from reports import selectors
 from reports.models import MediaItem, MediaStatus, Report

@@ -50,7 +50,6 @@ from reports.services.media import (
 from reports.services.moderation import (
     incident_group,
     incident_rename,
-    incident_ungroup,
     report_approve,
     report_create,
     report_lock_acquire,
@@ -105,7 +104,6 @@ __all__ = [
     "idempotent_response",
     "incident_group",
     "incident_rename",
-    "incident_ungroup",
     "media_download_record",
     "media_item_claim",
     "media_item_forget_quarantine",

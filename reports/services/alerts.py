@@ -16,7 +16,7 @@ from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import timezone
 
-from reports.models import Answer, AuditEvent, MediaItem, Report
+from reports.models import Answer, AuditAction, AuditEvent, MediaItem, Report
 from reports.roles import MODERATOR
 from reports.services.audit import audit_record
 from reports.webhooks import post
@@ -48,14 +48,14 @@ def report_alert_send(*, report_id: Any) -> bool:
     report = Report.objects.filter(id=report_id).first()
     if report is None or not report_is_urgent(report):
         return False
-    if AuditEvent.objects.filter(action="alert.sent", report_id=report.id).exists():
+    if AuditEvent.objects.filter(action=AuditAction.ALERT_SENT, report_id=report.id).exists():
         return False
     hour_ago = timezone.now() - timedelta(hours=1)
     if (
-        AuditEvent.objects.filter(action="alert.sent", at__gte=hour_ago).count()
+        AuditEvent.objects.filter(action=AuditAction.ALERT_SENT, at__gte=hour_ago).count()
         >= settings.TESTIGO_ALERTS_PER_HOUR
     ):
-        audit_record(action="alert.suppressed", actor_label="system", report_id=report.id)
+        audit_record(action=AuditAction.ALERT_SUPPRESSED, actor_label="system", report_id=report.id)
         return False
     link = settings.TESTIGO_ADMIN_BASE_URL.rstrip("/") + reverse(
         "admin:reports_report_change", args=[report.id]
@@ -89,7 +89,7 @@ def report_alert_send(*, report_id: Any) -> bool:
         else:
             logger.warning("alert webhook for report %s failed: %s", report.id, outcome.error)
     audit_record(
-        action="alert.sent",
+        action=AuditAction.ALERT_SENT,
         actor_label="system",
         report_id=report.id,
         data={"channels": channels, "recipients": len(recipients)},
@@ -120,7 +120,7 @@ def moderators_alert_failed_media(*, item: MediaItem) -> int:
         logger.exception("alerting moderators about media item %s failed", item.id)
         return 0
     audit_record(
-        action="alert.media_failed",
+        action=AuditAction.ALERT_MEDIA_FAILED,
         actor_label="system",
         report_id=item.report_id,
         media_item_id=item.id,

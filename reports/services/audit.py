@@ -1,4 +1,5 @@
-"""The audit trail: every service writes its event here (the table is append-only)."""
+"""The audit trail: every service writes its event here (the table is append-only); the
+action is always one of AuditAction, so the trail speaks one vocabulary."""
 
 from __future__ import annotations
 
@@ -6,12 +7,12 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from reports.models import AuditEvent
+from reports.models import AuditAction, AuditEvent
 
 
 def audit_record(
     *,
-    action: str,
+    action: AuditAction,
     actor: User | None = None,
     actor_label: str = "",
     report_id: Any = None,

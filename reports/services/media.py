@@ -22,9 +22,11 @@ from reports.dhash import dhash
 from reports.models import (
     MEDIA_TRANSITIONS,
     SETTLED_MEDIA,
+    AuditAction,
     MediaItem,
     MediaStatus,
     Moderation,
+    RefusalReason,
     Report,
     WebhookEvent,
 )
@@ -58,7 +60,7 @@ def media_item_quarantine(
         sha256_received=sha256,
     )
     audit_record(
-        action="media.quarantined",
+        action=AuditAction.MEDIA_QUARANTINED,
         actor_label="witness",
         report_id=report.id,
         media_item_id=item.id,
@@ -84,7 +86,7 @@ def media_item_upload_start(
     item.quarantine_name = f"tus/{item.id}/"
     item.save(force_insert=True)
     audit_record(
-        action="media.upload_started",
+        action=AuditAction.MEDIA_UPLOAD_STARTED,
         actor_label="witness",
         report_id=report.id,
         media_item_id=item.id,
@@ -109,7 +111,7 @@ def media_item_upload_append(*, item_id: Any, offset: int, part_name: str, size:
             item.status = MediaStatus.QUARANTINED
             fields.append("status")
             audit_record(
-                action="media.quarantined",
+                action=AuditAction.MEDIA_QUARANTINED,
                 actor_label="witness",
                 report_id=item.report_id,
                 media_item_id=item.id,
@@ -137,7 +139,7 @@ def media_item_upload_abandon(*, item_id: Any, reason: str, actor_label: str) ->
         item.reject_reason = reason
         item.save(update_fields=["status", "reject_reason", "updated_at"])
         audit_record(
-            action="media.rejected",
+            action=AuditAction.MEDIA_REJECTED,
             actor_label=actor_label,
             report_id=item.report_id,
             media_item_id=item.id,
@@ -161,7 +163,7 @@ def media_item_reject_on_receipt(
         reject_reason=reason,
     )
     audit_record(
-        action="media.rejected",
+        action=AuditAction.MEDIA_REJECTED,
         actor_label="witness",
         report_id=report.id,
         media_item_id=item.id,
@@ -194,7 +196,7 @@ def media_item_claim(
         return None
     item = MediaItem.objects.select_related("report").get(id=media_item_id)
     audit_record(
-        action="media.processing",
+        action=AuditAction.MEDIA_PROCESSING,
         actor_label="worker",
         report_id=item.report_id,
         media_item_id=item.id,
@@ -232,7 +234,7 @@ def media_item_mark_clean(
         )
         if updated == 1:
             audit_record(
-                action="media.clean",
+                action=AuditAction.MEDIA_CLEAN,
                 actor_label="worker",
                 report_id=item.report_id,
                 media_item_id=item.id,
@@ -277,7 +279,7 @@ def media_item_reject(
         )
         if updated == 1:
             audit_record(
-                action="media.rejected",
+                action=AuditAction.MEDIA_REJECTED,
                 actor_label="worker",
                 report_id=item.report_id,
                 media_item_id=item.id,
@@ -305,12 +307,12 @@ def media_item_release(
         if current.attempts >= max_attempts:
             _media_status_check(current.status, MediaStatus.FAILED)
             current.status = MediaStatus.FAILED
-            current.reject_reason = "processing_failed"
-            action = "media.failed"
+            current.reject_reason = RefusalReason.PROCESSING_FAILED
+            action = AuditAction.MEDIA_FAILED
         else:
             _media_status_check(current.status, MediaStatus.QUARANTINED)
             current.status = MediaStatus.QUARANTINED
-            action = "media.retry"
+            action = AuditAction.MEDIA_RETRY
         current.claimed_at = None
         current.claimed_by = ""
         current.save(
@@ -336,7 +338,7 @@ def media_item_forget_quarantine(*, item: MediaItem) -> None:
         quarantine_name="", quarantine_parts=[], claimed_by=""
     )
     audit_record(
-        action="media.quarantine_destroyed",
+        action=AuditAction.MEDIA_QUARANTINE_DESTROYED,
         actor_label="worker",
         report_id=item.report_id,
         media_item_id=item.id,
@@ -362,7 +364,7 @@ def _report_settle(*, report_id: Any) -> None:
     if Report.objects.filter(id=report_id, moderation=Moderation.RECEIVED).update(
         moderation=Moderation.PENDING
     ):
-        audit_record(action="report.queued", actor_label="system", report_id=report_id)
+        audit_record(action=AuditAction.REPORT_QUEUED, actor_label="system", report_id=report_id)
         report = Report.objects.get(id=report_id)
         if report_is_urgent(report):
             # A second chance for an alert whose publish at submit was lost; the task

@@ -16,7 +16,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from reports.contact import Contact, contact_seal
-from reports.models import CaseStatus, Incident, Moderation, RejectReason, Report, WebhookEvent
+from reports.models import (
+    AuditAction,
+    CaseStatus,
+    Incident,
+    Moderation,
+    RejectReason,
+    Report,
+    WebhookEvent,
+)
 from reports.services.alerts import report_alert_enqueue, report_is_urgent
 from reports.services.audit import audit_record
 from reports.services.errors import InvalidTransition, ReportLocked, ServiceError, require
@@ -46,7 +54,7 @@ def report_create(
     if contact is not None and contact.value:
         report.contact_sealed = contact_seal(report_id=report.id, contact=contact)
     report.save(force_insert=True)
-    audit_record(action="report.received", actor_label="witness", report_id=report.id)
+    audit_record(action=AuditAction.REPORT_RECEIVED, actor_label="witness", report_id=report.id)
     if report_is_urgent(report):
         # At once, not after the media is sanitized: someone may be detained right now.
         transaction.on_commit(partial(report_alert_enqueue, report_id=report.id))
@@ -74,7 +82,7 @@ def report_lock_acquire(*, report: Report, by: User) -> bool:
         report.refresh_from_db(fields=["locked_by", "locked_until"])
         return False
     report.locked_by, report.locked_until = by, until
-    audit_record(action="report.locked", actor=by, report_id=report.id)
+    audit_record(action=AuditAction.REPORT_LOCKED, actor=by, report_id=report.id)
     return True
 
 
@@ -83,7 +91,7 @@ def report_lock_release(*, report: Report, by: User) -> None:
     is conditional on the holder)."""
     require(by, "reports.moderate_report")
     if Report.objects.filter(id=report.id, locked_by=by).update(locked_by=None, locked_until=None):
-        audit_record(action="report.unlocked", actor=by, report_id=report.id)
+        audit_record(action=AuditAction.REPORT_UNLOCKED, actor=by, report_id=report.id)
 
 
 def _moderation_update(*, report: Report, by: User, **changes: Any) -> None:
@@ -109,7 +117,7 @@ def report_redact(*, report: Report, by: User, text: str) -> Report:
     )
     # Lengths only: the audit trail never holds the witness's words.
     audit_record(
-        action="report.redacted",
+        action=AuditAction.REPORT_REDACTED,
         actor=by,
         report_id=report.id,
         data={"original_length": len(report.description), "redacted_length": len(text)},
@@ -131,7 +139,7 @@ def report_approve(*, report: Report, by: User) -> Report:
         locked_by=None,
         locked_until=None,
     )
-    audit_record(action="report.approved", actor=by, report_id=report.id)
+    audit_record(action=AuditAction.REPORT_APPROVED, actor=by, report_id=report.id)
     report.refresh_from_db()
     return report
 
@@ -160,7 +168,7 @@ def report_reject(
         locked_until=None,
     )
     audit_record(
-        action="report.rejected",
+        action=AuditAction.REPORT_REJECTED,
         actor=by,
         report_id=report.id,
         data={
@@ -191,14 +199,16 @@ def incident_group(
                     title=title or f"Incident of {first.received_at:%Y-%m-%d} {first.town}".strip(),
                     created_by=by,
                 )
-                audit_record(action="incident.created", actor=by, data={"incident_id": incident.id})
+                audit_record(
+                    action=AuditAction.INCIDENT_CREATED, actor=by, data={"incident_id": incident.id}
+                )
         for report in reports:
             if report.incident_id == incident.id:
                 continue
             Report.objects.filter(id=report.id).update(incident=incident)
             report.incident = incident
             audit_record(
-                action="incident.grouped",
+                action=AuditAction.INCIDENT_GROUPED,
                 actor=by,
                 report_id=report.id,
                 data={"incident_id": incident.id},
@@ -209,25 +219,9 @@ def incident_group(
     return incident
 
 
-def incident_ungroup(*, report: Report, by: User) -> None:
-    require(by, "reports.moderate_report")
-    incident_id = report.incident_id
-    if incident_id is None:
-        return
-    Report.objects.filter(id=report.id).update(incident=None)
-    report.incident = None
-    audit_record(
-        action="incident.ungrouped",
-        actor=by,
-        report_id=report.id,
-        data={"incident_id": incident_id},
-    )
-    webhook_event_emit_to_sharing_partners(event=WebhookEvent.REPORT_UPDATED, report_id=report.id)
-
-
 def incident_rename(*, incident: Incident, by: User, title: str) -> Incident:
     require(by, "reports.change_incident")
     Incident.objects.filter(id=incident.id).update(title=title)
-    audit_record(action="incident.renamed", actor=by, data={"incident_id": incident.id})
+    audit_record(action=AuditAction.INCIDENT_RENAMED, actor=by, data={"incident_id": incident.id})
     incident.refresh_from_db()
     return incident

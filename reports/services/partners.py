@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from reports.contact import Contact, contact_open
 from reports.models import (
+    AuditAction,
     AuditEvent,
     IdempotencyRecord,
     MediaItem,
@@ -45,7 +46,7 @@ def partner_organisation_save(
     created = organisation.pk is None
     organisation.save()
     audit_record(
-        action="partner.created" if created else "partner.changed",
+        action=AuditAction.PARTNER_CREATED if created else AuditAction.PARTNER_CHANGED,
         actor=by,
         data={
             "organisation_id": organisation.id,
@@ -69,7 +70,7 @@ def partner_api_key_create(
         organisation=organisation, name=name[:50], expiry_date=expiry_date
     )
     audit_record(
-        action="partner.key_created",
+        action=AuditAction.PARTNER_KEY_CREATED,
         actor=by,
         actor_label="" if by else "system",
         data={"organisation_id": organisation.id, "prefix": api_key.prefix},
@@ -80,7 +81,7 @@ def partner_api_key_create(
 def partner_api_key_revoke(*, api_key: PartnerAPIKey, by: User | None = None) -> None:
     if PartnerAPIKey.objects.filter(pk=api_key.pk, revoked=False).update(revoked=True):
         audit_record(
-            action="partner.key_revoked",
+            action=AuditAction.PARTNER_KEY_REVOKED,
             actor=by,
             actor_label="" if by else "system",
             data={"organisation_id": api_key.organisation_id, "prefix": api_key.prefix},
@@ -105,7 +106,7 @@ def partner_create(
             name=name, shared_fields=list(shared_fields or [])
         )
         audit_record(
-            action="partner.created",
+            action=AuditAction.PARTNER_CREATED,
             actor_label="system",
             data={"organisation_id": organisation.id, "fields": organisation.shared_fields},
         )
@@ -127,7 +128,7 @@ def partner_contacts_read(
     }
     AuditEvent.objects.bulk_create(
         AuditEvent(
-            action="contact.read_by_partner",
+            action=AuditAction.CONTACT_READ_BY_PARTNER,
             actor_label=_partner_label(organisation.id),
             report_id=report_id,
             data={"organisation_id": organisation.id},
@@ -159,7 +160,7 @@ def partner_case_update(
         if changed or _created:
             case.save()
             audit_record(
-                action="partner.case_updated",
+                action=AuditAction.PARTNER_CASE_UPDATED,
                 actor_label=_partner_label(organisation.id),
                 report_id=report.id,
                 # Names of what changed and the status; never the partner's free text.
@@ -208,7 +209,7 @@ def idempotency_records_purge(*, older_than: datetime) -> int:
 
 def media_download_record(*, item: MediaItem, organisation: PartnerOrganisation) -> None:
     audit_record(
-        action="media.downloaded_by_partner",
+        action=AuditAction.MEDIA_DOWNLOADED_BY_PARTNER,
         actor_label=_partner_label(organisation.id),
         report_id=item.report_id,
         media_item_id=item.id,

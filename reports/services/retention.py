@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.core.files.storage import storages
 from django.db import transaction
 
-from reports.models import MediaItem, Report
+from reports.models import AuditAction, MediaItem, Report
 from reports.services.audit import audit_record
 from reports.services.errors import require
 
@@ -15,11 +15,8 @@ from reports.services.errors import require
 def report_legal_hold_set(*, report: Report, by: User, hold: bool) -> Report:
     require(by, "reports.triage_report")
     if Report.objects.filter(id=report.id).exclude(legal_hold=hold).update(legal_hold=hold):
-        audit_record(
-            action="report.legal_hold_set" if hold else "report.legal_hold_lifted",
-            actor=by,
-            report_id=report.id,
-        )
+        action = AuditAction.REPORT_LEGAL_HOLD_SET if hold else AuditAction.REPORT_LEGAL_HOLD_LIFTED
+        audit_record(action=action, actor=by, report_id=report.id)
     report.refresh_from_db()
     return report
 
@@ -49,7 +46,7 @@ def report_purge(*, report: Report, reason: str, by: User | None = None) -> bool
         if not deleted:
             return False
         audit_record(
-            action="report.purged",
+            action=AuditAction.REPORT_PURGED,
             actor=by,
             actor_label="" if by else "system",
             report_id=current.id,

@@ -7,7 +7,14 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from reports.models import Moderation, PartnerOrganisation, Report, ReportShare, WebhookEvent
+from reports.models import (
+    AuditAction,
+    Moderation,
+    PartnerOrganisation,
+    Report,
+    ReportShare,
+    WebhookEvent,
+)
 from reports.services.audit import audit_record
 from reports.services.errors import ShareNotAllowed, require
 from reports.services.webhooks import webhook_event_emit
@@ -34,7 +41,7 @@ def report_share(*, report: Report, organisation: PartnerOrganisation, by: User)
             report=report, organisation=organisation, revoked_at__isnull=True
         )
     audit_record(
-        action="report.shared",
+        action=AuditAction.REPORT_SHARED,
         actor=by,
         report_id=report.id,
         data={"organisation_id": organisation.id},
@@ -52,7 +59,7 @@ def report_share_revoke(*, share: ReportShare, by: User) -> ReportShare:
         revoked_at=now, revoked_by=by
     ):
         audit_record(
-            action="report.share_revoked",
+            action=AuditAction.REPORT_SHARE_REVOKED,
             actor=by,
             report_id=share.report_id,
             data={"organisation_id": share.organisation_id},
@@ -69,4 +76,6 @@ def report_share_revoke(*, share: ReportShare, by: User) -> ReportShare:
 def reports_export_record(*, by: User, count: int, query: str) -> None:
     """Audit a CSV export: who, how many rows, with which filters."""
     require(by, "reports.export_reports")
-    audit_record(action="reports.exported", actor=by, data={"rows": count, "query": query[:500]})
+    audit_record(
+        action=AuditAction.REPORTS_EXPORTED, actor=by, data={"rows": count, "query": query[:500]}
+    )

@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from reports.models import AuditAction
 from reports.roles import ROLES
 from reports.services.audit import audit_record
 from reports.services.errors import ServiceError
@@ -16,7 +17,9 @@ from reports.services.errors import ServiceError
 def staff_totp_enrol(*, user: User, name: str = "authenticator") -> TOTPDevice:
     """Give a staff user a TOTP device; its otpauth:// URL is shown once by the caller."""
     device = TOTPDevice.objects.create(user=user, name=name, confirmed=True)
-    audit_record(action="staff.otp_enrolled", actor_label="system", data={"user_id": user.pk})
+    audit_record(
+        action=AuditAction.STAFF_OTP_ENROLLED, actor_label="system", data={"user_id": user.pk}
+    )
     return device
 
 
@@ -33,6 +36,8 @@ def staff_create(*, username: str, role: str, email: str = "") -> tuple[User, st
         user.groups.add(Group.objects.get(name=role))
         device = staff_totp_enrol(user=user)
         audit_record(
-            action="staff.created", actor_label="system", data={"user_id": user.pk, "role": role}
+            action=AuditAction.STAFF_CREATED,
+            actor_label="system",
+            data={"user_id": user.pk, "role": role},
         )
     return user, password, device

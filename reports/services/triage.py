@@ -14,6 +14,7 @@ from django.utils import timezone
 from reports.contact import Contact, contact_open
 from reports.models import (
     CASE_TRANSITIONS,
+    AuditAction,
     CaseStatus,
     Label,
     MessageSender,
@@ -43,7 +44,7 @@ def report_contact_reveal(*, report: Report, by: User) -> Contact:
     if not report.consent_contact or not report.contact_sealed:
         raise ContactNotAvailable
     contact = contact_open(report_id=report.id, sealed=report.contact_sealed)
-    audit_record(action="contact.revealed", actor=by, report_id=report.id)
+    audit_record(action=AuditAction.CONTACT_REVEALED, actor=by, report_id=report.id)
     return contact
 
 
@@ -55,14 +56,14 @@ def report_message_ask(*, report: Report, by: User, body: str) -> ReportMessage:
     message = ReportMessage.objects.create(
         report=report, sender=MessageSender.STAFF, author=by, body=body
     )
-    audit_record(action="message.asked", actor=by, report_id=report.id)
+    audit_record(action=AuditAction.MESSAGE_ASKED, actor=by, report_id=report.id)
     return message
 
 
 def report_message_reply(*, report: Report, body: str) -> ReportMessage:
     """The witness writes on the follow-up page (no account: the receipt code is the key)."""
     message = ReportMessage.objects.create(report=report, sender=MessageSender.WITNESS, body=body)
-    audit_record(action="message.replied", actor_label="witness", report_id=report.id)
+    audit_record(action=AuditAction.MESSAGE_REPLIED, actor_label="witness", report_id=report.id)
     return message
 
 
@@ -81,7 +82,7 @@ def report_case_status_set(*, report: Report, by: User, status: str) -> Report:
         current.closed_at = timezone.now() if status == CaseStatus.CLOSED else None
         current.save(update_fields=["case_status", "closed_at", "updated_at"])
         audit_record(
-            action="case.status_changed",
+            action=AuditAction.CASE_STATUS_CHANGED,
             actor=by,
             report_id=report.id,
             data={"from": previous, "to": status},
@@ -127,7 +128,9 @@ def report_triage_update(
                 current.labels.set(wanted)
                 changed["labels"] = sorted(wanted)
         if changed:
-            audit_record(action="case.updated", actor=by, report_id=report.id, data=changed)
+            audit_record(
+                action=AuditAction.CASE_UPDATED, actor=by, report_id=report.id, data=changed
+            )
     report.refresh_from_db()
     return report
 
@@ -137,5 +140,5 @@ def report_note_add(*, report: Report, by: User, body: str) -> ReportNote:
     if not body.strip():
         raise ServiceError("A note cannot be empty.")
     note = ReportNote.objects.create(report=report, author=by, body=body)
-    audit_record(action="case.note_added", actor=by, report_id=report.id)
+    audit_record(action=AuditAction.CASE_NOTE_ADDED, actor=by, report_id=report.id)
     return note

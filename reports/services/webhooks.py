@@ -21,6 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from reports.models import (
+    AuditAction,
     DeliveryStatus,
     ReportShare,
     WebhookDelivery,
@@ -52,8 +53,9 @@ def webhook_endpoint_save(*, endpoint: WebhookEndpoint, by: User) -> WebhookEndp
     if created:
         endpoint.secret = secrets.token_hex(32)
     endpoint.save()
+    changed = AuditAction.WEBHOOK_ENDPOINT_CHANGED
     audit_record(
-        action="webhook.endpoint_created" if created else "webhook.endpoint_changed",
+        action=AuditAction.WEBHOOK_ENDPOINT_CREATED if created else changed,
         actor=by,
         data={"organisation_id": endpoint.organisation_id, "endpoint_id": endpoint.id},
     )
@@ -177,7 +179,7 @@ def webhook_delivery_retry(*, delivery: WebhookDelivery, by: User) -> None:
         status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None
     )
     audit_record(
-        action="webhook.retried",
+        action=AuditAction.WEBHOOK_RETRIED,
         actor=by,
         data={"delivery_id": str(delivery.id), "endpoint_id": delivery.endpoint_id},
     )

@@ -19,6 +19,7 @@ from PIL import Image
 from reports import selectors, services
 from reports.dhash import dhash, hamming
 from reports.models import (
+    AuditAction,
     AuditEvent,
     CaseStatus,
     MediaItem,
@@ -291,7 +292,7 @@ def test_purge_deletes_expired_rejected_and_keeps_legal_hold(moderator: User) ->
 def test_audit_events_cannot_be_changed_in_the_database() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("the database-level guard is installed on PostgreSQL only")
-    event = services.audit_record(action="x.test")
+    event = services.audit_record(action=AuditAction.REPORT_RECEIVED)
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.filter(id=event.id).update(action="x.changed")
     with pytest.raises(DatabaseError), transaction.atomic():
