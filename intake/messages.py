@@ -5,22 +5,27 @@ from __future__ import annotations
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from intake.sanitize import errors
+from reports.models import RefusalReason
 
+# One message for every RefusalReason (a unit test holds it to that).
 REFUSAL_MESSAGES: dict[str, Promise] = {
-    "empty": _("The file is empty."),
-    errors.TOO_LARGE: _("The file is larger than we can accept."),
-    errors.UNSUPPORTED_FORMAT: _(
+    RefusalReason.EMPTY: _("The file is empty."),
+    RefusalReason.TOO_LARGE: _("The file is larger than we can accept."),
+    RefusalReason.UNSUPPORTED_FORMAT: _(
         "This type of file is not supported. Please send photos, videos or audio recordings."
     ),
-    errors.MALFORMED: _("The file seems damaged and could not be read."),
-    errors.UNSAFE_CONTENT: _("The file could not be made safe to share."),
-    errors.VERIFY_FAILED: _("The file could not be made safe to share."),
-    "storage_error": _("The file could not be saved. Please try again."),
-    "processing_failed": _("The file could not be processed."),
-    "too_many_files": _("Too many files were sent at once. Please send the rest later."),
-    "cancelled": _("The upload was cancelled."),
-    "upload_expired": _("The upload was not finished in time. Please send the file again."),
+    RefusalReason.MALFORMED: _("The file seems damaged and could not be read."),
+    RefusalReason.UNSAFE_CONTENT: _("The file could not be made safe to share."),
+    RefusalReason.VERIFY_FAILED: _("The file could not be made safe to share."),
+    RefusalReason.STORAGE_ERROR: _("The file could not be saved. Please try again."),
+    RefusalReason.PROCESSING_FAILED: _("The file could not be processed."),
+    RefusalReason.TOO_MANY_FILES: _(
+        "Too many files were sent at once. Please send the rest later."
+    ),
+    RefusalReason.CANCELLED: _("The upload was cancelled."),
+    RefusalReason.UPLOAD_EXPIRED: _(
+        "The upload was not finished in time. Please send the file again."
+    ),
 }
 
 

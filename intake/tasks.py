@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import connection
 
-from intake.services import (
+from intake.pipeline import (
     ProcessingInterrupted,
     ProcessOutcome,
     media_item_process,

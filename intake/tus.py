@@ -30,7 +30,7 @@ from django.views.decorators.csrf import csrf_exempt
 from intake import messages
 from intake.followup import followup_report
 from intake.receipts import receipt_code_hash
-from intake.services import (
+from intake.resumable import (
     REFUSED_TOO_LARGE,
     UploadRefused,
     resumable_upload_abandon,

@@ -1,4 +1,4 @@
-"""The domain's data. Behaviour lives in services.py (writes) and selectors.py (reads)."""
+"""The domain's data. Behaviour lives in services/ (writes) and selectors.py (reads)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
+
+from reports.vocabulary import AuditAction as AuditAction
+from reports.vocabulary import RefusalReason as RefusalReason
 
 
 class Moderation(models.TextChoices):
@@ -26,7 +29,6 @@ class MediaStatus(models.TextChoices):
     CLEAN = "clean", _("Clean")
     REJECTED = "rejected", _("Rejected")
     FAILED = "failed", _("Failed")
-    PURGED = "purged", _("Purged")
 
 
 class PlaceType(models.TextChoices):
@@ -95,6 +97,40 @@ class CaseStatus(models.TextChoices):
     CLOSED = "closed", _("Closed")
 
 
+# Which media status may follow which; every change in services/media.py is checked
+# against it (intake/pipeline.py's docstring names the function behind each arrow). New
+# items start as uploading, quarantined, or rejected on receipt. processing → processing
+# is a claim taken back from a dead or interrupted try, counted as a new attempt.
+MEDIA_TRANSITIONS: dict[str, set[str]] = {
+    MediaStatus.UPLOADING: {MediaStatus.QUARANTINED, MediaStatus.REJECTED},
+    MediaStatus.QUARANTINED: {MediaStatus.PROCESSING},
+    MediaStatus.PROCESSING: {
+        MediaStatus.PROCESSING,
+        MediaStatus.CLEAN,
+        MediaStatus.REJECTED,
+        MediaStatus.QUARANTINED,
+        MediaStatus.FAILED,
+    },
+    MediaStatus.CLEAN: set(),
+    MediaStatus.REJECTED: set(),
+    MediaStatus.FAILED: set(),
+}
+
+# Which case status may follow which; services.report_case_status_set checks it.
+CASE_TRANSITIONS: dict[str, set[str]] = {
+    CaseStatus.NEW: {
+        CaseStatus.IN_PROGRESS,
+        CaseStatus.WAITING_ON_WITNESS,
+        CaseStatus.REFERRED,
+        CaseStatus.CLOSED,
+    },
+    CaseStatus.IN_PROGRESS: {CaseStatus.WAITING_ON_WITNESS, CaseStatus.REFERRED, CaseStatus.CLOSED},
+    CaseStatus.WAITING_ON_WITNESS: {CaseStatus.IN_PROGRESS, CaseStatus.REFERRED, CaseStatus.CLOSED},
+    CaseStatus.REFERRED: {CaseStatus.IN_PROGRESS, CaseStatus.CLOSED},
+    CaseStatus.CLOSED: {CaseStatus.IN_PROGRESS},  # reopen
+}
+
+
 class Priority(models.TextChoices):
     LOW = "low", _("Low")
     NORMAL = "normal", _("Normal")
@@ -130,7 +166,7 @@ class Label(models.Model):
 
 # Media in these states is finished with the pipeline; a report whose items are all
 # settled moves on to moderation.
-SETTLED_MEDIA = (MediaStatus.CLEAN, MediaStatus.REJECTED, MediaStatus.FAILED, MediaStatus.PURGED)
+SETTLED_MEDIA = (MediaStatus.CLEAN, MediaStatus.REJECTED, MediaStatus.FAILED)
 
 # Report fields the witness answers directly, after the time, place and agencies: the
 # intake form stores them as entered and the staff admin shows them, in this order.
@@ -335,7 +371,7 @@ class MediaItem(models.Model):
     dhash = models.CharField(max_length=16, blank=True, db_index=True)
     detected_format = models.CharField(max_length=16, blank=True)
     media_kind = models.CharField(max_length=8, blank=True)
-    reject_reason = models.CharField(max_length=40, blank=True)
+    reject_reason = models.CharField(max_length=40, choices=RefusalReason.choices, blank=True)
     manifest = models.JSONField(default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     claimed_at = models.DateTimeField(null=True, blank=True)
@@ -365,7 +401,7 @@ class AuditEvent(models.Model):
     )
     # "witness", "worker", "system" when there is no staff user.
     actor_label = models.CharField(max_length=40, blank=True)
-    action = models.CharField(max_length=60, db_index=True)
+    action = models.CharField(max_length=60, choices=AuditAction.choices, db_index=True)
     # Plain ids, not foreign keys: the trail outlives purged rows.
     report_id = models.UUIDField(null=True, blank=True, db_index=True)
     media_item_id = models.UUIDField(null=True, blank=True)

@@ -22,7 +22,6 @@ from reports.models import (
     MediaStatus,
     Moderation,
     PartnerAPIKey,
-    PartnerCase,
     PartnerOrganisation,
     Report,
     ReportMessage,
@@ -84,10 +83,6 @@ def reports_received_without_media_in_flight() -> QuerySet[Report]:
     the last item settling and the report moving on leaves these behind."""
     in_flight = MediaItem.objects.exclude(status__in=SETTLED_MEDIA).values("report_id")
     return Report.objects.filter(moderation=Moderation.RECEIVED).exclude(id__in=in_flight)
-
-
-def reports_with_media_count() -> QuerySet[Report]:
-    return Report.objects.annotate(media_count=Count("media_items")).order_by("-received_at")
 
 
 def report_by_receipt(*, receipt_hash: str) -> Report | None:
@@ -385,7 +380,3 @@ def partner_media_item(
         .exclude(media_name="")
         .first()
     )
-
-
-def partner_case(*, organisation: PartnerOrganisation, report: Report) -> PartnerCase | None:
-    return PartnerCase.objects.filter(organisation=organisation, report=report).first()

@@ -8,39 +8,16 @@ from django.core.files.storage import storages
 from django.http import FileResponse, Http404, HttpRequest
 
 from reports import selectors
-from reports.models import MediaItem
+from reports.formats import CONTENT_TYPES
+from reports.models import AuditAction, MediaItem
 from reports.services import audit_record
-
-CONTENT_TYPES = {
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-    "apng": "image/apng",
-    "gif": "image/gif",
-    "webp": "image/webp",
-    "tiff": "image/tiff",
-    "heic": "image/heic",
-    "avif": "image/avif",
-    "mp4": "video/mp4",
-    "m4v": "video/mp4",
-    "mov": "video/quicktime",
-    "3gp": "video/3gpp",
-    "m4a": "audio/mp4",
-    "webm": "video/webm",
-    "mkv": "video/x-matroska",
-    "mp3": "audio/mpeg",
-    "ogg": "audio/ogg",
-    "opus": "audio/ogg",
-    "flac": "audio/flac",
-    "wav": "audio/wav",
-    "amr": "audio/amr",
-}
 
 
 @staff_member_required
 def media_file(request: HttpRequest, media_item_id: str) -> FileResponse:
     item = _viewable_item(request, media_item_id)
     audit_record(
-        action="media.viewed",
+        action=AuditAction.MEDIA_VIEWED,
         actor=request.user,  # type: ignore[arg-type]
         report_id=item.report_id,
         media_item_id=item.id,

@@ -13,9 +13,9 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from reports.contact import Contact
+from reports.formats import CONTENT_TYPES
 from reports.models import MediaItem, PartnerCase, PartnerCaseStatus, Report
 from reports.policy import SHAREABLE_FIELDS, report_fields
-from reports.views import CONTENT_TYPES
 
 MEDIA_SALT = "testigo.partner-media"
 

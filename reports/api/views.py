@@ -44,8 +44,9 @@ from reports.api.serializers import (
     PartnerReportSerializer,
     media_token_open,
 )
+from reports.formats import CONTENT_TYPES
 from reports.models import PartnerOrganisation, Report
-from reports.views import CONTENT_TYPES, _stream
+from reports.views import _stream
 
 REPORT_ID = OpenApiParameter(
     "report_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The report's id."

@@ -98,7 +98,7 @@ def test_celery_settings_ack_late_requeue_lost_and_visibility_outlives_time_limi
 
 @pytest.mark.django_db
 def test_attempts_are_counted_in_the_database_on_every_claim() -> None:
-    from intake.services import worker_identity
+    from intake.pipeline import worker_identity
     from reports.services import media_item_claim, media_item_release
     from tests.factories import quarantined_item
 

@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group, User
 from django.core.files.storage import storages
 from django.test import Client
 
-from intake.services import (
+from intake.pipeline import (
     _media_item_sanitize,
     media_item_destroy_quarantine,
     quarantine_sweep,

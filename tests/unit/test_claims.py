@@ -1,4 +1,4 @@
-"""Whether a claim's worker process is provably gone (intake.services.claimant_is_gone)."""
+"""Whether a claim's worker process is provably gone (intake.pipeline.claimant_is_gone)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import socket
 import subprocess
 import time
 
-from intake.services import _process_start, claimant_is_gone, worker_identity
+from intake.pipeline import _process_start, claimant_is_gone, worker_identity
 
 
 def _claim_of(pid: int) -> str:

@@ -69,6 +69,16 @@ def test_contact_reveal_without_permission_is_refused() -> None:
     assert not AuditEvent.objects.filter(action="contact.revealed").exists()
 
 
+def test_contact_reveal_by_inactive_user_is_refused() -> None:
+    report = _report()
+    lawyer = _legal_aid()
+    User.objects.filter(id=lawyer.id).update(is_active=False)
+    lawyer.refresh_from_db()
+    with pytest.raises(PermissionDenied):
+        report_contact_reveal(report=report, by=lawyer)
+    assert not AuditEvent.objects.filter(action="contact.revealed").exists()
+
+
 def test_contact_reveal_without_consent_is_refused() -> None:
     report = _report(consent=False)
     with pytest.raises(ContactNotAvailable):

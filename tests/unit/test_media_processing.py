@@ -9,7 +9,7 @@ from django.core.files import File
 from django.core.files.storage import storages
 from django.test import override_settings
 
-from intake.services import ProcessOutcome, media_item_process
+from intake.pipeline import ProcessOutcome, media_item_process
 from reports.models import MediaStatus, Moderation, Report
 from tests.factories import quarantined_item
 

@@ -19,6 +19,7 @@ from PIL import Image
 from reports import selectors, services
 from reports.dhash import dhash, hamming
 from reports.models import (
+    AuditAction,
     AuditEvent,
     CaseStatus,
     MediaItem,
@@ -99,6 +100,30 @@ def test_report_lock_expired_can_be_taken(moderator: User) -> None:
     other = staff_user("mod2", "moderator")
     report = _report(locked_by=moderator, locked_until=timezone.now() - timedelta(seconds=1))
     assert services.report_lock_acquire(report=report, by=other) is True
+
+
+def test_report_lock_release_frees_only_the_callers_own_lock(moderator: User) -> None:
+    other = staff_user("mod2", "moderator")
+    report = _report()
+    assert services.report_lock_acquire(report=report, by=moderator) is True
+    services.report_lock_release(report=report, by=other)
+    report.refresh_from_db()
+    assert report.locked_by == moderator
+    assert _actions(report) == ["report.locked"]
+    services.report_lock_release(report=report, by=moderator)
+    assert Report.objects.filter(id=report.id, locked_by=None, locked_until=None).exists()
+    assert _actions(report) == ["report.locked", "report.unlocked"]
+
+
+def test_report_lock_release_needs_the_moderate_permission(
+    moderator: User, legal_aid: User
+) -> None:
+    report = _report(locked_by=legal_aid, locked_until=timezone.now() + timedelta(minutes=5))
+    with pytest.raises(PermissionDenied):
+        services.report_lock_release(report=report, by=legal_aid)
+    report.refresh_from_db()
+    assert report.locked_by == legal_aid
+    assert _actions(report) == []
 
 
 def test_report_redact_keeps_original_and_audits_lengths_only(moderator: User) -> None:
@@ -267,7 +292,7 @@ def test_purge_deletes_expired_rejected_and_keeps_legal_hold(moderator: User) ->
 def test_audit_events_cannot_be_changed_in_the_database() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("the database-level guard is installed on PostgreSQL only")
-    event = services.audit_record(action="x.test")
+    event = services.audit_record(action=AuditAction.REPORT_RECEIVED)
     with pytest.raises(DatabaseError), transaction.atomic():
         AuditEvent.objects.filter(id=event.id).update(action="x.changed")
     with pytest.raises(DatabaseError), transaction.atomic():

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from intake.services import preview_make
+from intake.pipeline import preview_make
 from tests.factories import jpeg_with_gps
 
 

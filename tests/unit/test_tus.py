@@ -12,7 +12,8 @@ from django.core.files.storage import storages
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from intake.services import quarantine_plaintext, quarantine_sweep, report_submit
+from intake.pipeline import quarantine_plaintext, quarantine_sweep
+from intake.services import report_submit
 from reports.models import MediaItem, MediaStatus, Moderation, Report
 from tests.problems import assert_problem
 

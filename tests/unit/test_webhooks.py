@@ -107,7 +107,8 @@ def test_webhook_delivery_fails_after_max_attempts_and_manual_retry_requeues(
 
 def test_webhook_backoff_is_exponential(settings: Any) -> None:
     settings.TESTIGO_WEBHOOK_BACKOFF_S = 30
-    assert [services._webhook_backoff_s(n) for n in (1, 2, 3, 4, 10)] == [30, 60, 120, 240, 3600]
+    backoff = services.webhooks._webhook_backoff_s
+    assert [backoff(n) for n in (1, 2, 3, 4, 10)] == [30, 60, 120, 240, 3600]
 
 
 def test_webhook_events_emitted_by_services(

@@ -1,0 +1,391 @@
+"""The worker pipeline: from a committed upload to media staff may look at.
+
+A media item's states (reports.models.MEDIA_TRANSITIONS) and what moves it; the row
+changes are services in reports/services/media.py, each checked against the table and
+audited, and this module drives them:
+
+  (new)        → uploading     resumable.resumable_upload_create → media_item_upload_start
+  (new)        → quarantined   services.report_submit / report_media_add
+                               → media_item_quarantine; processing queued on commit
+                               (media_item_enqueue)
+  (new)        → rejected      the same, for an upload refused on arrival
+                               → media_item_reject_on_receipt
+  uploading    → quarantined   resumable.resumable_upload_append, last part
+                               → media_item_upload_append; processing queued
+  uploading    → rejected      resumable.resumable_upload_abandon (cancelled, refused,
+                               or expired by quarantine_sweep) → media_item_upload_abandon
+  quarantined  → processing    media_item_process → media_item_claim
+  processing   → processing    media_item_process taking back its own interrupted try's
+                               claim (abandoned_claims) or a stale one → media_item_claim
+  processing   → clean         _media_item_sanitize → media_item_mark_clean
+  processing   → rejected      _media_item_sanitize (sanitizer or ExifTool refused it)
+                               → media_item_reject
+  processing   → quarantined   media_item_process: the attempt crashed, or the claimant
+               | failed        died → media_item_release (failed once attempts are used up)
+
+Settled items (clean, rejected, failed) never move again. Each settling change above also
+moves the report from received to pending once none of its media is in flight
+(reports.services.media._report_settle); quarantine_sweep catches any left behind, and
+re-queues items whose task was lost. After a clean or rejected result the quarantine copy
+is destroyed (media_item_destroy_quarantine); a failed item keeps it, never viewable.
+
+Celery tasks in intake/tasks.py take ids and call media_item_process and quarantine_sweep.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import storages
+from django.db import InterfaceError, OperationalError
+from django.utils import timezone
+
+from intake import legal_hold, sanitize
+from intake.quarantine import ConcatenatedReader, DecryptingReader, plaintext_size
+from intake.sanitize.exiftool import exiftool_findings
+from reports import selectors
+from reports.formats import EXTENSIONS
+from reports.models import MediaItem, MediaStatus, RefusalReason
+from reports.services import (
+    media_item_claim,
+    media_item_forget_quarantine,
+    media_item_mark_clean,
+    media_item_reject,
+    media_item_release,
+    report_settle_if_ready,
+)
+
+logger = logging.getLogger(__name__)
+
+# Monotonic time before which this process does not try to publish: set after a failed
+# publish, so that during a broker outage each request pays the publish timeout at most
+# once instead of once per file.
+_publish_paused_until = 0.0
+
+
+def media_item_enqueue(*, media_item_id: Any) -> bool:
+    """Queue processing; True when published. A broker outage is logged, not raised: the
+    item is committed and the sweeper re-queues it once the broker is back."""
+    global _publish_paused_until
+    from intake.tasks import process_media
+
+    if time.monotonic() < _publish_paused_until:
+        return False
+    try:
+        process_media.apply_async(kwargs={"media_item_id": str(media_item_id)})
+    except Exception as exc:
+        _publish_paused_until = time.monotonic() + settings.TESTIGO_PUBLISH_PAUSE_S
+        logger.warning(
+            "could not queue media item %s (%s); the sweeper will retry",
+            media_item_id,
+            type(exc).__name__,
+        )
+        return False
+    return True
+
+
+def worker_identity() -> str:
+    """Who is processing: host, process id, process start time and thread. The start time
+    tells a restarted process from an old one that had the same id."""
+    pid = os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid)}:{threading.get_ident()}"
+
+
+def _process_start(pid: int) -> str:
+    """The process's start time in clock ticks since boot ("" when unknown or the process
+    is a zombie: killed, not yet reaped by its parent, so already gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # Fields after the command name (which may hold spaces): state is field 3, starttime 22.
+    fields = stat.rsplit(")", 1)[1].split()
+    return "" if fields[0] in ("Z", "X") else fields[19]
+
+
+def claimant_is_gone(claimant: str, me: str) -> bool:
+    """True only when the process holding a claim (``worker_identity()`` and a nonce)
+    provably no longer works on it: it is this very thread (a worker runs one task per
+    thread at a time, so an earlier task of ours is over), or it ran on this host and that
+    process has ended. Elsewhere: unknown, False."""
+    if claimant.rpartition(":")[0] == me:
+        return True
+    host, _, rest = claimant.partition(":")
+    pid_text, _, rest = rest.partition(":")
+    start = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # it exists, under another user
+    current_start = _process_start(pid)
+    if not current_start:
+        # No start time: a zombie (gone), or a system without /proc (unknown).
+        return Path(f"/proc/{pid}").exists()
+    # Same id, another start time: the id now belongs to a newer process.
+    return bool(start) and current_start != start
+
+
+class ProcessOutcome:
+    SKIPPED = "skipped"
+    CLEAN = "clean"
+    REJECTED = "rejected"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+class ProcessingInterrupted(Exception):
+    """The database went away mid-job. ``claims`` are the claims this task's tries may
+    hold (whether the last one was written is unknown when the connection died): a retry
+    may take them back (the tries that made them are over), and they do not count as
+    failed attempts of the item."""
+
+    def __init__(self, claims: list[str]) -> None:
+        super().__init__(claims[-1])
+        self.claims = claims
+
+
+def media_item_process(*, media_item_id: Any, abandoned_claims: Sequence[str] = ()) -> str:
+    """Sanitize one quarantined item. Safe to run twice: the claim lets one run work,
+    outputs have fixed names, and every step after storing is idempotent.
+
+    A claim left by a worker that died (killed mid-job: out of memory, a crash, a deploy)
+    counts as a failed attempt; it is taken over at once when the death is provable, else
+    once the claim is older than TESTIGO_CLAIM_STALE_S. ``abandoned_claims`` are the claims
+    of this task's own earlier tries, interrupted by database errors (ProcessingInterrupted)."""
+    me = worker_identity()
+    # Each claim is unique, so a retry takes back its own claim and not a newer one.
+    claim = f"{me}:{uuid.uuid4().hex[:12]}"
+    try:
+        return _media_item_process(
+            media_item_id=media_item_id, me=me, claim=claim, abandoned_claims=abandoned_claims
+        )
+    except (OperationalError, InterfaceError) as exc:
+        raise ProcessingInterrupted([*abandoned_claims, claim]) from exc
+
+
+def _media_item_process(
+    *, media_item_id: Any, me: str, claim: str, abandoned_claims: Sequence[str]
+) -> str:
+    stale_before = timezone.now() - timedelta(seconds=settings.TESTIGO_CLAIM_STALE_S)
+    holder = selectors.media_item_claim_holder(media_item_id=media_item_id)
+    take_over_from = ""
+    if holder is not None and holder.claimed_by in abandoned_claims:
+        take_over_from = holder.claimed_by
+    elif holder is not None and (
+        claimant_is_gone(holder.claimed_by, me)
+        or (holder.claimed_at is not None and holder.claimed_at < stale_before)
+    ):
+        take_over_from = holder.claimed_by
+        released = media_item_release(
+            item=holder,
+            error="worker_lost",
+            max_attempts=settings.TESTIGO_MAX_ATTEMPTS,
+            claimed_by=holder.claimed_by,
+        )
+        if released.status == MediaStatus.FAILED:
+            return ProcessOutcome.FAILED
+    item = media_item_claim(
+        media_item_id=media_item_id,
+        stale_before=stale_before,
+        claimant=claim,
+        take_over_from=take_over_from,
+    )
+    if item is None:
+        return ProcessOutcome.SKIPPED
+    try:
+        outcome = _media_item_sanitize(item)
+    except (OperationalError, InterfaceError):
+        raise
+    except Exception as exc:
+        logger.exception("processing media item %s failed", item.id)
+        released = media_item_release(
+            item=item,
+            error=type(exc).__name__,
+            max_attempts=settings.TESTIGO_MAX_ATTEMPTS,
+            claimed_by=claim,
+        )
+        return ProcessOutcome.FAILED if released.status == "failed" else ProcessOutcome.RETRY
+    media_item_destroy_quarantine(item=item)
+    return outcome
+
+
+@contextlib.contextmanager
+def quarantine_plaintext(item: MediaItem) -> Iterator[BinaryIO]:
+    """The item's plaintext, decrypted on the fly: only the worker calls this. A
+    resumable upload is read as the concatenation of its parts."""
+    quarantine = storages["quarantine"]
+    raw: io.RawIOBase
+    with contextlib.ExitStack() as stack:
+        if item.quarantine_parts:
+            names = list(item.quarantine_parts)
+            raw = ConcatenatedReader(
+                [_opener(name) for name in names],
+                [plaintext_size(quarantine.size(name)) for name in names],
+                key=None,
+            )
+        else:
+            sealed = stack.enter_context(quarantine.open(item.quarantine_name, "rb"))
+            raw = DecryptingReader(sealed)  # type: ignore[arg-type]
+        stack.callback(raw.close)
+        yield io.BufferedReader(raw, buffer_size=1 << 20)
+
+
+def _opener(name: str) -> Callable[[], BinaryIO]:
+    def open_part() -> BinaryIO:
+        return storages["quarantine"].open(name, "rb")  # type: ignore[return-value]
+
+    return open_part
+
+
+def _media_item_sanitize(item: MediaItem) -> str:
+    with (
+        quarantine_plaintext(item) as plaintext,
+        tempfile.TemporaryDirectory(prefix="testigo-") as tmp,
+    ):
+        workdir = Path(tmp)
+        sealed_original_name = _legal_hold_seal(item=item, plaintext=plaintext, workdir=workdir)
+        plaintext.seek(0)
+        output_path = workdir / "out"
+        with output_path.open("w+b") as output:
+            manifest = sanitize.sanitize_stream(plaintext, output)
+        if manifest.status != "clean":
+            media_item_reject(
+                item=item,
+                reason=manifest.reason,
+                manifest=manifest.to_dict(),
+                sealed_original_name=sealed_original_name,
+            )
+            return ProcessOutcome.REJECTED
+        findings = exiftool_findings(output_path, settings.TESTIGO_EXIFTOOL)
+        if findings:
+            logger.error("exiftool found %s in sanitized media item %s", findings, item.id)
+            media_item_reject(
+                item=item,
+                reason=RefusalReason.VERIFY_FAILED,
+                manifest=manifest.to_dict(),
+                sealed_original_name=sealed_original_name,
+            )
+            return ProcessOutcome.REJECTED
+        base = f"{item.report_id}/{item.id}"
+        media = storages["media"]
+        with output_path.open("rb") as output:
+            media_name = media.save(base + EXTENSIONS.get(manifest.format, ""), File(output))
+        preview_name = ""
+        preview_path = preview_make(
+            kind=manifest.media_kind or "", source=output_path, workdir=workdir
+        )
+        if preview_path is not None:
+            with preview_path.open("rb") as preview:
+                preview_name = media.save(base + ".preview.jpg", File(preview))
+    media_item_mark_clean(
+        item=item,
+        media_name=media_name,
+        manifest=manifest.to_dict(),
+        preview_name=preview_name,
+        sealed_original_name=sealed_original_name,
+    )
+    return ProcessOutcome.CLEAN
+
+
+def _legal_hold_seal(*, item: MediaItem, plaintext: BinaryIO, workdir: Path) -> str:
+    """Seal the original to the legal-hold key, when the deployment has one. Fixed name,
+    so a second run overwrites rather than duplicates."""
+    public_key = settings.TESTIGO_LEGAL_HOLD_PUBLIC_KEY
+    if not public_key:
+        return ""
+    sealed_path = workdir / "original.sealed"
+    with sealed_path.open("w+b") as sink:
+        legal_hold.seal(plaintext=plaintext, sink=sink, public_key_b64=public_key)
+        sink.seek(0)
+        return storages["legal_hold"].save(f"{item.report_id}/{item.id}.sealed", File(sink))
+
+
+def _limit_child_resources() -> None:
+    """Runs in the preview child before exec: cap its memory and CPU time."""
+    memory = settings.TESTIGO_PREVIEW_MAX_MEMORY_MB * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    cpu = settings.TESTIGO_PREVIEW_MAX_CPU_S
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
+
+
+def preview_make(*, kind: str, source: Path, workdir: Path) -> Path | None:
+    """A JPEG preview of a sanitized file, made in a resource-limited child process and
+    itself sanitized and verified. None when there is none to make or making it failed:
+    a preview never decides whether media is visible."""
+    if kind not in ("image", "video"):
+        return None
+    raw = workdir / "preview.raw.jpg"
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "intake.preview", kind, str(source), str(raw)],
+            preexec_fn=_limit_child_resources,  # workers are processes, not threads
+            timeout=settings.TESTIGO_PREVIEW_MAX_CPU_S * 2,
+            capture_output=True,
+            check=True,
+            cwd=settings.BASE_DIR,
+        )
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        logger.warning("preview of %s failed: %s", source.name, type(exc).__name__)
+        return None
+    clean = workdir / "preview.jpg"
+    with raw.open("rb") as src, clean.open("w+b") as dst:
+        manifest = sanitize.sanitize_stream(src, dst)
+    return clean if manifest.status == "clean" else None
+
+
+def media_item_destroy_quarantine(*, item: MediaItem) -> None:
+    if item.quarantine_parts:
+        for name in item.quarantine_parts:
+            storages["quarantine"].delete(name)
+        media_item_forget_quarantine(item=item)
+    elif item.quarantine_name:
+        if not item.quarantine_name.endswith("/"):  # a parts prefix is not a file
+            storages["quarantine"].delete(item.quarantine_name)
+        media_item_forget_quarantine(item=item)
+
+
+def quarantine_sweep() -> int:
+    """Re-queue items whose task was lost and finish interrupted clean-ups. Returns how
+    many items were re-queued (published to the broker)."""
+    # resumable.py builds on this module, so it is imported here, not at the top.
+    from intake.resumable import resumable_upload_abandon
+
+    now = timezone.now()
+    for expired in selectors.media_items_upload_expired(now=now):
+        resumable_upload_abandon(
+            item=expired, reason=RefusalReason.UPLOAD_EXPIRED, actor_label="system"
+        )
+    for leftover in selectors.media_items_with_leftover_quarantine():
+        media_item_destroy_quarantine(item=leftover)
+    candidates = selectors.media_items_to_sweep(
+        idle_before=now - timedelta(seconds=settings.TESTIGO_SWEEP_AFTER_S)
+    )
+    count = 0
+    for media_item_id in candidates.values_list("id", flat=True):
+        if media_item_enqueue(media_item_id=media_item_id):
+            count += 1
+    for report in selectors.reports_received_without_media_in_flight():
+        report_settle_if_ready(report=report)
+    return count

@@ -1,0 +1,158 @@
+"""Resumable uploads (tus 1.0), the service side: create an upload, append its bytes as
+encrypted parts, end one that will not complete. The protocol lives in intake/tus.py; the
+finished upload enters the worker pipeline (intake/pipeline.py) like any other file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import secrets
+import tempfile
+import uuid
+from collections.abc import Callable
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import storages
+from django.db import transaction
+from django.utils import timezone
+
+from intake.limits import size_limit, upload_kind
+from intake.pipeline import media_item_destroy_quarantine, media_item_enqueue
+from intake.quarantine import SPOOL_MAX, EncryptingWriter
+from intake.sanitize.sniff import HEAD_SIZE
+from reports import selectors
+from reports.models import MediaItem, MediaStatus, RefusalReason, Report
+from reports.services import (
+    UploadConflict,
+    media_item_upload_abandon,
+    media_item_upload_append,
+    media_item_upload_start,
+)
+
+READ_CHUNK = 1024 * 1024
+
+# The refusals this module's functions raise, by the names they use (RefusalReason values;
+# intake/tus.py maps REFUSED_TOO_LARGE to 413).
+REFUSED_EMPTY = RefusalReason.EMPTY
+REFUSED_EXPIRED = RefusalReason.UPLOAD_EXPIRED
+REFUSED_TOO_LARGE = RefusalReason.TOO_LARGE
+REFUSED_TOO_MANY = RefusalReason.TOO_MANY_FILES
+REFUSED_UNSUPPORTED = RefusalReason.UNSUPPORTED_FORMAT
+
+
+class UploadRefused(Exception):
+    """The upload cannot go on; ``reason`` is a code intake.messages translates."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclasses.dataclass(frozen=True)
+class ResumableUpload:
+    item: MediaItem
+    key: str
+
+
+def upload_key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def resumable_upload_create(*, report: Report, length: int) -> ResumableUpload:
+    """Start a resumable upload of ``length`` bytes for ``report``. The returned key goes
+    in the upload's URL and is the only way to add to it."""
+    if length > settings.TESTIGO_MAX_UPLOAD_BYTES:
+        raise UploadRefused(REFUSED_TOO_LARGE)
+    if length == 0:
+        raise UploadRefused(REFUSED_EMPTY)
+    if selectors.report_media_count(report=report) >= settings.TESTIGO_MAX_FILES_PER_REPORT:
+        raise UploadRefused(REFUSED_TOO_MANY)
+    key = secrets.token_urlsafe(32)
+    item = media_item_upload_start(
+        report=report,
+        position=selectors.report_next_position(report=report),
+        key_hash=upload_key_hash(key),
+        length=length,
+        expires_at=timezone.now() + timedelta(seconds=settings.TESTIGO_UPLOAD_EXPIRY_S),
+    )
+    return ResumableUpload(item=item, key=key)
+
+
+def resumable_upload_append(
+    *, item: MediaItem, offset: int, length: int, read: Callable[[int], bytes]
+) -> MediaItem:
+    """Append ``length`` bytes read from ``read`` at ``offset``. The bytes are encrypted as
+    they arrive and stored as one part; when the connection drops midway, what did arrive
+    is kept, so the client resumes from there. Raises UploadConflict on an offset mismatch
+    and UploadRefused when the file cannot be accepted (the upload then ends)."""
+    if item.status != MediaStatus.UPLOADING:
+        raise UploadRefused(REFUSED_EXPIRED)
+    if item.upload_expires_at is not None and item.upload_expires_at < timezone.now():
+        raise UploadRefused(REFUSED_EXPIRED)
+    if offset != item.upload_offset:
+        raise UploadConflict
+    total = item.upload_length or 0
+    if offset + length > total:
+        raise UploadRefused(REFUSED_TOO_LARGE)
+    head_needed = min(HEAD_SIZE, total) if offset == 0 else 0
+    head = b""
+    received = 0
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX) as ciphertext:
+        writer = EncryptingWriter(ciphertext)
+        while received < length:
+            try:
+                chunk = read(min(READ_CHUNK, length - received))
+            except OSError:
+                break  # the client went away: keep what arrived
+            if not chunk:
+                break
+            if len(head) < head_needed:
+                head += chunk[: head_needed - len(head)]
+                if len(head) == head_needed:
+                    _upload_check_head(item=item, head=head, total=total)
+            writer.write(chunk)
+            received += len(chunk)
+        if received == 0 or len(head) < head_needed:
+            # Too little to judge the file's type yet: keep nothing, the client resends.
+            return item
+        writer.close()
+        ciphertext.seek(0)
+        name = storages["quarantine"].save(
+            f"{item.quarantine_name}{offset:013d}-{uuid.uuid4().hex[:8]}.tq", File(ciphertext)
+        )
+    try:
+        updated = media_item_upload_append(
+            item_id=item.id, offset=offset, part_name=name, size=received
+        )
+    except Exception:
+        storages["quarantine"].delete(name)
+        raise
+    if updated.status == MediaStatus.QUARANTINED:
+        transaction.on_commit(partial(media_item_enqueue, media_item_id=updated.id))
+    return updated
+
+
+def _upload_check_head(*, item: MediaItem, head: bytes, total: int) -> None:
+    kind = upload_kind(head)
+    reason = None
+    if kind is None:
+        reason = REFUSED_UNSUPPORTED
+    elif total > size_limit(kind):
+        reason = REFUSED_TOO_LARGE
+    if reason is not None:
+        resumable_upload_abandon(item=item, reason=reason, actor_label="witness")
+        raise UploadRefused(reason)
+
+
+def resumable_upload_abandon(*, item: MediaItem, reason: str, actor_label: str) -> bool:
+    """End an upload that will not complete and destroy its parts. False when it was no
+    longer uploading (finished, or already ended)."""
+    ended = media_item_upload_abandon(item_id=item.id, reason=reason, actor_label=actor_label)
+    if ended is None:
+        return False
+    media_item_destroy_quarantine(item=ended)
+    return True

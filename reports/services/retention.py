@@ -1,0 +1,55 @@
+"""How long things are kept: legal hold, and the purge of a report with every file it
+left. reports/retention.py decides which reports are due."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.core.files.storage import storages
+from django.db import transaction
+
+from reports.models import AuditAction, MediaItem, Report
+from reports.services.audit import audit_record
+from reports.services.errors import require
+
+
+def report_legal_hold_set(*, report: Report, by: User, hold: bool) -> Report:
+    require(by, "reports.triage_report")
+    if Report.objects.filter(id=report.id).exclude(legal_hold=hold).update(legal_hold=hold):
+        action = AuditAction.REPORT_LEGAL_HOLD_SET if hold else AuditAction.REPORT_LEGAL_HOLD_LIFTED
+        audit_record(action=action, actor=by, report_id=report.id)
+    report.refresh_from_db()
+    return report
+
+
+def report_purge(*, report: Report, reason: str, by: User | None = None) -> bool:
+    """Delete a report, its rows and every file it left (sanitized media, previews,
+    sealed originals and any quarantine leftovers), unless it is under legal hold. Files
+    go first: if the row delete then fails, the next run finishes, and nothing is kept."""
+    current = Report.objects.filter(id=report.id, legal_hold=False).first()
+    if current is None:
+        return False
+    items = list(MediaItem.objects.filter(report=current))
+    files = 0
+    for item in items:
+        for storage, name in (
+            ("media", item.media_name),
+            ("media", item.preview_name),
+            ("quarantine", item.quarantine_name),
+            # Sealed originals are kept for legal hold; past retention, they go too.
+            ("legal_hold", item.sealed_original_name),
+        ):
+            if name:
+                storages[storage].delete(name)
+                files += 1
+    with transaction.atomic():
+        deleted = Report.objects.filter(id=current.id, legal_hold=False).delete()[0]
+        if not deleted:
+            return False
+        audit_record(
+            action=AuditAction.REPORT_PURGED,
+            actor=by,
+            actor_label="" if by else "system",
+            report_id=current.id,
+            data={"reason": reason, "media_items": len(items), "files": files},
+        )
+    return True

@@ -1,0 +1,81 @@
+"""What leaves for partner organisations by a staff decision: shares, revocations, and
+the audited CSV export."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from reports.models import (
+    AuditAction,
+    Moderation,
+    PartnerOrganisation,
+    Report,
+    ReportShare,
+    WebhookEvent,
+)
+from reports.services.audit import audit_record
+from reports.services.errors import ShareNotAllowed, require
+from reports.services.webhooks import webhook_event_emit
+
+
+def report_share(*, report: Report, organisation: PartnerOrganisation, by: User) -> ReportShare:
+    """Share an approved report with one partner organisation, if the witness consented."""
+    require(by, "reports.share_report")
+    current = Report.objects.get(id=report.id)
+    if current.moderation != Moderation.APPROVED:
+        raise ShareNotAllowed("Only approved reports can be shared.")
+    if not current.consent_share_partners:
+        raise ShareNotAllowed("The witness did not consent to sharing with partners.")
+    if not organisation.active:
+        raise ShareNotAllowed(f"{organisation} is not active.")
+    try:
+        with transaction.atomic():
+            share = ReportShare.objects.create(
+                report=report, organisation=organisation, shared_by=by
+            )
+    except IntegrityError:
+        # Already shared and not revoked: sharing again changes nothing.
+        return ReportShare.objects.get(
+            report=report, organisation=organisation, revoked_at__isnull=True
+        )
+    audit_record(
+        action=AuditAction.REPORT_SHARED,
+        actor=by,
+        report_id=report.id,
+        data={"organisation_id": organisation.id},
+    )
+    webhook_event_emit(
+        event=WebhookEvent.REPORT_SHARED, report_id=report.id, organisation_ids=[organisation.id]
+    )
+    return share
+
+
+def report_share_revoke(*, share: ReportShare, by: User) -> ReportShare:
+    require(by, "reports.share_report")
+    now = timezone.now()
+    if ReportShare.objects.filter(id=share.id, revoked_at__isnull=True).update(
+        revoked_at=now, revoked_by=by
+    ):
+        audit_record(
+            action=AuditAction.REPORT_SHARE_REVOKED,
+            actor=by,
+            report_id=share.report_id,
+            data={"organisation_id": share.organisation_id},
+        )
+        webhook_event_emit(
+            event=WebhookEvent.SHARE_REVOKED,
+            report_id=share.report_id,
+            organisation_ids=[share.organisation_id],
+        )
+    share.refresh_from_db()
+    return share
+
+
+def reports_export_record(*, by: User, count: int, query: str) -> None:
+    """Audit a CSV export: who, how many rows, with which filters."""
+    require(by, "reports.export_reports")
+    audit_record(
+        action=AuditAction.REPORTS_EXPORTED, actor=by, data={"rows": count, "query": query[:500]}
+    )

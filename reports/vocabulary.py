@@ -1,0 +1,88 @@
+"""The words the domain records: why a file was refused, and what the audit trail says
+happened. Values are stored and sent as they are, so they never change; the labels are
+what staff read. reports/models.py re-exports both.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class RefusalReason(models.TextChoices):
+    """Why a media item or upload was refused. The witness is told in their language
+    (intake/messages.py); the sanitizer's error codes (intake/sanitize/errors.py, a
+    library that imports nothing from here) are the same values."""
+
+    EMPTY = "empty", _("Empty file")
+    TOO_LARGE = "too_large", _("Too large")
+    UNSUPPORTED_FORMAT = "unsupported_format", _("Unsupported format")
+    MALFORMED = "malformed", _("Damaged or malformed")
+    UNSAFE_CONTENT = "unsafe_content", _("Could not be made safe")
+    VERIFY_FAILED = "verify_failed", _("Failed the independent check")
+    STORAGE_ERROR = "storage_error", _("Could not be stored")
+    TOO_MANY_FILES = "too_many_files", _("Too many files")
+    PROCESSING_FAILED = "processing_failed", _("Processing failed")
+    CANCELLED = "cancelled", _("Cancelled by the witness")
+    UPLOAD_EXPIRED = "upload_expired", _("Upload not finished in time")
+
+
+class AuditAction(models.TextChoices):
+    """Every action the audit trail records, as ``subject.event``."""
+
+    REPORT_RECEIVED = "report.received", _("Report received")
+    REPORT_QUEUED = "report.queued", _("Report queued for moderation")
+    REPORT_LOCKED = "report.locked", _("Report locked for editing")
+    REPORT_UNLOCKED = "report.unlocked", _("Report unlocked")
+    REPORT_REDACTED = "report.redacted", _("Report redacted")
+    REPORT_APPROVED = "report.approved", _("Report approved")
+    REPORT_REJECTED = "report.rejected", _("Report rejected")
+    REPORT_SHARED = "report.shared", _("Report shared with a partner")
+    REPORT_SHARE_REVOKED = "report.share_revoked", _("Share with a partner revoked")
+    REPORT_LEGAL_HOLD_SET = "report.legal_hold_set", _("Legal hold set")
+    REPORT_LEGAL_HOLD_LIFTED = "report.legal_hold_lifted", _("Legal hold lifted")
+    REPORT_PURGED = "report.purged", _("Report purged")
+    REPORTS_EXPORTED = "reports.exported", _("Reports exported")
+
+    MEDIA_UPLOAD_STARTED = "media.upload_started", _("Upload started")
+    MEDIA_QUARANTINED = "media.quarantined", _("Media received into quarantine")
+    MEDIA_PROCESSING = "media.processing", _("Media processing started")
+    MEDIA_CLEAN = "media.clean", _("Media sanitized")
+    MEDIA_REJECTED = "media.rejected", _("Media refused")
+    MEDIA_RETRY = "media.retry", _("Media processing to be retried")
+    MEDIA_FAILED = "media.failed", _("Media processing failed")
+    MEDIA_QUARANTINE_DESTROYED = "media.quarantine_destroyed", _("Quarantine copy destroyed")
+    MEDIA_VIEWED = "media.viewed", _("Media viewed by staff")
+    MEDIA_DOWNLOADED_BY_PARTNER = "media.downloaded_by_partner", _("Media downloaded by a partner")
+
+    CONTACT_REVEALED = "contact.revealed", _("Contact details revealed")
+    CONTACT_READ_BY_PARTNER = "contact.read_by_partner", _("Contact details read by a partner")
+    MESSAGE_ASKED = "message.asked", _("Question sent to the witness")
+    MESSAGE_REPLIED = "message.replied", _("Witness replied")
+
+    CASE_STATUS_CHANGED = "case.status_changed", _("Case status changed")
+    CASE_UPDATED = "case.updated", _("Triage fields changed")
+    CASE_NOTE_ADDED = "case.note_added", _("Note added")
+
+    INCIDENT_CREATED = "incident.created", _("Incident created")
+    INCIDENT_GROUPED = "incident.grouped", _("Report grouped into an incident")
+    INCIDENT_RENAMED = "incident.renamed", _("Incident renamed")
+
+    ALERT_SENT = "alert.sent", _("Urgent report alert sent")
+    ALERT_SUPPRESSED = "alert.suppressed", _("Urgent report alert suppressed (hourly limit)")
+    ALERT_MEDIA_FAILED = "alert.media_failed", _("Moderators alerted to failed media")
+
+    STAFF_CREATED = "staff.created", _("Staff account created")
+    STAFF_OTP_ENROLLED = "staff.otp_enrolled", _("Two-factor device enrolled")
+    STAFF_LOGIN = "staff.login", _("Staff login")
+    STAFF_LOGIN_FAILED = "staff.login_failed", _("Staff login failed")
+
+    PARTNER_CREATED = "partner.created", _("Partner organisation created")
+    PARTNER_CHANGED = "partner.changed", _("Partner organisation changed")
+    PARTNER_KEY_CREATED = "partner.key_created", _("Partner API key created")
+    PARTNER_KEY_REVOKED = "partner.key_revoked", _("Partner API key revoked")
+    PARTNER_CASE_UPDATED = "partner.case_updated", _("Partner updated its case record")
+
+    WEBHOOK_ENDPOINT_CREATED = "webhook.endpoint_created", _("Webhook endpoint created")
+    WEBHOOK_ENDPOINT_CHANGED = "webhook.endpoint_changed", _("Webhook endpoint changed")
+    WEBHOOK_RETRIED = "webhook.retried", _("Webhook delivery retried")
