@@ -28,6 +28,7 @@ from . import errors
 from ._io import copy_exact, file_size, read_exact, write_zeros
 from .context import StripContext
 from .errors import Rejected, malformed
+from .manifest import Format
 
 # A box parsed in memory larger than this is refused: real moov boxes of long phone videos
 # are a few MB; this bounds memory on hostile input.
@@ -472,7 +473,7 @@ def _parse_ftyp(src: BinaryIO, pos: int, hdr: int, end: int, st: _State) -> None
     st.ctx.format = _format_for_brand(st.major)
 
 
-def _format_for_brand(major: bytes) -> str:
+def _format_for_brand(major: bytes) -> Format:
     if major == b"qt  ":
         return "mov"
     if major.startswith(b"3g"):

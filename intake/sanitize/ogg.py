@@ -8,13 +8,13 @@ is accepted: chained or multiplexed files are refused.
 
 from __future__ import annotations
 
-import re
 import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from . import errors
 from ._io import file_size, read_exact
+from ._vorbis import OPUS_TAGS, VORBIS_COMMENT, vorbis_comment_fields
 from .context import StripContext
 
 _CAPTURE = "OggS"
@@ -29,9 +29,6 @@ _MAX_SETUP = 16 << 20
 # Only this much of the dropped comment packet is kept, to read the names and the date.
 _COMMENT_PREFIX = 1 << 20
 
-VORBIS_COMMENT = b"\x03vorbis" + bytes(8) + b"\x01"  # empty vendor, no fields, framing bit
-OPUS_TAGS = b"OpusTags" + bytes(8)  # empty vendor, no fields
-
 _BIT_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
 
 
@@ -43,71 +40,6 @@ def ogg_crc(data: bytes) -> int:
     """
     reflected = zlib.crc32(data.translate(_BIT_REVERSED), 0xFFFFFFFF) ^ 0xFFFFFFFF
     return int(f"{reflected:032b}"[::-1], 2)
-
-
-_DATE = re.compile(
-    r"(\d{4})(?:[-:](\d{2})(?:[-:](\d{2})"
-    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?)?)?"
-)
-
-
-def iso_date(text: str) -> str | None:
-    """Normalise a stated date to ISO 8601, or None when it is not plainly a date.
-
-    Only digits and separators pass, so a tag that holds anything else (a place, a name)
-    can never reach the manifest through this field.
-    """
-    match = _DATE.fullmatch(text.strip().rstrip("\x00").strip())
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, zone = match.groups()
-    out = year
-    if month:
-        out += f"-{month}"
-    if day:
-        out += f"-{day}"
-    if hour:
-        out += f"T{hour}:{minute}"
-        if second:
-            out += f":{second}"
-        if zone:
-            out += zone
-    return out
-
-
-_DATE_FIELDS = ("DATE", "CREATION_TIME", "DATE_RECORDED")
-_FIELD_NAME = re.compile(r"[\x20-\x3c\x3e-\x7d]{1,64}")
-
-
-def vorbis_comment_fields(body: bytes) -> tuple[list[str], str | None]:
-    """Field names and the stated date from a Vorbis comment body (vendor length onward).
-
-    ``body`` may be a truncated prefix; parsing stops quietly at the first short field.
-    """
-    names: list[str] = []
-    date: str | None = None
-    if len(body) < 8:
-        return names, date
-    pos = 4 + int.from_bytes(body[0:4], "little")
-    if pos + 4 > len(body):
-        return names, date
-    count = int.from_bytes(body[pos : pos + 4], "little")
-    pos += 4
-    for _ in range(count):
-        if pos + 4 > len(body):
-            break
-        length = int.from_bytes(body[pos : pos + 4], "little")
-        field = body[pos + 4 : pos + 4 + min(length, 4096)]
-        pos += 4 + length
-        key, sep, value = field.partition(b"=")
-        name = key.decode("ascii", "replace").upper()
-        if not sep or not _FIELD_NAME.fullmatch(name):
-            name = "(unnamed field)"
-        if name not in names:
-            names.append(name)
-        if date is None and name in _DATE_FIELDS and pos <= len(body):
-            date = iso_date(value.decode("utf-8", "replace"))
-    return names, date
 
 
 @dataclass

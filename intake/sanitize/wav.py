@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from . import errors
+from ._dates import iso_date
 from ._io import copy_exact, file_size, read_exact
 from .context import StripContext
-from .ogg import iso_date
 
 _KEEP = (b"fmt ", b"fact", b"data")
 _NAMES = {
