@@ -106,9 +106,42 @@ class _Ref:
     to_ids: list[int]
 
 
+_Assoc = list[tuple[bool, int]]  # (essential, property index) per item
+_Ipma = tuple[int, int, list[tuple[int, _Assoc]]]  # version, flags, entries
+
+
+@dataclass
+class _Meta:
+    """A parsed HEIF 'meta' box; offsets point into ``buf``, the box as read."""
+
+    buf: bytearray
+    primary: int
+    items: dict[int, _Item]
+    iloc: _Iloc
+    refs: list[_Ref]
+    props: list[Box]  # ipco children; property index n is props[n - 1]
+    ipmas: list[_Ipma]
+    assoc: dict[int, _Assoc]  # item id -> its properties, all ipma boxes merged
+    idat_range: tuple[int, int]
+
+
 def rebuild_heif_meta(
     src: BinaryIO, buf: bytearray, meta: Box, kids: list[Box], st: State
 ) -> bytes:
+    """The 'meta' box rebuilt with the displayed picture's items and properties alone."""
+    parsed = _parse_meta(buf, kids)
+    keep = _kept_image_items(parsed, st)
+    _read_exif_evidence(src, buf, parsed.items, parsed.iloc, parsed.idat_range, st)
+    _note_removed_items(parsed, keep, st)
+    renumber = _kept_properties(parsed, keep, st)
+    idat_keep = _claim_item_bytes(parsed, keep, st)
+    body = b"".join(_rebuilt_children(kids, parsed, keep, renumber, idat_keep, st))
+    rebuilt = _meta_box(buf, meta, body)
+    _note_primary_picture(parsed, st)
+    return rebuilt
+
+
+def _parse_meta(buf: bytearray, kids: list[Box]) -> _Meta:
     pitm = only(kids, b"pitm")
     iinf = only(kids, b"iinf")
     iloc_box = only(kids, b"iloc")
@@ -127,76 +160,100 @@ def rebuild_heif_meta(
         raise malformed("iprp without ipco")
     props = children(buf, ipco.body, ipco.end)
     ipmas = [_parse_ipma(buf, b) for b in iprp_kids if b.type == b"ipma"]
-    assoc: dict[int, list[tuple[bool, int]]] = {}
+    assoc: dict[int, _Assoc] = {}
     for _version, _flags, entries in ipmas:
         for item_id, lst in entries:
             assoc.setdefault(item_id, []).extend(lst)
     idat_range = (idat.body, idat.end) if idat else (0, 0)
+    return _Meta(buf, primary, items, iloc, refs, props, ipmas, assoc, idat_range)
 
-    if primary not in items:
+
+def _kept_image_items(meta: _Meta, st: State) -> list[int]:
+    """The items that make up the displayed picture, each checked to be a plain image."""
+    if meta.primary not in meta.items:
         raise malformed("primary item missing")
-    keep = _kept_items(primary, items, refs, assoc, props, buf)
-    st.primary_type = items[primary].type
+    keep = _kept_items(meta.primary, meta.items, meta.refs, meta.assoc, meta.props, meta.buf)
+    st.primary_type = meta.items[meta.primary].type
     for item_id in keep:
-        item = items[item_id]
+        item = meta.items[item_id]
         if item.type not in IMAGE_ITEM_TYPES or item.version < 2 or item.protection:
             raise Rejected(errors.UNSUPPORTED_FORMAT, f"image item type {fourcc(item.type)}")
-        if item_id not in iloc.locs and item.type != b"iden":
+        if item_id not in meta.iloc.locs and item.type != b"iden":
             raise malformed("image item without location")
+    return keep
 
-    _read_exif_evidence(src, buf, items, iloc, idat_range, st)
-    thumbs = {r.from_id for r in refs if r.type == b"thmb"}
-    for item_id, item in items.items():
+
+def _note_removed_items(meta: _Meta, keep: list[int], st: State) -> None:
+    thumbs = {r.from_id for r in meta.refs if r.type == b"thmb"}
+    for item_id, item in meta.items.items():
         if item_id not in keep:
             st.remove(_removed_item_name(item, item_id in thumbs), f"meta/item {item_id}")
 
-    # Properties: keep the allowlisted ones a kept item uses, renumbered.
+
+def _kept_properties(meta: _Meta, keep: list[int], st: State) -> dict[int, int]:
+    """Old -> new index of the allowlisted properties a kept item uses, in index order."""
     used: list[int] = []
     for item_id in keep:
-        for essential, index in assoc.get(item_id, []):
+        for essential, index in meta.assoc.get(item_id, []):
             if index == 0:
                 continue
-            if index > len(props):
+            if index > len(meta.props):
                 raise malformed("property index out of range")
-            if props[index - 1].type not in ITEM_PROPERTIES:
+            if meta.props[index - 1].type not in ITEM_PROPERTIES:
                 if essential:
-                    kind = fourcc(props[index - 1].type)
+                    kind = fourcc(meta.props[index - 1].type)
                     raise Rejected(errors.UNSUPPORTED_FORMAT, f"essential property {kind}")
                 continue
             if index not in used:
                 used.append(index)
     used.sort()
     renumber = {old: new for new, old in enumerate(used, start=1)}
-    for index, prop in enumerate(props, start=1):
+    for index, prop in enumerate(meta.props, start=1):
         if index not in renumber:
             st.remove(fourcc(prop.type), "meta/iprp/ipco")
+    return renumber
 
-    # Coverage: kept items' bytes in mdat are copied; in idat, kept bytes survive.
+
+def _claim_item_bytes(meta: _Meta, keep: list[int], st: State) -> list[tuple[int, int]]:
+    """Record kept items' bytes in mdat as copied and removed items' as not to be; return
+    the kept items' ranges inside idat, the only bytes of idat that survive."""
     pair = st.ranges.new_source()
     idat_keep: list[tuple[int, int]] = []
     for item_id in keep:
-        loc = iloc.locs.get(item_id)
+        loc = meta.iloc.locs.get(item_id)
         if loc is None:
             continue
-        for start, end in _item_extents(loc, idat_range, st.size):
+        for start, end in _item_extents(loc, meta.idat_range, st.size):
             if loc.method == 0:
                 st.ranges.add(pair, start, end)
             else:
                 idat_keep.append((start, end))
     removed = st.removed_ranges.new_source()
     idat_removed: list[tuple[int, int]] = []
-    for item_id, loc in iloc.locs.items():
+    for item_id, loc in meta.iloc.locs.items():
         if item_id in keep:
             continue
         with contextlib.suppress(Rejected):  # the item goes; its extents are only checked
-            for start, end in _item_extents(loc, idat_range, st.size):
+            for start, end in _item_extents(loc, meta.idat_range, st.size):
                 if loc.method == 0:
                     st.removed_ranges.add(removed, start, end)
                 else:
                     idat_removed.append((start, end))
     if any(a < d and c < b for a, b in idat_keep for c, d in idat_removed):
         raise Rejected(errors.UNSAFE_CONTENT, "kept image data overlaps removed metadata")
+    return idat_keep
 
+
+def _rebuilt_children(
+    kids: list[Box],
+    meta: _Meta,
+    keep: list[int],
+    renumber: dict[int, int],
+    idat_keep: list[tuple[int, int]],
+    st: State,
+) -> list[bytes]:
+    """The new 'meta' box's children, in their original order; unknown boxes go."""
+    buf = meta.buf
     out: list[bytes] = []
     for box in kids:
         t = box.type
@@ -211,15 +268,15 @@ def rebuild_heif_meta(
         elif t == b"pitm":
             out.append(bytes(buf[box.start : box.end]))
         elif t == b"iinf":
-            out.append(_build_iinf(buf[box.body], items, keep))
+            out.append(_build_iinf(buf[box.body], meta.items, keep))
         elif t == b"iloc":
-            out.append(_build_iloc(iloc, keep))
+            out.append(_build_iloc(meta.iloc, keep))
         elif t == b"iref":
-            built = _build_iref(buf[box.body], refs, keep)
+            built = _build_iref(buf[box.body], meta.refs, keep)
             if built:
                 out.append(built)
         elif t == b"iprp":
-            out.append(_build_iprp(buf, props, used, renumber, ipmas, keep))
+            out.append(_build_iprp(buf, meta.props, renumber, meta.ipmas, keep))
         elif t == b"idat":
             data = bytearray(box.end - box.body)
             for start, end in idat_keep:
@@ -227,20 +284,26 @@ def rebuild_heif_meta(
             out.append(make_box(b"idat", bytes(data)))
         else:
             st.remove(fourcc(t), "meta")
+    return out
 
-    body = b"".join(out)
+
+def _meta_box(buf: bytearray, meta: Box, body: bytes) -> bytes:
     header = bytes(buf[meta.body : meta.body + 4])  # version and flags
     rebuilt = struct.pack(">I", 12 + len(body)) + b"meta" + header + body
     short = meta.size - len(rebuilt)
     if 0 < short < 8:
         # Too little room for a free box: lengthen the zeroed handler name instead.
         rebuilt = _pad_hdlr(rebuilt, short)
+    return rebuilt
 
-    ispe = _primary_size(buf, props, assoc.get(primary, []))
+
+def _note_primary_picture(meta: _Meta, st: State) -> None:
+    """The displayed picture's size and orientation, as its properties state them."""
+    primary = meta.assoc.get(meta.primary, [])
+    ispe = _primary_size(meta.buf, meta.props, primary)
     if ispe is not None:
         st.ctx.width, st.ctx.height = ispe
-    st.ctx.orientation = _heif_orientation(buf, props, assoc.get(primary, []))
-    return rebuilt
+    st.ctx.orientation = _heif_orientation(meta.buf, meta.props, primary)
 
 
 def _pad_hdlr(meta: bytes, extra: int) -> bytes:
@@ -344,11 +407,6 @@ def _parse_iref(buf: bytearray, box: Box) -> list[_Ref]:
         to_ids = [uint(buf, p + width * i, width, ref.end) for i in range(n)]
         refs.append(_Ref(ref.type, from_id, to_ids))
     return refs
-
-
-_Assoc = list[tuple[bool, int]]  # (essential, property index) per item
-
-_Ipma = tuple[int, int, list[tuple[int, _Assoc]]]  # version, flags, entries
 
 
 def _parse_ipma(buf: bytearray, box: Box) -> _Ipma:
@@ -505,14 +563,12 @@ def _build_iref(version: int, refs: list[_Ref], keep: list[int]) -> bytes:
 def _build_iprp(
     buf: bytearray,
     props: list[Box],
-    used: list[int],
     renumber: dict[int, int],
     ipmas: list[_Ipma],
     keep: list[int],
 ) -> bytes:
-    ipco = make_box(
-        b"ipco", b"".join(bytes(buf[props[i - 1].start : props[i - 1].end]) for i in used)
-    )
+    properties = (bytes(buf[props[i - 1].start : props[i - 1].end]) for i in renumber)
+    ipco = make_box(b"ipco", b"".join(properties))
     parts = [ipco]
     for version, flags, entries in ipmas:
         id_width = 2 if version < 1 else 4
