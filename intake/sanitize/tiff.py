@@ -173,13 +173,16 @@ class _Layout:
             if count and offset + count > reader.size:
                 raise malformed("image data beyond the end of the file")
         if self.compression == 7:
-            if JPEG_TABLES in kept:
-                _check_jpeg_tables(reader.value(kept[JPEG_TABLES], MAX_VALUE_BYTES))
-            for offset, count in zip(self.offsets, self.counts, strict=True):
-                if count:
-                    _check_jpeg_block(reader, offset, count)
+            self._check_jpeg(reader, kept)
         else:
             kept.pop(JPEG_TABLES, None)
+
+    def _check_jpeg(self, reader: TiffReader, kept: dict[int, IfdEntry]) -> None:
+        if JPEG_TABLES in kept:
+            _check_jpeg_tables(reader.value(kept[JPEG_TABLES], MAX_VALUE_BYTES))
+        for offset, count in zip(self.offsets, self.counts, strict=True):
+            if count:
+                _check_jpeg_block(reader, offset, count)
 
 
 def _write(reader: TiffReader, dst: BinaryIO, kept: dict[int, IfdEntry], layout: _Layout) -> None:

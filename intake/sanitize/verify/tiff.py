@@ -86,15 +86,8 @@ def verify(f: BinaryIO) -> list[str]:
             width = _FIELD_BYTES[kind]
             values[tag] = [number(raw[j : j + width]) for j in range(0, len(raw), width)]
 
-    if 256 not in values or 257 not in values:
-        findings.append("image size missing")
-    if values.get(274, [1])[0] not in range(1, 9):
-        findings.append("Orientation out of range")
+    findings += _value_findings(values, raw_values)
     compression = values.get(259, [1])[0]
-    if compression not in _CODED_COMPRESSIONS:
-        findings.append(f"compression {compression} not allowed")
-    if 347 in raw_values and not _is_table_stream(raw_values[347]):
-        findings.append("JPEGTables holds more than tables")
     offsets = values.get(273, values.get(324, []))
     counts = values.get(279, values.get(325, []))
     if not offsets or len(offsets) != len(counts) or (273 in values and 324 in values):
@@ -109,6 +102,20 @@ def verify(f: BinaryIO) -> list[str]:
         if compression == 7 and not _jpeg_block_header_ok(read(start, min(count, 1 << 16))):
             findings.append(f"JPEG strip at {start} holds more than tables and frame")
     findings += _coverage_findings(used, size, read)
+    return findings
+
+
+def _value_findings(values: dict[int, list[int]], raw_values: dict[int, bytes]) -> list[str]:
+    findings = []
+    if 256 not in values or 257 not in values:
+        findings.append("image size missing")
+    if values.get(274, [1])[0] not in range(1, 9):
+        findings.append("Orientation out of range")
+    compression = values.get(259, [1])[0]
+    if compression not in _CODED_COMPRESSIONS:
+        findings.append(f"compression {compression} not allowed")
+    if 347 in raw_values and not _is_table_stream(raw_values[347]):
+        findings.append("JPEGTables holds more than tables")
     return findings
 
 
