@@ -4,6 +4,9 @@
 trace removed at container level (coded pixels and streams copied byte for byte), then
 re-reads the output with an independent verifier. Anything it cannot prove clean is
 ``rejected`` and leaves no output behind.
+
+sniff.py names the container family; families.py maps each family to its stripper (one
+module per family) and its verifier (verify/, one reader per family).
 """
 
 from __future__ import annotations
@@ -22,7 +25,15 @@ from .families import FAMILIES, verify
 from .manifest import Format, Manifest, RemovedItem
 from .sniff import HEAD_SIZE, Family, sniff
 
-__all__ = ["Manifest", "Rejected", "RemovedItem", "sanitize", "sanitize_stream", "sniff"]
+__all__ = [
+    "Format",
+    "Manifest",
+    "Rejected",
+    "RemovedItem",
+    "sanitize",
+    "sanitize_stream",
+    "sniff",
+]
 
 
 def sanitize(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Manifest:
