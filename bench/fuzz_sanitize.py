@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from intake.sanitize import sanitize_stream  # noqa: E402
-from intake.sanitize.sniff import FAMILIES, HEAD_SIZE, sniff  # noqa: E402
-from intake.sanitize.verify import verify  # noqa: E402
+from intake.sanitize.families import FAMILIES, verify  # noqa: E402
+from intake.sanitize.sniff import HEAD_SIZE, sniff  # noqa: E402
 from tests.mutations import KINDS, mutate_at  # noqa: E402
 
 SAMPLES = ROOT.parent / "shared" / "media-samples" / "files"

@@ -4,30 +4,36 @@
 trace removed at container level (coded pixels and streams copied byte for byte), then
 re-reads the output with an independent verifier. Anything it cannot prove clean is
 ``rejected`` and leaves no output behind.
+
+sniff.py names the container family; families.py maps each family to its stripper (one
+module per family) and its verifier (verify/, one reader per family).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import os
 import struct
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO
 
 from . import errors
 from ._io import file_size, sha256_of
-from .context import StripContext
+from .context import HandOff, StripContext
 from .errors import Rejected
-from .manifest import Manifest, RemovedItem
-from .sniff import HEAD_SIZE, sniff
-from .verify import verify
+from .families import FAMILIES, verify
+from .manifest import Format, Manifest, RemovedItem
+from .sniff import HEAD_SIZE, Family, sniff
 
-__all__ = ["Manifest", "Rejected", "RemovedItem", "sanitize", "sanitize_stream", "sniff"]
-
-
-class _Stripper(Protocol):
-    def strip(self, src: BinaryIO, dst: BinaryIO, ctx: StripContext) -> None: ...
+__all__ = [
+    "Format",
+    "Manifest",
+    "Rejected",
+    "RemovedItem",
+    "sanitize",
+    "sanitize_stream",
+    "sniff",
+]
 
 
 def sanitize(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Manifest:
@@ -63,8 +69,7 @@ def sanitize_stream(src: BinaryIO, dst: BinaryIO) -> Manifest:
 
     ctx = StripContext(format=family)
     try:
-        stripper: _Stripper = importlib.import_module(f"{__name__}.{family}")
-        stripper.strip(src, dst, ctx)
+        family = _strip(family, src, dst, ctx)
         dst.flush()
         dst.seek(0)
         digest_out = hashlib.sha256()
@@ -104,7 +109,17 @@ def sanitize_stream(src: BinaryIO, dst: BinaryIO) -> Manifest:
     )
 
 
-def _rejected(fmt: str, code: str, sha_in: str, size_in: int, dst: BinaryIO) -> Manifest:
+def _strip(family: Family, src: BinaryIO, dst: BinaryIO, ctx: StripContext) -> Family:
+    """Run the family's stripper; return the family whose verifier judges the output."""
+    try:
+        FAMILIES[family].strip(src, dst, ctx)
+    except HandOff as hand_off:
+        FAMILIES[hand_off.family].strip(src, dst, ctx)
+        return hand_off.family
+    return family
+
+
+def _rejected(fmt: Format, code: str, sha_in: str, size_in: int, dst: BinaryIO) -> Manifest:
     dst.seek(0)
     dst.truncate()
     return Manifest(format=fmt, status="rejected", reason=code, sha256_in=sha_in, size_in=size_in)

@@ -20,6 +20,12 @@ def read_exact(src: BinaryIO, n: int) -> bytes:
     return data
 
 
+def read_at(src: BinaryIO, pos: int, n: int) -> bytes:
+    """Up to ``n`` bytes at ``pos``: fewer at the end of the stream, never an error."""
+    src.seek(pos)
+    return src.read(n)
+
+
 def copy_exact(src: BinaryIO, dst: BinaryIO, n: int) -> None:
     """Copy ``n`` bytes from ``src`` to ``dst`` in bounded chunks."""
     while n > 0:

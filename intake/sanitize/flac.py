@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from . import errors
+from ._id3 import skip_leading_id3, trailing_tags_start
 from ._io import copy_exact, file_size, read_exact
+from ._vorbis import vorbis_comment_fields
 from .context import StripContext
-from .mp3 import skip_leading_id3, trailing_tags_start
-from .ogg import vorbis_comment_fields
 
 STREAMINFO = 0
 PADDING = 1

@@ -9,11 +9,10 @@ import re
 from typing import BinaryIO, NamedTuple
 
 from . import errors
-from ._exif import orientation_tiff
+from ._exif import exif_facts, orientation_tiff
 from ._io import copy_exact, file_size, read_exact
 from .context import StripContext
 from .errors import Rejected, malformed
-from .tiff import exif_facts
 
 MAX_PIXELS = 100_000_000
 # Real files have a few dozen segments (ICC may span 255); more is hostile.

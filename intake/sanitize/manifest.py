@@ -5,8 +5,27 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Literal
 
+from .sniff import Family
+
 Status = Literal["clean", "rejected"]
 MediaKind = Literal["image", "video", "audio"]
+# What a manifest calls the file: its sniffed family, refined by the stripper where a family
+# holds several formats, or "unknown" when no family matched. The one list of them.
+Format = Literal[
+    Family,
+    "apng",  # png
+    "heic",  # isobmff
+    "avif",
+    "mp4",
+    "mov",
+    "3gp",
+    "m4v",
+    "m4a",
+    "webm",  # matroska
+    "mkv",
+    "opus",  # ogg
+    "unknown",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -24,7 +43,7 @@ class RemovedItem:
 
 @dataclasses.dataclass
 class Manifest:
-    format: str
+    format: Format
     status: Status
     reason: str = ""
     media_kind: MediaKind | None = None

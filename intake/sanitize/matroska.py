@@ -20,9 +20,10 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from . import errors
+from ._dates import iso_date
 from ._io import copy_exact, file_size, read_exact, write_zeros
+from ._vorbis import VORBIS_COMMENT
 from .context import StripContext
-from .ogg import VORBIS_COMMENT, iso_date
 
 EBML = 0x1A45DFA3
 DOCTYPE = 0x4282

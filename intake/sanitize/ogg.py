@@ -8,13 +8,13 @@ is accepted: chained or multiplexed files are refused.
 
 from __future__ import annotations
 
-import re
 import zlib
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from . import errors
 from ._io import file_size, read_exact
+from ._vorbis import OPUS_TAGS, VORBIS_COMMENT, vorbis_comment_fields
 from .context import StripContext
 
 _CAPTURE = "OggS"
@@ -29,9 +29,6 @@ _MAX_SETUP = 16 << 20
 # Only this much of the dropped comment packet is kept, to read the names and the date.
 _COMMENT_PREFIX = 1 << 20
 
-VORBIS_COMMENT = b"\x03vorbis" + bytes(8) + b"\x01"  # empty vendor, no fields, framing bit
-OPUS_TAGS = b"OpusTags" + bytes(8)  # empty vendor, no fields
-
 _BIT_REVERSED = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
 
 
@@ -43,71 +40,6 @@ def ogg_crc(data: bytes) -> int:
     """
     reflected = zlib.crc32(data.translate(_BIT_REVERSED), 0xFFFFFFFF) ^ 0xFFFFFFFF
     return int(f"{reflected:032b}"[::-1], 2)
-
-
-_DATE = re.compile(
-    r"(\d{4})(?:[-:](\d{2})(?:[-:](\d{2})"
-    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?)?)?"
-)
-
-
-def iso_date(text: str) -> str | None:
-    """Normalise a stated date to ISO 8601, or None when it is not plainly a date.
-
-    Only digits and separators pass, so a tag that holds anything else (a place, a name)
-    can never reach the manifest through this field.
-    """
-    match = _DATE.fullmatch(text.strip().rstrip("\x00").strip())
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, zone = match.groups()
-    out = year
-    if month:
-        out += f"-{month}"
-    if day:
-        out += f"-{day}"
-    if hour:
-        out += f"T{hour}:{minute}"
-        if second:
-            out += f":{second}"
-        if zone:
-            out += zone
-    return out
-
-
-_DATE_FIELDS = ("DATE", "CREATION_TIME", "DATE_RECORDED")
-_FIELD_NAME = re.compile(r"[\x20-\x3c\x3e-\x7d]{1,64}")
-
-
-def vorbis_comment_fields(body: bytes) -> tuple[list[str], str | None]:
-    """Field names and the stated date from a Vorbis comment body (vendor length onward).
-
-    ``body`` may be a truncated prefix; parsing stops quietly at the first short field.
-    """
-    names: list[str] = []
-    date: str | None = None
-    if len(body) < 8:
-        return names, date
-    pos = 4 + int.from_bytes(body[0:4], "little")
-    if pos + 4 > len(body):
-        return names, date
-    count = int.from_bytes(body[pos : pos + 4], "little")
-    pos += 4
-    for _ in range(count):
-        if pos + 4 > len(body):
-            break
-        length = int.from_bytes(body[pos : pos + 4], "little")
-        field = body[pos + 4 : pos + 4 + min(length, 4096)]
-        pos += 4 + length
-        key, sep, value = field.partition(b"=")
-        name = key.decode("ascii", "replace").upper()
-        if not sep or not _FIELD_NAME.fullmatch(name):
-            name = "(unnamed field)"
-        if name not in names:
-            names.append(name)
-        if date is None and name in _DATE_FIELDS and pos <= len(body):
-            date = iso_date(value.decode("utf-8", "replace"))
-    return names, date
 
 
 @dataclass
@@ -190,53 +122,85 @@ def _paginate(packets: list[bytes], serial: int, first_sequence: int) -> list[_P
     return pages
 
 
+@dataclass
+class _Stream:
+    """What the identification header says about the one logical stream."""
+
+    codec: str  # "vorbis" or "opus"
+    serial: int
+    rate: int
+    pre_skip: int
+    header_packets: int  # header packets after the identification header
+
+
 def strip(src: BinaryIO, dst: BinaryIO, ctx: StripContext) -> None:
     size = file_size(src)
     src.seek(0)
     first = _read_page(src, size)
+    stream = _identify(first, ctx)
+    ctx.media_kind = "audio"
+    ctx.lossless = True
+
+    comment_prefix, setup, sequence = _read_headers(src, size, stream)
+    body, headers, where = _new_headers(stream.codec, comment_prefix, setup)
+    names, date = vorbis_comment_fields(body)
+    ctx.remove("vendor string", where)
+    for name in names:
+        ctx.remove(f"comment {name}", where)
+    if date is not None:
+        ctx.capture_time = date
+
+    dst.seek(0)
+    dst.truncate()
+    dst.write(_page_bytes(first))
+    out_sequence = 1
+    for page in _paginate(headers, stream.serial, out_sequence):
+        dst.write(_page_bytes(page))
+        out_sequence += 1
+    last_granule = _copy_audio_pages(src, dst, size, stream, sequence, out_sequence, ctx)
+    if last_granule is not None and last_granule < (1 << 62):
+        ctx.duration_s = max(0, last_granule - stream.pre_skip) / stream.rate
+
+
+def _identify(first: _Page, ctx: StripContext) -> _Stream:
+    """The codec and its parameters, from the first page; refines ``ctx.format``."""
     if first.flags != _BOS or first.sequence != 0 or len(first.lacing) != 1:
         raise errors.malformed("ogg: first page must hold the identification header alone")
     ident = first.payload
     if first.lacing[0] == 255:
         raise errors.malformed("ogg: identification header spans pages")
     if ident.startswith(b"\x01vorbis") and len(ident) == 30:
-        codec = "vorbis"
         channels = ident[11]
-        rate = int.from_bytes(ident[12:16], "little")
-        pre_skip = 0
-        wanted = 2  # comment and setup
+        # The comment and the setup header follow.
+        stream = _Stream("vorbis", first.serial, int.from_bytes(ident[12:16], "little"), 0, 2)
         ctx.format = "ogg"
     elif ident.startswith(b"OpusHead") and len(ident) >= 19:
         family = ident[18]
         mapping_ok = len(ident) == 19 if family == 0 else len(ident) == 21 + ident[9]
         if ident[8] >> 4 or family not in (0, 1, 255) or not mapping_ok:
             raise errors.Rejected(errors.UNSUPPORTED_FORMAT, "ogg: OpusHead not understood")
-        codec = "opus"
         channels = ident[9]
-        rate = 48000  # Opus granule positions always count 48 kHz samples
-        pre_skip = int.from_bytes(ident[10:12], "little")
-        wanted = 1  # comment only
+        # Opus granule positions always count 48 kHz samples; only OpusTags follows.
+        stream = _Stream("opus", first.serial, 48000, int.from_bytes(ident[10:12], "little"), 1)
         ctx.format = "opus"
     else:
         raise errors.Rejected(errors.UNSUPPORTED_FORMAT, "ogg: only Vorbis and Opus streams")
-    if channels == 0 or rate == 0:
+    if channels == 0 or stream.rate == 0:
         raise errors.malformed("ogg: identification header has no channels or rate")
-    serial = first.serial
-    ctx.media_kind = "audio"
-    ctx.lossless = True
+    return stream
 
-    # Collect the header packets after the identification page.
+
+def _read_headers(src: BinaryIO, size: int, stream: _Stream) -> tuple[bytearray, bytearray, int]:
+    """The header packets after the identification page: (start of the comment packet,
+    setup packet, sequence number of the first audio page)."""
     comment_prefix = bytearray()
     setup = bytearray()
     done = 0
     in_packet = False
     sequence = 1
-    while done < wanted:
+    while done < stream.header_packets:
         page = _read_page(src, size - src.tell())
-        if page.serial != serial or page.flags & _BOS:
-            raise errors.Rejected(errors.UNSUPPORTED_FORMAT, "ogg: more than one logical stream")
-        if page.sequence != sequence:
-            raise errors.malformed("ogg: page sequence gap in headers")
+        _check_page(page, stream.serial, sequence, "ogg: page sequence gap in headers")
         if bool(page.flags & _CONTINUED) != in_packet:
             raise errors.malformed("ogg: continuation flag disagrees with lacing")
         sequence += 1
@@ -255,41 +219,46 @@ def strip(src: BinaryIO, dst: BinaryIO, ctx: StripContext) -> None:
             in_packet = value == 255
             if not in_packet:
                 done += 1
-            if done == wanted and index != len(page.lacing) - 1:
+            if done == stream.header_packets and index != len(page.lacing) - 1:
                 raise errors.malformed("ogg: audio data shares a page with headers")
         if page.flags & _EOS:
             raise errors.malformed("ogg: stream ends inside its headers")
+    return comment_prefix, setup, sequence
 
+
+def _check_page(page: _Page, serial: int, sequence: int, gap: str) -> None:
+    if page.serial != serial or page.flags & _BOS:
+        raise errors.Rejected(errors.UNSUPPORTED_FORMAT, "ogg: more than one logical stream")
+    if page.sequence != sequence:
+        raise errors.malformed(gap)
+
+
+def _new_headers(
+    codec: str, comment_prefix: bytearray, setup: bytearray
+) -> tuple[bytes, list[bytes], str]:
+    """(the dropped comment's body, the header packets written instead, where it was)."""
     if codec == "vorbis":
         if not comment_prefix.startswith(b"\x03vorbis"):
             raise errors.malformed("ogg: second packet is not a Vorbis comment header")
         if not setup.startswith(b"\x05vorbis"):
             raise errors.malformed("ogg: third packet is not a Vorbis setup header")
-        body = bytes(comment_prefix[7:])
-        headers = [VORBIS_COMMENT, bytes(setup)]
-        where = "Vorbis comment header"
-    else:
-        if not comment_prefix.startswith(b"OpusTags"):
-            raise errors.malformed("ogg: second packet is not OpusTags")
-        body = bytes(comment_prefix[8:])
-        headers = [OPUS_TAGS]
-        where = "OpusTags"
-    names, date = vorbis_comment_fields(body)
-    ctx.remove("vendor string", where)
-    for name in names:
-        ctx.remove(f"comment {name}", where)
-    if date is not None:
-        ctx.capture_time = date
+        return bytes(comment_prefix[7:]), [VORBIS_COMMENT, bytes(setup)], "Vorbis comment header"
+    if not comment_prefix.startswith(b"OpusTags"):
+        raise errors.malformed("ogg: second packet is not OpusTags")
+    return bytes(comment_prefix[8:]), [OPUS_TAGS], "OpusTags"
 
-    dst.seek(0)
-    dst.truncate()
-    dst.write(_page_bytes(first))
-    out_sequence = 1
-    for page in _paginate(headers, serial, out_sequence):
-        dst.write(_page_bytes(page))
-        out_sequence += 1
 
-    # Audio pages: payload and lacing unchanged, only the page number and checksum move.
+def _copy_audio_pages(
+    src: BinaryIO,
+    dst: BinaryIO,
+    size: int,
+    stream: _Stream,
+    sequence: int,
+    out_sequence: int,
+    ctx: StripContext,
+) -> int | None:
+    """Copy the audio pages, payload and lacing unchanged: only the page number and checksum
+    move. Returns the last granule position stated."""
     first_audio = out_sequence
     # Each page costs Python time; refuse absurd page densities (real pages are ~100 B+).
     pages_left = 1_000_000 + size // 256
@@ -306,10 +275,7 @@ def strip(src: BinaryIO, dst: BinaryIO, ctx: StripContext) -> None:
         if pages_left < 0:
             raise errors.malformed("ogg: implausibly many pages for the file size")
         page = _read_page(src, size - pos)
-        if page.serial != serial or page.flags & _BOS:
-            raise errors.Rejected(errors.UNSUPPORTED_FORMAT, "ogg: more than one logical stream")
-        if page.sequence != sequence:
-            raise errors.malformed("ogg: page sequence gap")
+        _check_page(page, stream.serial, sequence, "ogg: page sequence gap")
         if out_sequence == first_audio and page.flags & _CONTINUED:
             raise errors.malformed("ogg: first audio page continues a header packet")
         sequence += 1
@@ -319,6 +285,4 @@ def strip(src: BinaryIO, dst: BinaryIO, ctx: StripContext) -> None:
             last_granule = page.granule
         ended = bool(page.flags & _EOS)
         dst.write(_page_bytes(page))
-
-    if last_granule is not None and last_granule < (1 << 62):
-        ctx.duration_s = max(0, last_granule - pre_skip) / rate
+    return last_granule

@@ -9,11 +9,10 @@ import zlib
 from typing import BinaryIO
 
 from . import errors
-from ._exif import orientation_tiff
+from ._exif import exif_facts, orientation_tiff
 from ._io import file_size, read_exact
 from .context import StripContext
 from .errors import Rejected, malformed
-from .tiff import exif_facts
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_PIXELS = 100_000_000

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 HEAD_SIZE = 64
 
-# Families we sanitize. Each has a module intake/sanitize/<family>.py with strip() and a
-# verifier intake/sanitize/verify/<family>.py with verify().
-FAMILIES = (
+# The container families we sanitize: the one list of them. FAMILIES in families.py maps
+# each to its stripper and its verifier; a manifest names one of these or a refinement of it
+# (manifest.Format).
+Family = Literal[
     "jpeg",
     "png",
     "gif",
@@ -19,10 +22,10 @@ FAMILIES = (
     "flac",
     "wav",
     "amr",
-)
+]
 
 
-def sniff(head: bytes) -> str | None:
+def sniff(head: bytes) -> Family | None:
     """Return the family for these leading bytes, or None when it is not on the allowlist."""
     if head.startswith(b"\xff\xd8\xff"):
         return "jpeg"

@@ -7,12 +7,13 @@ body. The RIFF size (or the RF64 ds64 sizes) is rewritten; odd chunks keep their
 
 from __future__ import annotations
 
+import dataclasses
 from typing import BinaryIO
 
 from . import errors
+from ._dates import iso_date
 from ._io import copy_exact, file_size, read_exact
 from .context import StripContext
-from .ogg import iso_date
 
 _KEEP = (b"fmt ", b"fact", b"data")
 _NAMES = {
@@ -90,79 +91,117 @@ def _bext_date(body: bytes) -> str | None:
     return iso_date(f"{date}T{time}" if time else date)
 
 
+@dataclasses.dataclass
+class _Riff:
+    head: bytes  # the first 12 bytes: RIFF/RF64/BW64, size, WAVE
+    wide: bool  # RF64 or BW64: 64-bit sizes in a ds64 chunk
+    first_chunk: int
+    riff_end: int
+    data_size64: int | None
+    sample_count: bytes
+
+
 def strip(src: BinaryIO, dst: BinaryIO, ctx: StripContext) -> None:
     size = file_size(src)
+    riff = _read_riff_header(src, size, ctx)
+    kept, fmt = _survey(src, size, riff, ctx)
+    data_length = _write(src, dst, riff, kept, fmt)
+    ctx.format = "wav"
+    ctx.media_kind = "audio"
+    ctx.lossless = True
+    byte_rate = int.from_bytes(fmt[8:12], "little")
+    if byte_rate:
+        ctx.duration_s = data_length / byte_rate
+
+
+def _read_riff_header(src: BinaryIO, size: int, ctx: StripContext) -> _Riff:
     src.seek(0)
     head = read_exact(src, 12)
     magic = head[0:4]
     if head[8:12] != b"WAVE" or magic not in (b"RIFF", b"RF64", b"BW64"):
         raise errors.malformed("wav: not a RIFF WAVE file")
-    wide = magic != b"RIFF"
-    pos = 12
-    riff_end = min(size, 8 + int.from_bytes(head[4:8], "little"))
-    data_size64: int | None = None
-    sample_count = bytes(8)
-    if wide:
+    riff = _Riff(
+        head=head,
+        wide=magic != b"RIFF",
+        first_chunk=12,
+        riff_end=min(size, 8 + int.from_bytes(head[4:8], "little")),
+        data_size64=None,
+        sample_count=bytes(8),
+    )
+    if riff.wide:
         ds64_head = read_exact(src, 8)
         ds64_len = int.from_bytes(ds64_head[4:8], "little")
         if ds64_head[0:4] != b"ds64" or ds64_len < 28 or 20 + ds64_len > size:
             raise errors.malformed("wav: RF64 without ds64")
         ds64 = read_exact(src, ds64_len)
-        riff_end = min(size, 8 + int.from_bytes(ds64[0:8], "little"))
-        data_size64 = int.from_bytes(ds64[8:16], "little")
-        sample_count = ds64[16:24]
-        pos = 20 + ds64_len + (ds64_len & 1)
-    if riff_end < size:
-        ctx.remove("data after the RIFF body", f"offset {riff_end}")
+        riff.riff_end = min(size, 8 + int.from_bytes(ds64[0:8], "little"))
+        riff.data_size64 = int.from_bytes(ds64[8:16], "little")
+        riff.sample_count = ds64[16:24]
+        riff.first_chunk = 20 + ds64_len + (ds64_len & 1)
+    if riff.riff_end < size:
+        ctx.remove("data after the RIFF body", f"offset {riff.riff_end}")
+    return riff
 
-    kept: list[tuple[bytes, int, int]] = []  # (id, body offset, body length)
+
+def _survey(
+    src: BinaryIO, size: int, riff: _Riff, ctx: StripContext
+) -> tuple[list[tuple[bytes, int, int]], bytes]:
+    """The chunks to keep as (id, body offset, body length), and the cleaned fmt body."""
+    kept: list[tuple[bytes, int, int]] = []
     fmt = b""
     seen: set[bytes] = set()
-    while pos + 8 <= riff_end:
+    pos = riff.first_chunk
+    while pos + 8 <= riff.riff_end:
         src.seek(pos)
         chunk_head = read_exact(src, 8)
         chunk_id = chunk_head[0:4]
         length = int.from_bytes(chunk_head[4:8], "little")
-        if wide and chunk_id == b"data" and length == _SIZE_UNKNOWN:
-            assert data_size64 is not None
-            length = data_size64
+        if riff.wide and chunk_id == b"data" and length == _SIZE_UNKNOWN:
+            assert riff.data_size64 is not None
+            length = riff.data_size64
         body = pos + 8
         if body + length > size:
             raise errors.malformed(f"wav: chunk {chunk_id!r} runs past end of file")
         where = f"offset {pos}"
-        if chunk_id in _KEEP:
-            if chunk_id in seen:
-                raise errors.malformed(f"wav: second {chunk_id!r} chunk")
-            seen.add(chunk_id)
-            if chunk_id == b"fmt ":
-                if length > 1024:
-                    raise errors.malformed("wav: fmt chunk too large")
-                fmt = _clean_fmt(read_exact(src, length))
-                if len(fmt) != length:
-                    ctx.remove("fmt slack bytes", where)
-            elif chunk_id == b"data" and b"fmt " not in seen:
-                raise errors.malformed("wav: data before fmt")
-            elif chunk_id == b"fact" and length != 4:
-                ctx.remove("fact chunk (non-standard)", where)
-                pos = body + length + (length & 1)
-                continue
-            kept.append((chunk_id, body, length))
-        else:
+        pos = body + length + (length & 1)
+        if chunk_id not in _KEEP:
             if ctx.capture_time is None and length <= _INFO_READ:
                 if chunk_id == b"bext":
                     ctx.capture_time = _bext_date(read_exact(src, length))
                 elif chunk_id == b"LIST":
                     ctx.capture_time = _info_date(read_exact(src, length))
             ctx.remove(_chunk_name(chunk_id), where)
-        pos = body + length + (length & 1)
-    if pos < riff_end:
+            continue
+        if chunk_id in seen:
+            raise errors.malformed(f"wav: second {chunk_id!r} chunk")
+        seen.add(chunk_id)
+        if chunk_id == b"fmt ":
+            if length > 1024:
+                raise errors.malformed("wav: fmt chunk too large")
+            fmt = _clean_fmt(read_exact(src, length))
+            if len(fmt) != length:
+                ctx.remove("fmt slack bytes", where)
+        elif chunk_id == b"data" and b"fmt " not in seen:
+            raise errors.malformed("wav: data before fmt")
+        elif chunk_id == b"fact" and length != 4:
+            ctx.remove("fact chunk (non-standard)", where)
+            continue
+        kept.append((chunk_id, body, length))
+    if pos < riff.riff_end:
         ctx.remove("stray bytes", f"offset {pos}")
     if b"data" not in seen or b"fmt " not in seen:
         raise errors.malformed("wav: no fmt or data chunk")
+    return kept, fmt
 
+
+def _write(
+    src: BinaryIO, dst: BinaryIO, riff: _Riff, kept: list[tuple[bytes, int, int]], fmt: bytes
+) -> int:
+    """Write the kept chunks under a fresh header; return the data chunk's length."""
+    wide = riff.wide
     dst.seek(0)
     dst.truncate()
-    dst.write(head[0:4] + b"\x00\x00\x00\x00WAVE")
+    dst.write(riff.head[0:4] + b"\x00\x00\x00\x00WAVE")
     data_length = 0
     if wide:
         dst.write(b"ds64" + (28).to_bytes(4, "little") + bytes(28))
@@ -186,17 +225,11 @@ def strip(src: BinaryIO, dst: BinaryIO, ctx: StripContext) -> None:
         dst.write(b"\xff\xff\xff\xff")
         dst.seek(20)
         dst.write((out_size - 8).to_bytes(8, "little") + data_length.to_bytes(8, "little"))
-        dst.write(sample_count)
+        dst.write(riff.sample_count)
     else:
         if out_size - 8 > _SIZE_UNKNOWN:
             raise errors.malformed("wav: output too large for RIFF")
         dst.seek(4)
         dst.write((out_size - 8).to_bytes(4, "little"))
     dst.seek(out_size)
-
-    ctx.format = "wav"
-    ctx.media_kind = "audio"
-    ctx.lossless = True
-    byte_rate = int.from_bytes(fmt[8:12], "little")
-    if byte_rate:
-        ctx.duration_s = data_length / byte_rate
+    return data_length

@@ -8,11 +8,10 @@ from __future__ import annotations
 from typing import BinaryIO, NamedTuple
 
 from . import errors
-from ._exif import orientation_tiff
+from ._exif import exif_facts, orientation_tiff
 from ._io import copy_exact, file_size, read_exact
 from .context import StripContext
 from .errors import Rejected, malformed
-from .tiff import exif_facts
 
 MAX_PIXELS = 100_000_000
 MAX_FRAMES = 2000

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from intake.sanitize import sanitize_stream
-from intake.sanitize.sniff import FAMILIES, HEAD_SIZE, sniff
-from intake.sanitize.verify import verify
+from intake.sanitize.families import FAMILIES, verify
+from intake.sanitize.sniff import HEAD_SIZE, sniff
 from tests.mutations import KINDS, mutate_at
 from tests.tools import require_shared_samples
 

@@ -1,12 +1,12 @@
 """The independent re-scan. Each family has its own reader here, written apart from the
-stripper, that accepts only the structures it knows to be harmless; a generic byte scan
-runs over every output as well. Any finding means the output is not published.
+stripper, that accepts only the structures it knows to be harmless; the generic byte scan
+below runs over every output as well (families.verify runs both). Any finding means the
+output is not published.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO
 
 from .._io import CHUNK
 
@@ -25,25 +25,6 @@ FORBIDDEN_MARKERS = (
     b"photoshop 3.0\x00",
     b"http://ns.google.com/photos",
 )
-
-
-class _Verifier(Protocol):
-    def verify(self, f: BinaryIO) -> list[str]: ...
-
-
-def verify(family: str, f: BinaryIO, digest: Any = None) -> list[str]:
-    """Return findings (empty when clean) for the sanitized output ``f``. With ``digest``
-    (a hashlib object), the output is hashed in the same pass as the marker scan."""
-    try:
-        reader: _Verifier = importlib.import_module(f"{__name__}.{family}")
-    except ModuleNotFoundError:
-        return [f"no verifier for {family}"]
-    f.seek(0)
-    findings = reader.verify(f)
-    f.seek(0)
-    findings += scan_markers(f, digest)
-    f.seek(0)
-    return findings
 
 
 def _marker_characters(markers: tuple[bytes, ...]) -> bytes:

@@ -558,13 +558,22 @@ class _Checker:
         for _s, p, e in kids.get(b"iref", []):
             links += self.read_links(data, p, e)
 
-        def aux_urn(item: int) -> bytes | None:
-            for index in assoc.get(item, []):
-                kind, pp2, pe2 = props[index - 1]
-                if kind == b"auxC":
-                    return data[pp2 + 4 : pe2].split(b"\x00")[0]
-            return None
+        self.check_reach(primary, items, links)
+        self.check_alpha(data, items, props, assoc, links)
+        idat = kids.get(b"idat", [])
+        idat_lo, idat_hi = (idat[0][1], idat[0][2]) if idat else (0, 0)
+        kept_idat = self.read_locations(data, *kids[b"iloc"][0][1:], items, idat_lo, idat_hi)
+        kept_idat.sort()
+        at = idat_lo
+        for lo, hi in [*kept_idat, (idat_hi, idat_hi)]:
+            if data[at:lo].count(0) != max(0, lo - at):
+                self.bad("idat holds bytes no item uses")
+            at = max(at, hi)
 
+    def check_reach(
+        self, primary: int, items: dict[int, bytes], links: list[tuple[bytes, int, list[int]]]
+    ) -> None:
+        """Every item must be the primary image, an input of it, or an alpha plane of one."""
         reach = {primary}
         grew = True
         while grew:
@@ -581,6 +590,24 @@ class _Checker:
         for item in items:
             if item not in reach:
                 self.bad(f"item {item} is not part of the primary image")
+
+    def check_alpha(
+        self,
+        data: bytes,
+        items: dict[int, bytes],
+        props: list[tuple[bytes, int, int]],
+        assoc: dict[int, list[int]],
+        links: list[tuple[bytes, int, list[int]]],
+    ) -> None:
+        """Auxiliary images and properties may only be alpha planes."""
+
+        def aux_urn(item: int) -> bytes | None:
+            for index in assoc.get(item, []):
+                kind, pp2, pe2 = props[index - 1]
+                if kind == b"auxC":
+                    return data[pp2 + 4 : pe2].split(b"\x00")[0]
+            return None
+
         for kind, src, _targets in links:
             if kind == b"auxl" and aux_urn(src) not in _ALPHA_URNS:
                 self.bad(f"auxiliary item {src} is not an alpha plane")
@@ -591,16 +618,6 @@ class _Checker:
                 kind, pp2, pe2 = props[index - 1]
                 if kind == b"auxC" and data[pp2 + 4 : pe2].split(b"\x00")[0] not in _ALPHA_URNS:
                     self.bad("auxiliary image property that is not alpha")
-
-        idat = kids.get(b"idat", [])
-        idat_lo, idat_hi = (idat[0][1], idat[0][2]) if idat else (0, 0)
-        kept_idat = self.read_locations(data, *kids[b"iloc"][0][1:], items, idat_lo, idat_hi)
-        kept_idat.sort()
-        at = idat_lo
-        for lo, hi in [*kept_idat, (idat_hi, idat_hi)]:
-            if data[at:lo].count(0) != max(0, lo - at):
-                self.bad("idat holds bytes no item uses")
-            at = max(at, hi)
 
     def read_items(self, data: bytes, lo: int, hi: int) -> dict[int, bytes]:
         version = data[lo]

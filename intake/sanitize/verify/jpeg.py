@@ -8,10 +8,11 @@ end of the file. Everything else is a finding.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import BinaryIO
 
-from .tiff import minimal_orientation_exif_findings
+from ._exif import minimal_orientation_exif_findings
 
 # 256 KiB reads: larger blocks make the allocator re-fault fresh pages for each one.
 _READ_SIZE = 256 << 10
@@ -48,16 +49,23 @@ def _read(f: BinaryIO, n: int, what: str) -> bytes:
     return data
 
 
+@dataclasses.dataclass
+class _Seen:
+    """What the walk has met so far, for the rules on order and repetition."""
+
+    previous: str = "SOI"  # what the last segment was, for the EXIF placement rule
+    frame: bool = False
+    adobe: bool = False
+    exif: bool = False
+    in_scans: bool = False
+    icc_numbers: list[tuple[int, int]] = dataclasses.field(default_factory=list)
+
+
 def _walk(f: BinaryIO, size: int, findings: list[str]) -> None:
     if _read(f, 2, "SOI") != b"\xff\xd8":
         findings.append("does not start with SOI")
         return
-    previous = "SOI"  # what the last segment was, for the EXIF placement rule
-    frame_seen = False
-    adobe_seen = False
-    exif_seen = False
-    icc_numbers: list[tuple[int, int]] = []
-    in_scans = False
+    seen = _Seen()
     while True:
         at = f.tell()
         pair = _read(f, 2, f"marker at {at}")
@@ -68,7 +76,7 @@ def _walk(f: BinaryIO, size: int, findings: list[str]) -> None:
         if code == 0xD9:
             if f.tell() != size:
                 findings.append(f"{size - f.tell()} bytes after EOI")
-            if not in_scans:
+            if not seen.in_scans:
                 findings.append("EOI before any scan")
             break
         if 0xD0 <= code <= 0xD7 or code in (0x01, 0xD8):
@@ -79,63 +87,68 @@ def _walk(f: BinaryIO, size: int, findings: list[str]) -> None:
             findings.append(f"segment 0x{code:02X} at {at} runs past the end")
             return
         payload = _read(f, length - 2, f"segment at {at}")
-        name = f"0x{code:02X}"
-        if code in _TABLE_NAMES:
-            name = _TABLE_NAMES[code]
-            if not _table_is_well_formed(code, payload):
-                findings.append(f"{name} at {at} does not hold exactly its tables")
-        elif code in _FRAME_CODES:
-            name = "SOF"
-            if frame_seen or in_scans:
-                findings.append(f"extra frame header at {at}")
-            frame_seen = True
-            if len(payload) < 6 or len(payload) != 6 + 3 * payload[5]:
-                findings.append(f"frame header at {at} has the wrong length")
-            elif payload[1:3] == b"\x00\x00" or payload[3:5] == b"\x00\x00":
-                findings.append(f"frame header without dimensions at {at}")
-        elif code == 0xDA:
-            name = "SOS"
-            if not payload or len(payload) != 4 + 2 * payload[0]:
-                findings.append(f"scan header at {at} has the wrong length")
-            if not frame_seen:
-                findings.append(f"scan before frame header at {at}")
-            in_scans = True
-            f.seek(_skip_entropy_coded(f))
-        elif code == 0xE0 and previous == "SOI" and not in_scans:
-            name = "JFIF"
-            if len(payload) != 14 or payload[:5] != b"JFIF\x00" or payload[12:14] != b"\x00\x00":
-                findings.append(f"APP0 at {at} is not a bare JFIF header")
-        elif code == 0xE1 and previous in ("SOI", "JFIF") and not exif_seen:
-            name = "EXIF"
-            exif_seen = True
-            if payload[:6] != b"Exif\x00\x00":
-                findings.append(f"APP1 at {at} is not EXIF")
-            else:
-                findings += [
-                    f"EXIF at {at}: {x}" for x in minimal_orientation_exif_findings(payload[6:])
-                ]
-        elif code == 0xE2 and payload[:12] == b"ICC_PROFILE\x00" and not in_scans:
-            name = "ICC"
-            if len(payload) < 15:
-                findings.append(f"empty ICC chunk at {at}")
-            else:
-                icc_numbers.append((payload[12], payload[13]))
-        elif code == 0xEE and not adobe_seen and not in_scans:
-            name = "Adobe"
-            adobe_seen = True
-            if len(payload) != 12 or payload[:5] != b"Adobe":
-                findings.append(f"APP14 at {at} is not a bare Adobe header")
-        else:
-            findings.append(f"segment 0x{code:02X} not allowed at {at}")
-        if in_scans and name not in ("SOS", "DQT", "DHT", "DAC", "DRI"):
+        name = _segment(f, code, payload, at, seen, findings)
+        if seen.in_scans and name not in ("SOS", "DQT", "DHT", "DAC", "DRI"):
             findings.append(f"segment {name} between scans at {at}")
-        previous = name
-    if icc_numbers:
-        total = icc_numbers[0][1]
-        if [n for n, _ in icc_numbers] != list(range(1, total + 1)) or any(
-            t != total for _, t in icc_numbers
+        seen.previous = name
+    if seen.icc_numbers:
+        total = seen.icc_numbers[0][1]
+        if [n for n, _ in seen.icc_numbers] != list(range(1, total + 1)) or any(
+            t != total for _, t in seen.icc_numbers
         ):
             findings.append("ICC profile chunks out of sequence")
+
+
+def _segment(
+    f: BinaryIO, code: int, payload: bytes, at: int, seen: _Seen, findings: list[str]
+) -> str:
+    """Check one segment (after a scan header, skip its coded data); return its name."""
+    if code in _TABLE_NAMES:
+        if not _table_is_well_formed(code, payload):
+            findings.append(f"{_TABLE_NAMES[code]} at {at} does not hold exactly its tables")
+        return _TABLE_NAMES[code]
+    if code in _FRAME_CODES:
+        if seen.frame or seen.in_scans:
+            findings.append(f"extra frame header at {at}")
+        seen.frame = True
+        if len(payload) < 6 or len(payload) != 6 + 3 * payload[5]:
+            findings.append(f"frame header at {at} has the wrong length")
+        elif payload[1:3] == b"\x00\x00" or payload[3:5] == b"\x00\x00":
+            findings.append(f"frame header without dimensions at {at}")
+        return "SOF"
+    if code == 0xDA:
+        if not payload or len(payload) != 4 + 2 * payload[0]:
+            findings.append(f"scan header at {at} has the wrong length")
+        if not seen.frame:
+            findings.append(f"scan before frame header at {at}")
+        seen.in_scans = True
+        f.seek(_skip_entropy_coded(f))
+        return "SOS"
+    if code == 0xE0 and seen.previous == "SOI" and not seen.in_scans:
+        if len(payload) != 14 or payload[:5] != b"JFIF\x00" or payload[12:14] != b"\x00\x00":
+            findings.append(f"APP0 at {at} is not a bare JFIF header")
+        return "JFIF"
+    if code == 0xE1 and seen.previous in ("SOI", "JFIF") and not seen.exif:
+        seen.exif = True
+        if payload[:6] != b"Exif\x00\x00":
+            findings.append(f"APP1 at {at} is not EXIF")
+        else:
+            exif = minimal_orientation_exif_findings(payload[6:])
+            findings.extend(f"EXIF at {at}: {x}" for x in exif)
+        return "EXIF"
+    if code == 0xE2 and payload[:12] == b"ICC_PROFILE\x00" and not seen.in_scans:
+        if len(payload) < 15:
+            findings.append(f"empty ICC chunk at {at}")
+        else:
+            seen.icc_numbers.append((payload[12], payload[13]))
+        return "ICC"
+    if code == 0xEE and not seen.adobe and not seen.in_scans:
+        seen.adobe = True
+        if len(payload) != 12 or payload[:5] != b"Adobe":
+            findings.append(f"APP14 at {at} is not a bare Adobe header")
+        return "Adobe"
+    findings.append(f"segment 0x{code:02X} not allowed at {at}")
+    return f"0x{code:02X}"
 
 
 def _skip_entropy_coded(f: BinaryIO) -> int:

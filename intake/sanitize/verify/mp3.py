@@ -1,8 +1,8 @@
 """Independent re-read of a sanitized MPEG audio file.
 
 The whole file must be back-to-back MPEG audio frames of one stream, from the first byte to
-the last: no ID3v2/ID3v1/APE/Lyrics3 tag, no junk, no partial frame. (A file starting with
-"fLaC" came from an ID3-prefixed FLAC and is judged by the FLAC reader.)
+the last: no ID3v2/ID3v1/APE/Lyrics3 tag, no junk, no partial frame. (An ID3-prefixed FLAC
+is handed to the FLAC stripper, and its output to the FLAC reader.)
 """
 
 from __future__ import annotations
@@ -49,11 +49,6 @@ def _frame_size(b1: int, b2: int, b3: int) -> tuple[int, tuple[int, int, int]] |
 
 
 def verify(f: BinaryIO) -> list[str]:
-    if f.read(4) == b"fLaC":
-        from . import flac
-
-        f.seek(0)
-        return flac.verify(f)
     f.seek(0)
     buf = f.read(_READ)
     at = 0  # index in buf

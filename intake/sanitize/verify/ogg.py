@@ -78,11 +78,7 @@ def verify(f: BinaryIO) -> list[str]:
     offset = 0
     expected_seq = 0
     serial: int | None = None
-    codec: str | None = None
-    packet_index = 0  # 0 ident, 1 comment, 2 setup (vorbis), then audio
-    packet = bytearray()  # header packets in full, audio packets only their first bytes
-    packet_len = 0
-    in_packet = False
+    packets = _Packets()
     saw_eos = False
     pages_left = 1_000_000 + total // 256  # bounds the work on absurd page densities
     while offset < total:
@@ -116,47 +112,64 @@ def verify(f: BinaryIO) -> list[str]:
         if seq != expected_seq:
             return [*findings, f"page sequence {seq} where {expected_seq} expected"]
         expected_seq = seq + 1
-        if bool(flags & 0x01) != in_packet:
+        if bool(flags & 0x01) != packets.in_packet:
             findings.append(f"continuation flag wrong on page {seq}")
         saw_eos = bool(flags & 0x04)
-        headers_needed = 3 if codec == "vorbis" else 2
+        if packets.read_page(lacing, body, findings):
+            return findings
+        offset = f.tell()
+    if packets.codec is None:
+        findings.append("no identification header")
+    elif packets.index < (3 if packets.codec == "vorbis" else 2):
+        findings.append("headers incomplete")
+    if packets.in_packet:
+        findings.append("stream ends inside a packet")
+    return findings
+
+
+class _Packets:
+    """The packets of the stream, page by page; header packets are kept whole."""
+
+    def __init__(self) -> None:
+        self.codec: str | None = None
+        self.index = 0  # 0 ident, 1 comment, 2 setup (vorbis), then audio
+        self.packet = bytearray()  # header packets in full, audio packets only their first bytes
+        self.length = 0
+        self.in_packet = False
+
+    def read_page(self, lacing: bytes, body: bytes, findings: list[str]) -> bool:
+        """Check the packets ending on this page; True when reading has to stop."""
+        headers_needed = 3 if self.codec == "vorbis" else 2
         pos = 0
         for index, value in enumerate(lacing):
             piece = body[pos : pos + value]
             pos += value
-            is_header = packet_index < headers_needed or codec is None
-            if is_header:
-                packet += piece
-                if len(packet) > (_MAX_SETUP if packet_index == 2 else _MAX_HEADER):
-                    return [*findings, f"header packet {packet_index} too large"]
-            elif len(packet) < 8:
-                packet += piece[: 8 - len(packet)]
-            packet_len += value
-            in_packet = value == 255
-            if in_packet:
+            if self.index < headers_needed or self.codec is None:
+                self.packet += piece
+                if len(self.packet) > (_MAX_SETUP if self.index == 2 else _MAX_HEADER):
+                    findings.append(f"header packet {self.index} too large")
+                    return True
+            elif len(self.packet) < 8:
+                self.packet += piece[: 8 - len(self.packet)]
+            self.length += value
+            self.in_packet = value == 255
+            if self.in_packet:
                 continue
-            findings += _packet_findings(codec, packet_index, bytes(packet), packet_len)
-            if packet_index == 0:
-                codec, found = _ident_findings(bytes(packet))
+            findings += _packet_findings(self.codec, self.index, bytes(self.packet), self.length)
+            if self.index == 0:
+                self.codec, found = _ident_findings(bytes(self.packet))
                 findings += found
-                if codec is None:
-                    return findings
-                headers_needed = 3 if codec == "vorbis" else 2
+                if self.codec is None:
+                    return True
+                headers_needed = 3 if self.codec == "vorbis" else 2
                 if index != len(lacing) - 1:
                     findings.append("identification header does not end its page")
-            elif packet_index == headers_needed - 1 and index != len(lacing) - 1:
+            elif self.index == headers_needed - 1 and index != len(lacing) - 1:
                 findings.append("audio data shares a page with the last header")
-            packet_index += 1
-            packet = bytearray()
-            packet_len = 0
-        offset = f.tell()
-    if codec is None:
-        findings.append("no identification header")
-    elif packet_index < (3 if codec == "vorbis" else 2):
-        findings.append("headers incomplete")
-    if in_packet:
-        findings.append("stream ends inside a packet")
-    return findings
+            self.index += 1
+            self.packet = bytearray()
+            self.length = 0
+        return False
 
 
 def _packet_findings(codec: str | None, index: int, packet: bytes, length: int) -> list[str]:

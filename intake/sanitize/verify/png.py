@@ -10,7 +10,7 @@ from __future__ import annotations
 import zlib
 from typing import BinaryIO
 
-from .tiff import minimal_orientation_exif_findings
+from ._exif import minimal_orientation_exif_findings
 
 # 256 KiB reads: larger blocks make the allocator re-fault fresh pages for each one.
 _READ_SIZE = 256 << 10

@@ -1,42 +1,9 @@
-"""Independent TIFF reader for sanitized output (and the minimal-EXIF check other verifiers use)."""
+"""Independent TIFF reader for sanitized output."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import BinaryIO, Literal
-
-_ORIENTATION = 0x0112
-
-
-def minimal_orientation_exif_findings(blob: bytes) -> list[str]:
-    """Findings unless ``blob`` is a TIFF structure with IFD0 holding exactly one Orientation
-    entry (SHORT, 1..8), no next IFD and no byte beyond that."""
-    if len(blob) != 26:
-        return [f"EXIF is {len(blob)} bytes, not a lone Orientation entry"]
-    order: Literal["little", "big"]
-    if blob[:4] == b"II*\x00":
-        order = "little"
-    elif blob[:4] == b"MM\x00*":
-        order = "big"
-    else:
-        return ["EXIF without TIFF header"]
-
-    def number(start: int, width: int) -> int:
-        return int.from_bytes(blob[start : start + width], order)
-
-    findings = []
-    if number(4, 4) != 8:
-        findings.append("EXIF IFD0 not right after the header")
-    if number(8, 2) != 1:
-        findings.append("EXIF IFD0 holds more than Orientation")
-    if number(10, 2) != _ORIENTATION or number(12, 2) != 3 or number(14, 4) != 1:
-        findings.append("EXIF entry is not a single SHORT Orientation")
-    if not 1 <= number(18, 2) <= 8 or blob[20:22] != b"\x00\x00":
-        findings.append("EXIF Orientation value invalid")
-    if number(22, 4) != 0:
-        findings.append("EXIF has a further IFD")
-    return findings
-
 
 # Tag -> accepted field types. Anything else in IFD0 is a finding.
 _ALLOWED_TAGS: dict[int, tuple[int, ...]] = {
@@ -119,15 +86,8 @@ def verify(f: BinaryIO) -> list[str]:
             width = _FIELD_BYTES[kind]
             values[tag] = [number(raw[j : j + width]) for j in range(0, len(raw), width)]
 
-    if 256 not in values or 257 not in values:
-        findings.append("image size missing")
-    if values.get(274, [1])[0] not in range(1, 9):
-        findings.append("Orientation out of range")
+    findings += _value_findings(values, raw_values)
     compression = values.get(259, [1])[0]
-    if compression not in _CODED_COMPRESSIONS:
-        findings.append(f"compression {compression} not allowed")
-    if 347 in raw_values and not _is_table_stream(raw_values[347]):
-        findings.append("JPEGTables holds more than tables")
     offsets = values.get(273, values.get(324, []))
     counts = values.get(279, values.get(325, []))
     if not offsets or len(offsets) != len(counts) or (273 in values and 324 in values):
@@ -142,6 +102,20 @@ def verify(f: BinaryIO) -> list[str]:
         if compression == 7 and not _jpeg_block_header_ok(read(start, min(count, 1 << 16))):
             findings.append(f"JPEG strip at {start} holds more than tables and frame")
     findings += _coverage_findings(used, size, read)
+    return findings
+
+
+def _value_findings(values: dict[int, list[int]], raw_values: dict[int, bytes]) -> list[str]:
+    findings = []
+    if 256 not in values or 257 not in values:
+        findings.append("image size missing")
+    if values.get(274, [1])[0] not in range(1, 9):
+        findings.append("Orientation out of range")
+    compression = values.get(259, [1])[0]
+    if compression not in _CODED_COMPRESSIONS:
+        findings.append(f"compression {compression} not allowed")
+    if 347 in raw_values and not _is_table_stream(raw_values[347]):
+        findings.append("JPEGTables holds more than tables")
     return findings
 
 

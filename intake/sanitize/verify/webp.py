@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from .tiff import minimal_orientation_exif_findings
+from ._exif import minimal_orientation_exif_findings
 
 _BITSTREAM = (b"VP8 ", b"VP8L", b"ALPH")
 _TOP_LEVEL = (b"ICCP", b"ANIM", b"ANMF", b"EXIF", *_BITSTREAM)
