@@ -4,16 +4,18 @@ left. reports/retention.py decides which reports are due."""
 from __future__ import annotations
 
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.core.files.storage import storages
 from django.db import transaction
 
+from reports import policy
 from reports.models import AuditAction, MediaItem, Report
 from reports.services.audit import audit_record
-from reports.services.errors import require
 
 
 def report_legal_hold_set(*, report: Report, by: User, hold: bool) -> Report:
-    require(by, "reports.triage_report")
+    if not policy.can_triage(by):
+        raise PermissionDenied
     if Report.objects.filter(id=report.id).exclude(legal_hold=hold).update(legal_hold=hold):
         action = AuditAction.REPORT_LEGAL_HOLD_SET if hold else AuditAction.REPORT_LEGAL_HOLD_LIFTED
         audit_record(action=action, actor=by, report_id=report.id)
