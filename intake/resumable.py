@@ -27,6 +27,7 @@ from intake.sanitize.sniff import HEAD_SIZE
 from reports import selectors
 from reports.models import MediaItem, MediaStatus, RefusalReason, Report
 from reports.services import (
+    ServiceError,
     UploadConflict,
     media_item_upload_abandon,
     media_item_upload_append,
@@ -44,8 +45,12 @@ REFUSED_TOO_MANY = RefusalReason.TOO_MANY_FILES
 REFUSED_UNSUPPORTED = RefusalReason.UNSUPPORTED_FORMAT
 
 
-class UploadRefused(Exception):
-    """The upload cannot go on; ``reason`` is a code intake.messages translates."""
+class UploadRefused(ServiceError):
+    """The upload cannot go on; ``reason`` is a code intake.messages translates. The tus
+    view answers with the status that fits the reason (413, 415, 410); 403 is the rest."""
+
+    code = "upload_refused"
+    status = 403
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

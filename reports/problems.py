@@ -18,6 +18,7 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.translation import gettext as _
 from django.views import defaults
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -66,7 +67,8 @@ def is_problem_path(request: HttpRequest) -> bool:
     return request.path_info.startswith(PROBLEM_PATHS)
 
 
-# Django's error handlers (config/urls.py). Only what no view answered reaches them.
+# Django's error handlers (config/urls.py). Only what no view answered reaches them. The
+# detail is in the language LocaleMiddleware chose: the witness's, on the witness side.
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -74,22 +76,22 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
         return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
         return problem_response(
-            status=413, code="too_large", detail="The request body is larger than accepted."
+            status=413, code="too_large", detail=_("The request body is larger than accepted.")
         )
     return problem_response(
-        status=400, code="bad_request", detail="The request could not be understood."
+        status=400, code="bad_request", detail=_("The request could not be understood.")
     )
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if not is_problem_path(request):
         return defaults.page_not_found(request, exception)
-    return problem_response(status=404, code="not_found", detail="Not found.")
+    return problem_response(status=404, code="not_found", detail=_("Not found."))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if not is_problem_path(request):
         return defaults.server_error(request)
     return problem_response(
-        status=500, code="server_error", detail="Something went wrong on our side."
+        status=500, code="server_error", detail=_("Something went wrong on our side.")
     )

@@ -1,6 +1,6 @@
 """The words the domain records: why a file was refused, and what the audit trail says
 happened. Values are stored and sent as they are, so they never change; the labels are
-what staff read. reports/models.py re-exports both.
+what staff read. reports.models re-exports both.
 """
 
 from __future__ import annotations

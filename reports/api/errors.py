@@ -22,18 +22,6 @@ NOT_FOUND = "Not found."
 INVALID = "The request is not valid; see errors."
 
 
-class IdempotencyKeyReused(exceptions.APIException):
-    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_code = "idempotency_key_reused"
-    default_detail = "This Idempotency-Key was used with a different request."
-
-
-class IdempotencyKeyInFlight(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "idempotency_key_in_flight"
-    default_detail = "The first request with this Idempotency-Key is still running."
-
-
 class LinkExpired(exceptions.APIException):
     status_code = status.HTTP_410_GONE
     default_code = "link_expired"
@@ -44,15 +32,12 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     """REST_FRAMEWORK's EXCEPTION_HANDLER. Anything else (a bug) is left to Django's
     handler500, which answers a problem too under /api/."""
     if isinstance(exc, ServiceError):
-        # A refused state change names its own status and code (reports.services).
+        # A refused state change names its own status and code (reports.services.errors).
         set_rollback()
-        code_status = int(getattr(exc, "status", status.HTTP_409_CONFLICT))
         body = problem(
-            status=code_status,
-            code=str(getattr(exc, "code", "conflict")),
-            detail=str(exc) or HTTPStatus(code_status).phrase,
+            status=exc.status, code=exc.code, detail=str(exc) or HTTPStatus(exc.status).phrase
         )
-        return Response(body, status=code_status, content_type=PROBLEM_CONTENT_TYPE)
+        return Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -30,8 +30,6 @@ from reports.api.auth import (
     organisation_of,
 )
 from reports.api.errors import (
-    IdempotencyKeyInFlight,
-    IdempotencyKeyReused,
     LinkExpired,
     partner_exception_handler,
     problem_responses,
@@ -252,17 +250,13 @@ class PartnerCaseView(PartnerView):
             return Response(body, status=status)
         if not key or len(key) > 200:
             raise ValidationError({"Idempotency-Key": ["Between 1 and 200 characters."]})
-        try:
-            status, body, replayed = services.idempotent_response(
-                organisation=organisation,
-                key=key,
-                request_hash=_request_hash(request, str(report.id)),
-                run=run,
-            )
-        except services.IdempotencyKeyReused as error:
-            raise IdempotencyKeyReused from error
-        except services.IdempotencyKeyInFlight as error:
-            raise IdempotencyKeyInFlight from error
+        # A reused or still running key is a ServiceError: a 422 or 409 problem document.
+        status, body, replayed = services.idempotent_response(
+            organisation=organisation,
+            key=key,
+            request_hash=_request_hash(request, str(report.id)),
+            run=run,
+        )
         response = Response(body, status=status)
         if replayed:
             response["Idempotent-Replayed"] = "true"

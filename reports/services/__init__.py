@@ -10,7 +10,7 @@ One module per sub-domain; callers import from the package (``services.report_ap
 - triage: case status, triage fields, notes, messages, the contact reveal
 - sharing: shares with partner organisations, the CSV export record
 - alerts: urgent reports and failed media, to people on call
-- retention: legal hold and the purge
+- retention: legal hold, the purge, and the retention policy's run
 - staff: staff accounts
 - partners: partner organisations, API keys and what partners do through the API
 - webhooks: signed event deliveries to partners
@@ -69,7 +69,7 @@ from reports.services.partners import (
     partner_create,
     partner_organisation_save,
 )
-from reports.services.retention import report_legal_hold_set, report_purge
+from reports.services.retention import report_legal_hold_set, report_purge, retention_purge
 from reports.services.sharing import report_share, report_share_revoke, reports_export_record
 from reports.services.staff import staff_create, staff_totp_enrol
 from reports.services.triage import (
@@ -144,6 +144,7 @@ __all__ = [
     "report_share_revoke",
     "report_triage_update",
     "reports_export_record",
+    "retention_purge",
     "staff_create",
     "staff_totp_enrol",
     "webhook_deliver",

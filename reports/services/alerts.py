@@ -16,6 +16,7 @@ from django.core.mail import send_mail
 from django.urls import reverse
 from django.utils import timezone
 
+from reports.jobs import ALERT_URGENT_REPORT, enqueue
 from reports.models import Answer, AuditAction, AuditEvent, MediaItem, Report
 from reports.roles import MODERATOR
 from reports.services.audit import audit_record
@@ -34,12 +35,7 @@ def report_is_urgent(report: Report) -> bool:
 
 def report_alert_enqueue(*, report_id: Any) -> None:
     """Queue the alert; a broker outage is logged, and the queue step retries it."""
-    from reports.tasks import alert_urgent_report
-
-    try:
-        alert_urgent_report.apply_async(kwargs={"report_id": str(report_id)})
-    except Exception:
-        logger.warning("could not queue the alert for report %s", report_id)
+    enqueue(ALERT_URGENT_REPORT, report_id=str(report_id))
 
 
 def report_alert_send(*, report_id: Any) -> bool:

@@ -1,8 +1,9 @@
 """Why a service refuses: one exception per kind of refusal, all under ServiceError.
 
 Each carries a stable machine ``code`` and the HTTP ``status`` the API layer answers with;
-the message is shown to staff as it is. Permission refusals are Django's PermissionDenied,
-raised by ``require``.
+the message is shown to staff as it is. Permission refusals are Django's PermissionDenied:
+services raise it when their reports.policy predicate says no (the decision the admin
+shares), and through ``require`` for the permissions no predicate stands for.
 """
 
 from __future__ import annotations

@@ -11,10 +11,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from reports import policy
 from reports.contact import Contact, contact_seal
 from reports.models import (
     AuditAction,
@@ -68,7 +70,8 @@ def _lock_free_for(by: User, now: datetime) -> Q:
 def report_lock_acquire(*, report: Report, by: User) -> bool:
     """Take (or extend) the edit lock of a report. False when another moderator holds a
     lock that has not expired; the report then shows as taken."""
-    require(by, "reports.moderate_report")
+    if not policy.can_moderate(by):
+        raise PermissionDenied
     now = timezone.now()
     until = now + timedelta(minutes=settings.TESTIGO_EDIT_LOCK_MINUTES)
     held = Report.objects.filter(id=report.id, locked_by=by, locked_until__gte=now)
@@ -89,7 +92,8 @@ def report_lock_acquire(*, report: Report, by: User) -> bool:
 def report_lock_release(*, report: Report, by: User) -> None:
     """Give up ``by``'s own edit lock; a lock someone else holds is left alone (the update
     is conditional on the holder)."""
-    require(by, "reports.moderate_report")
+    if not policy.can_moderate(by):
+        raise PermissionDenied
     if Report.objects.filter(id=report.id, locked_by=by).update(locked_by=None, locked_until=None):
         audit_record(action=AuditAction.REPORT_UNLOCKED, actor=by, report_id=report.id)
 
@@ -110,7 +114,8 @@ def _moderation_update(*, report: Report, by: User, **changes: Any) -> None:
 
 def report_redact(*, report: Report, by: User, text: str) -> Report:
     """Set the redacted text everyone downstream sees; the original is kept."""
-    require(by, "reports.moderate_report")
+    if not policy.can_moderate(by):
+        raise PermissionDenied
     now = timezone.now()
     _moderation_update(
         report=report, by=by, description_redacted=text, redacted_at=now, redacted_by=by
@@ -127,7 +132,8 @@ def report_redact(*, report: Report, by: User, text: str) -> Report:
 
 
 def report_approve(*, report: Report, by: User) -> Report:
-    require(by, "reports.moderate_report")
+    if not policy.can_moderate(by):
+        raise PermissionDenied
     now = timezone.now()
     _moderation_update(
         report=report,
@@ -147,7 +153,8 @@ def report_approve(*, report: Report, by: User) -> Report:
 def report_reject(
     *, report: Report, by: User, reason: str, duplicate_of: Report | None = None
 ) -> Report:
-    require(by, "reports.moderate_report")
+    if not policy.can_moderate(by):
+        raise PermissionDenied
     if reason not in RejectReason.values:
         raise ServiceError(f"Unknown reason {reason!r}.")
     if reason == RejectReason.DUPLICATE:
@@ -185,7 +192,8 @@ def incident_group(
 ) -> Incident:
     """Group reports a moderator has confirmed describe one event. Joins the incident one
     of them is already in, or starts a new one."""
-    require(by, "reports.moderate_report")
+    if not policy.can_moderate(by):
+        raise PermissionDenied
     if len(reports) < 2 and incident is None:
         raise ServiceError("Grouping needs at least two reports.")
     with transaction.atomic():

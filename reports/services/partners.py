@@ -199,7 +199,9 @@ def idempotent_response(
     if first.request_hash != request_hash:
         raise IdempotencyKeyReused("This Idempotency-Key was used with a different request.")
     if first.response_status is None:
-        raise IdempotencyKeyInFlight("The first request with this key is still running.")
+        raise IdempotencyKeyInFlight(
+            "The first request with this Idempotency-Key is still running."
+        )
     return first.response_status, first.response_body, True
 
 

@@ -4,32 +4,30 @@ the audited CSV export."""
 from __future__ import annotations
 
 from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from reports import policy
 from reports.models import (
     AuditAction,
-    Moderation,
     PartnerOrganisation,
     Report,
     ReportShare,
     WebhookEvent,
 )
 from reports.services.audit import audit_record
-from reports.services.errors import ShareNotAllowed, require
+from reports.services.errors import ShareNotAllowed
 from reports.services.webhooks import webhook_event_emit
 
 
 def report_share(*, report: Report, organisation: PartnerOrganisation, by: User) -> ReportShare:
     """Share an approved report with one partner organisation, if the witness consented."""
-    require(by, "reports.share_report")
+    if not policy.can_share(by):
+        raise PermissionDenied
     current = Report.objects.get(id=report.id)
-    if current.moderation != Moderation.APPROVED:
-        raise ShareNotAllowed("Only approved reports can be shared.")
-    if not current.consent_share_partners:
-        raise ShareNotAllowed("The witness did not consent to sharing with partners.")
-    if not organisation.active:
-        raise ShareNotAllowed(f"{organisation} is not active.")
+    if not policy.can_share(by, current, organisation):
+        raise ShareNotAllowed(policy.share_refusal(current, organisation))
     try:
         with transaction.atomic():
             share = ReportShare.objects.create(
@@ -53,7 +51,8 @@ def report_share(*, report: Report, organisation: PartnerOrganisation, by: User)
 
 
 def report_share_revoke(*, share: ReportShare, by: User) -> ReportShare:
-    require(by, "reports.share_report")
+    if not policy.can_share(by):
+        raise PermissionDenied
     now = timezone.now()
     if ReportShare.objects.filter(id=share.id, revoked_at__isnull=True).update(
         revoked_at=now, revoked_by=by
@@ -75,7 +74,8 @@ def report_share_revoke(*, share: ReportShare, by: User) -> ReportShare:
 
 def reports_export_record(*, by: User, count: int, query: str) -> None:
     """Audit a CSV export: who, how many rows, with which filters."""
-    require(by, "reports.export_reports")
+    if not policy.can_export(by):
+        raise PermissionDenied
     audit_record(
         action=AuditAction.REPORTS_EXPORTED, actor=by, data={"rows": count, "query": query[:500]}
     )

@@ -7,7 +7,6 @@ that posts it is queued after commit, and a sweeper re-queues any whose task was
 from __future__ import annotations
 
 import json
-import logging
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from reports.jobs import DELIVER_WEBHOOK, enqueue
 from reports.models import (
     AuditAction,
     DeliveryStatus,
@@ -31,8 +31,6 @@ from reports.models import (
 from reports.services.audit import audit_record
 from reports.services.errors import ServiceError, require
 from reports.webhooks import TargetRefused, post, resolve_target
-
-logger = logging.getLogger(__name__)
 
 
 def webhook_endpoint_save(*, endpoint: WebhookEndpoint, by: User) -> WebhookEndpoint:
@@ -109,12 +107,7 @@ def webhook_event_emit_to_sharing_partners(
 
 def webhook_delivery_enqueue(*, delivery_id: Any, countdown: float = 0) -> None:
     """Queue a delivery; a broker outage is logged and the sweeper queues it later."""
-    from reports.tasks import deliver_webhook
-
-    try:
-        deliver_webhook.apply_async(kwargs={"delivery_id": str(delivery_id)}, countdown=countdown)
-    except Exception:
-        logger.warning("could not queue webhook delivery %s", delivery_id)
+    enqueue(DELIVER_WEBHOOK, countdown=countdown, delivery_id=str(delivery_id))
 
 
 def _webhook_backoff_s(attempts: int) -> int:

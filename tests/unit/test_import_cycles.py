@@ -81,3 +81,18 @@ def test_type_checking_imports_and_package_re_exports_are_no_cycle(tmp_path: Pat
     done = _run("--root", str(root), "pkg")
     assert done.returncode == 0, done.stdout
     assert done.stdout.strip() == "3 modules, 2 module-level imports between them: no cycles"
+
+
+def test_project_tree_has_no_module_level_import_cycle() -> None:
+    # The tests and benches too: their helpers import each other.
+    done = _run("config", "intake", "reports", "tests", "bench")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().endswith("no cycles")
+
+
+def test_staff_side_has_no_import_cycle_even_through_functions() -> None:
+    # Services queue tasks by name (reports/jobs.py): reports.tasks imports the services,
+    # and nothing in the services imports the tasks back, not even inside a function.
+    done = _run("--functions", "reports")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip().endswith("no cycles")

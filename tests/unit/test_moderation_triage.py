@@ -30,7 +30,6 @@ from reports.models import (
     ReportShare,
 )
 from reports.policy import NEVER_SHARED, SHAREABLE_FIELDS
-from reports.retention import retention_purge
 from tests.staff import staff_user, verified_client
 
 pytestmark = pytest.mark.django_db
@@ -277,7 +276,7 @@ def test_purge_deletes_expired_rejected_and_keeps_legal_hold(moderator: User) ->
     recent = _report(3, moderation=Moderation.REJECTED, reviewed_at=timezone.now())
     name = storages["media"].save("purge/x.jpg", ContentFile(b"x"))
     MediaItem.objects.create(report=expired, status=MediaStatus.CLEAN, media_name=name)
-    assert [d.report_id for d in retention_purge(dry_run=True)] == [expired.id]
+    assert [d.report_id for d in services.retention_purge(dry_run=True)] == [expired.id]
     assert Report.objects.filter(id=expired.id).exists() is True
     call_command("purge")
     assert set(Report.objects.values_list("id", flat=True)) == {held.id, recent.id}

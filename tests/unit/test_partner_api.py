@@ -20,7 +20,13 @@ from rest_framework.test import APIClient
 from reports import services
 from reports.api import urls as api_urls
 from reports.api.serializers import media_token
-from reports.models import AuditEvent, PartnerAPIKey, PartnerCase, PartnerOrganisation
+from reports.models import (
+    AuditEvent,
+    IdempotencyRecord,
+    PartnerAPIKey,
+    PartnerCase,
+    PartnerOrganisation,
+)
 from tests.partner_world import A_FIELDS, PartnerWorld, approved_report, build_partner_world
 from tests.problems import assert_problem
 
@@ -267,6 +273,21 @@ def test_partner_case_idempotency_key_other_body_answers_422(world: PartnerWorld
         url_b, {"reference": "B"}, format="json", HTTP_IDEMPOTENCY_KEY="k2"
     )
     assert ok.status_code == 200
+
+
+def test_partner_case_idempotency_key_still_running_answers_409(world: PartnerWorld) -> None:
+    url = reverse("api-partner-report-case", args=[world.reports["a"].id])
+    client = world.client("a")
+    client.patch(url, {"reference": "R-1"}, format="json", HTTP_IDEMPOTENCY_KEY="k3")
+    # As if the first request had not finished yet.
+    IdempotencyRecord.objects.filter(key="k3").update(response_status=None, response_body=None)
+    repeat = client.patch(url, {"reference": "R-1"}, format="json", HTTP_IDEMPOTENCY_KEY="k3")
+    assert_problem(
+        repeat,
+        status=409,
+        code="idempotency_key_in_flight",
+        detail="The first request with this Idempotency-Key is still running.",
+    )
 
 
 def test_partner_case_invalid_status_answers_400(world: PartnerWorld) -> None:

@@ -3,11 +3,21 @@ The admin shows a control only when its predicate holds; services refuse otherwi
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from django.contrib.auth.models import AnonymousUser, User
+from django.core.exceptions import PermissionDenied
 
-from reports import policy
-from reports.models import Moderation, PartnerOrganisation, Report
+from reports import policy, services
+from reports.models import (
+    AuditEvent,
+    CaseStatus,
+    Moderation,
+    PartnerOrganisation,
+    Report,
+    ReportShare,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -127,3 +137,106 @@ def test_can_change_second_factor_never_ones_own(administrator: User, moderator:
     assert policy.can_change_second_factor(administrator)
     assert policy.can_change_second_factor(administrator, moderator.pk)
     assert not policy.can_change_second_factor(administrator, administrator.pk)
+
+
+# --- The services refuse by the same predicates -------------------------------------------
+# Each predicate is replaced by one that says no, for a superuser on a report every real
+# check would let through: a service that stops asking its predicate fails here.
+
+type Call = Callable[[Report, User], object]
+
+
+def _share_then_revoke(report: Report, by: User) -> object:
+    organisation = PartnerOrganisation.objects.create(name="Revoked")
+    share = ReportShare.objects.create(report=report, organisation=organisation)
+    return services.report_share_revoke(share=share, by=by)
+
+
+def _organisation() -> PartnerOrganisation:
+    return PartnerOrganisation.objects.get_or_create(name="Partner")[0]
+
+
+ROLE_DECISIONS: list[tuple[str, Call]] = [
+    ("can_moderate", lambda r, by: services.report_lock_acquire(report=r, by=by)),
+    ("can_moderate", lambda r, by: services.report_lock_release(report=r, by=by)),
+    ("can_moderate", lambda r, by: services.report_redact(report=r, by=by, text="x")),
+    ("can_moderate", lambda r, by: services.report_approve(report=r, by=by)),
+    ("can_moderate", lambda r, by: services.report_reject(report=r, by=by, reason="spam")),
+    ("can_moderate", lambda r, by: services.incident_group(reports=[r, r], by=by)),
+    ("can_ask_witness", lambda r, by: services.report_message_ask(report=r, by=by, body="?")),
+    ("can_triage", lambda r, by: services.report_note_add(report=r, by=by, body="n")),
+    ("can_triage", lambda r, by: services.report_legal_hold_set(report=r, by=by, hold=True)),
+    ("can_triage", lambda r, by: services.report_triage_update(report=r, by=by, priority="high")),
+    (
+        "can_triage",
+        lambda r, by: services.report_case_status_set(report=r, by=by, status="in_progress"),
+    ),
+    ("can_reveal_contact", lambda r, by: services.report_contact_reveal(report=r, by=by)),
+    (
+        "can_share",
+        lambda r, by: services.report_share(report=r, organisation=_organisation(), by=by),
+    ),
+    ("can_share", _share_then_revoke),
+    ("can_export", lambda r, by: services.reports_export_record(by=by, count=1, query="")),
+]
+
+REPORT_DECISIONS: list[tuple[str, Call, type[Exception]]] = [
+    (
+        "can_triage",
+        lambda r, by: services.report_triage_update(report=r, by=by, priority="high"),
+        services.InvalidTransition,
+    ),
+    (
+        "can_triage",
+        lambda r, by: services.report_case_status_set(report=r, by=by, status="in_progress"),
+        services.InvalidTransition,
+    ),
+    (
+        "can_reveal_contact",
+        lambda r, by: services.report_contact_reveal(report=r, by=by),
+        services.ContactNotAvailable,
+    ),
+    (
+        "can_share",
+        lambda r, by: services.report_share(report=r, organisation=_organisation(), by=by),
+        services.ShareNotAllowed,
+    ),
+]
+
+
+@pytest.fixture
+def superuser() -> User:
+    return User.objects.create_superuser("root", password="root-password-1")
+
+
+def _saved_report() -> Report:
+    report = _report(receipt_hash="f" * 64, case_status=CaseStatus.NEW)
+    report.save(force_insert=True)
+    return report
+
+
+@pytest.mark.parametrize(("predicate", "call"), ROLE_DECISIONS)
+def test_services_refuse_the_role_by_its_predicate(
+    monkeypatch: pytest.MonkeyPatch, superuser: User, predicate: str, call: Call
+) -> None:
+    report = _saved_report()
+    monkeypatch.setattr(policy, predicate, lambda *args, **kwargs: False)
+    with pytest.raises(PermissionDenied):
+        call(report, superuser)
+    assert not AuditEvent.objects.filter(actor=superuser).exists()
+
+
+@pytest.mark.parametrize(("predicate", "call", "refusal"), REPORT_DECISIONS)
+def test_services_refuse_the_report_by_its_predicate(
+    monkeypatch: pytest.MonkeyPatch,
+    superuser: User,
+    predicate: str,
+    call: Call,
+    refusal: type[Exception],
+) -> None:
+    report = _saved_report()
+    # The role may; this report may not.
+    monkeypatch.setattr(policy, predicate, lambda user, report=None, *rest: report is None)
+    with pytest.raises(refusal):
+        call(report, superuser)
+    assert not AuditEvent.objects.filter(actor=superuser).exists()

@@ -142,12 +142,13 @@ def test_service_error_answers_its_own_status_and_code(failing_urls: None) -> No
     )
 
 
-def test_service_error_without_its_own_code_answers_conflict(failing_urls: None) -> None:
-    # Before every ServiceError names its code and status, the base class's (or 409) apply.
+def test_service_error_without_its_own_code_answers_the_base_refusal(failing_urls: None) -> None:
+    # A kind of ServiceError that names no code and status of its own takes the base's.
+    assert (ServiceError.status, ServiceError.code) == (400, "refused")
     assert_problem(
         Client().get("/api/test/plain-refused/"),
-        status=getattr(ServiceError, "status", 409),
-        code=getattr(ServiceError, "code", "conflict"),
+        status=400,
+        code="refused",
         detail="The report is locked by another moderator.",
     )
 
@@ -185,6 +186,50 @@ def test_request_refused_before_the_view_answers_problem(
 ) -> None:
     response = Client().post("/api/v1/intake/reports/", data)
     assert_problem(response, status=status, code=code, detail=detail)
+
+
+# What Django's own handlers say, in each witness language: (404, 500, 413, 400).
+HANDLER_DETAILS = {
+    "es": (
+        "No encontrado.",
+        "Algo salió mal de nuestro lado.",
+        "La solicitud es más grande de lo que podemos aceptar.",
+        "No pudimos entender la solicitud.",
+    ),
+    "pt-br": (
+        "Não encontrado.",
+        "Algo deu errado do nosso lado.",
+        "A solicitação é maior do que podemos aceitar.",
+        "Não conseguimos entender a solicitação.",
+    ),
+    "ht": (
+        "Nou pa jwenn sa.",
+        "Yon bagay mal mache bò kote pa nou.",
+        "Demann nan twò gwo pou nou aksepte l.",
+        "Nou pa t ka konprann demann nan.",
+    ),
+}
+
+
+@pytest.mark.parametrize("language", sorted(HANDLER_DETAILS))
+def test_handlers_answer_in_the_witness_language(failing_urls: None, language: str) -> None:
+    not_found, crashed, too_large, not_understood = HANDLER_DETAILS[language]
+    client = Client(headers={"accept-language": language}, raise_request_exception=False)
+    assert_problem(client.get("/tus/a/b/"), status=404, code="not_found", detail=not_found)
+    assert_problem(client.get("/api/test/boom/"), status=500, code="server_error", detail=crashed)
+    intake = "/api/v1/intake/reports/"
+    assert_problem(
+        client.post(intake, {"description": "a" * (3 << 20)}),
+        status=413,
+        code="too_large",
+        detail=too_large,
+    )
+    assert_problem(
+        client.post(intake, {f"f{i}": "x" for i in range(201)}),
+        status=400,
+        code="bad_request",
+        detail=not_understood,
+    )
 
 
 def test_unsupported_body_answers_problem_415() -> None:

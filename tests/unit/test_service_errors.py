@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from intake.resumable import UploadRefused
 from reports.services import errors
 
 
@@ -37,3 +38,9 @@ def test_conflicts_and_reused_keys_map_to_their_statuses() -> None:
     assert errors.InvalidTransition.status == 409
     assert errors.IdempotencyKeyInFlight.status == 409
     assert errors.IdempotencyKeyReused.status == 422
+
+
+def test_a_refused_upload_is_a_service_error_too() -> None:
+    assert issubclass(UploadRefused, errors.ServiceError)
+    assert UploadRefused.code not in {getattr(refusal, "code", None) for refusal in _refusals()}
+    assert UploadRefused("too_large").reason == "too_large"

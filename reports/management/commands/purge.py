@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from reports.retention import retention_purge
+from reports.services import retention_purge
 
 
 class Command(BaseCommand):
