@@ -186,6 +186,7 @@ REPORTED_FACTS = (
     "witness_relation",
     "consent_contact",
     "consent_share_partners",
+    "consent_contact_partners",
     "consent_publish",
     "contact_channel",
 )
@@ -233,6 +234,11 @@ class Report(models.Model):
     consent_contact = models.BooleanField(_("legal aid may contact me"), default=False)
     consent_share_partners = models.BooleanField(
         _("media may be shared with partner organisations"), default=False
+    )
+    # Contact details reach a partner only with this consent and a legal-aid decision
+    # on the share (ReportShare.contact_shared_at).
+    consent_contact_partners = models.BooleanField(
+        _("a partner legal organisation may contact me"), default=False
     )
     consent_publish = models.BooleanField(_("may be published with faces hidden"), default=False)
     # Contact details: channel in clear (it says nothing about the person), value and safe
@@ -474,9 +480,6 @@ class PartnerOrganisation(models.Model):
     active = models.BooleanField(_("active"), default=True)
     # Names from reports.policy.SHAREABLE_FIELDS; anything else is never sent.
     shared_fields = models.JSONField(_("fields shared"), default=list, blank=True)
-    include_contact = models.BooleanField(
-        _("include contact details when the witness consented"), default=False
-    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -499,6 +502,12 @@ class ReportShare(models.Model):
     shared_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Legal aid's decision to give this partner the witness's contact details (audited);
+    # it counts only while the witness's consent_contact_partners holds.
+    contact_shared_at = models.DateTimeField(null=True, blank=True)
+    contact_shared_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
