@@ -66,7 +66,13 @@ class PartnerReportSerializer(serializers.Serializer[Any]):
     description = _text("The moderated (redacted) account.")
     case_status = _text()
     incident_id = serializers.IntegerField(required=False, allow_null=True)
-    contact = ContactSerializer(required=False)
+    contact = ContactSerializer(
+        required=False,
+        help_text=(
+            "Only when the witness agreed that a partner legal organisation may contact "
+            "them and legal-aid staff gave your organisation the details of this report."
+        ),
+    )
 
     def to_representation(self, instance: Report) -> dict[str, Any]:
         fields = self.context["organisation"].shared_fields

@@ -31,6 +31,8 @@ from reports.models import (
     PartnerOrganisation,
     Report,
     ReportShare,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from reports.services import partners as partner_services
 from tests.partner_world import A_FIELDS, PartnerWorld, approved_report, build_partner_world
@@ -170,7 +172,16 @@ def test_partner_contact_only_with_partner_consent_and_legal_aid_decision(
     url = reverse("api-partner-report", args=[world.reports["a"].id])
     # The witness's consent alone gives nothing: legal aid decides, partner by partner.
     assert "contact" not in world.client("a").get(url).json()
+    endpoint = WebhookEndpoint.objects.create(
+        organisation=world.a, url="https://a.example/hook", secret="s" * 64
+    )
     services.report_share_contact(share=share, by=world.lawyer)
+    services.report_share_contact(share=share, by=world.lawyer)  # twice: one decision
+    [told] = WebhookDelivery.objects.filter(endpoint=endpoint)
+    assert (told.event, told.payload["data"]) == (
+        "report.updated",
+        {"report_id": str(world.reports["a"].id)},
+    )
     decided = AuditEvent.objects.get(action="report.contact_shared")
     assert (decided.actor, decided.report_id, decided.data) == (
         world.lawyer,
