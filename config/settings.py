@@ -327,15 +327,33 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Failed staff logins are counted per username and client address together, so nobody
-# can lock a colleague out from elsewhere; the OTP device throttles wrong tokens too.
+# Failed staff logins slow down the client address they come from, never an account:
+# someone who knows a username cannot lock its owner out. After the limit that address
+# waits the cool-off (each further try restarts it). Every failure counts, a right
+# password with a wrong code too (reports/admin_site.py), and all read the same. Behind
+# a proxy the address must be the real client's (the trusted-proxy setting), or every
+# client shares the proxy's. Axes stores a keyed hash of the typed username, never the
+# text (people type passwords there); the OTP device throttles wrong codes too.
 AXES_ENABLED = env_bool("TESTIGO_AXES_ENABLED", True)
 AXES_ONLY_ADMIN_SITE = True
 AXES_FAILURE_LIMIT = env_int("TESTIGO_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = env_int("TESTIGO_LOGIN_COOLOFF_MINUTES", 30) / 60
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = env_int("TESTIGO_LOGIN_COOLOFF_MINUTES", 1) / 60
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_USERNAME_CALLABLE = "reports.signals.axes_username"
+AXES_COOLOFF_MESSAGE = "Too many failed logins from this address. Please wait, then try again."
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# No TOTP secret is ever shown in the admin: devices come from the owner's enrolment page.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
 # Axes' middleware runs wrapped in reports.middleware.StaffAxesMiddleware (admin only).
 SILENCED_SYSTEM_CHECKS = ["axes.W002"]
 OTP_TOTP_ISSUER = env_str("TESTIGO_OTP_ISSUER", "Testigo")

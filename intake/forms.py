@@ -198,6 +198,9 @@ class ReportForm(forms.Form):
         label=_("My photos and videos may be shared with partner legal organisations"),
         required=False,
     )
+    consent_contact_partners = forms.BooleanField(
+        label=_("A partner legal organisation may contact me"), required=False
+    )
     consent_publish = forms.BooleanField(
         label=_("My photos and videos may be published after faces are hidden"), required=False
     )
@@ -210,7 +213,10 @@ class ReportForm(forms.Form):
     contact_value = _text(
         _("Phone number, Signal, WhatsApp or email"),
         200,
-        _("Optional. Stored encrypted; only legal-aid staff can read it."),
+        _(
+            "Optional. Stored encrypted; only legal-aid staff can read it, and a partner "
+            "legal organisation only if you agree above."
+        ),
     )
     contact_safe_times = _text(
         _("Safe times to reach you"), 200, _("For example: weekdays after 6 pm.")
@@ -254,6 +260,7 @@ class ReportForm(forms.Form):
             (
                 "consent_contact",
                 "consent_share_partners",
+                "consent_contact_partners",
                 "consent_publish",
                 "contact_channel",
                 "contact_value",

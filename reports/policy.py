@@ -17,7 +17,8 @@ from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
 
-from reports.models import Moderation, PartnerOrganisation, Report
+from reports.models import Moderation, PartnerOrganisation, Report, ReportShare
+from reports.roles import ROLE_RANK, ROLES
 
 # What request.user can be; services always pass a User.
 type AnyUser = User | AnonymousUser
@@ -90,6 +91,27 @@ def can_share(
     return report is None or share_refusal(report, organisation) is None
 
 
+def contact_share_refusal(share: ReportShare) -> str | None:
+    """Why the witness's contact details cannot go to the partner of ``share``, or None."""
+    if share.revoked_at is not None:
+        return "This share was revoked."
+    if not share.report.consent_contact_partners:
+        return "The witness did not agree to be contacted by a partner organisation."
+    if not share.report.contact_sealed:
+        return "The witness left no contact details."
+    return None
+
+
+def can_share_contact(user: AnyUser, share: ReportShare | None = None) -> bool:
+    """Give one partner organisation the witness's contact details (audited): a decision
+    for legal aid, who may both read them and share, made report by report and partner by
+    partner, and only when the witness agreed to be contacted by a partner organisation.
+    No organisation setting gives contact details: only this decision does."""
+    if not (_has(user, "reports.share_report") and _has(user, "reports.reveal_contact")):
+        return False
+    return share is None or contact_share_refusal(share) is None
+
+
 def can_export(user: AnyUser) -> bool:
     """Download the filtered report list as CSV (audited)."""
     return _has(user, "reports.export_reports")
@@ -109,10 +131,44 @@ def can_grant_permissions(user: AnyUser) -> bool:
     return user.is_superuser
 
 
-def can_change_second_factor(user: AnyUser, device_user_id: int | None = None) -> bool:
-    """Change or remove a two-factor device: never one's own (a colleague must do it), so
-    a stolen password and session cannot switch the second factor off."""
-    return device_user_id is None or device_user_id != user.pk
+def role_rank(user: AnyUser) -> int:
+    """How high an account stands: its highest role (reports/roles.py ROLE_RANK), above
+    every role for a superuser, 0 without a role."""
+    if user.is_superuser:
+        return max(ROLE_RANK.values()) + 1
+    if not isinstance(user, User) or user.pk is None:
+        return 0
+    names = user.groups.values_list("name", flat=True)
+    return max((ROLE_RANK.get(name, 0) for name in names), default=0)
+
+
+def grantable_roles(user: AnyUser) -> list[str]:
+    """The groups ``user`` may give an account: roles ranked below their own, and the
+    on-call list (membership only); every group for a superuser."""
+    from django.conf import settings
+
+    rank = role_rank(user) if _has(user, "auth.change_user") else 0
+    roles = [role for role in ROLES if ROLE_RANK[role] < rank or user.is_superuser]
+    return [*roles, settings.TESTIGO_ON_CALL_GROUP] if roles else []
+
+
+def can_manage_user(user: AnyUser, target: User | None = None) -> bool:
+    """Change a staff account: its status, roles, a reset, its devices. Only an account
+    ranked below one's own, never a superuser or one holding raw permissions (unless one
+    is a superuser), and never one's own (a colleague must), so a stolen session cannot
+    switch off its own second factor nor climb. Nobody sets another person's password
+    at all: a reset sends them through a one-time enrolment link."""
+    if not _has(user, "auth.change_user"):
+        return False
+    if target is None:
+        return True
+    if target.pk == user.pk:
+        return False
+    if user.is_superuser:
+        return True
+    if target.is_superuser or target.user_permissions.exists():
+        return False
+    return role_rank(target) < role_rank(user)
 
 
 def _iso(value: Any) -> str:

@@ -3,8 +3,12 @@
 - moderator: the queue, sanitized media, redaction, approve/reject, incidents, questions
   to the witness. Never contact details.
 - legal_aid: approved reports, triage, sharing, export, the audited contact reveal.
-- admin: users, roles, two-factor devices, login lockouts, partner organisations, labels,
-  the audit trail; contact details only through the same audited reveal.
+- admin: accounts of the roles below it (never another admin's or a superuser's), their
+  roles, resets and two-factor devices, login lockouts, partner organisations, labels, the
+  audit trail; contact details only through the same audited reveal.
+
+The roles rank (ROLE_RANK): an account may manage only accounts ranked below it
+(reports/policy.py ``can_manage_user``); only a superuser goes above the admin role.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ MODERATOR = "moderator"
 LEGAL_AID = "legal_aid"
 ADMIN = "admin"
 ROLES = (MODERATOR, LEGAL_AID, ADMIN)
+# Moderators and legal aid are peers; an admin manages both; no role manages its own rank.
+ROLE_RANK: dict[str, int] = {MODERATOR: 1, LEGAL_AID: 1, ADMIN: 2}
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
     MODERATOR: [
@@ -55,9 +61,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "auth.add_user",
         "auth.change_user",
         "auth.view_group",
+        # Devices come only from their owner's enrolment page: never added or edited here.
         "otp_totp.view_totpdevice",
-        "otp_totp.add_totpdevice",
-        "otp_totp.change_totpdevice",
         "otp_totp.delete_totpdevice",
         "axes.view_accessattempt",
         "axes.delete_accessattempt",

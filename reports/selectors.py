@@ -6,6 +6,7 @@ import dataclasses
 import re
 import statistics
 from collections import Counter
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -68,16 +69,6 @@ def media_items_with_leftover_quarantine() -> QuerySet[MediaItem]:
     )
 
 
-def clean_media_item(*, media_item_id: UUID | str) -> MediaItem | None:
-    """A media item that may be shown to staff: clean, with its sanitized file stored."""
-    return (
-        MediaItem.objects.filter(id=media_item_id, status=MediaStatus.CLEAN)
-        .exclude(media_name="")
-        .select_related("report")
-        .first()
-    )
-
-
 def reports_received_without_media_in_flight() -> QuerySet[Report]:
     """Received reports none of whose media is still in the pipeline: a crash between
     the last item settling and the report moving on leaves these behind."""
@@ -89,18 +80,34 @@ def report_by_receipt(*, receipt_hash: str) -> Report | None:
     return Report.objects.filter(receipt_hash=receipt_hash).first()
 
 
+def _reports_of(user: Any) -> QuerySet[Report]:
+    # The one row rule of the staff side: legal aid sees approved reports only;
+    # moderators and administrators see every state.
+    if user.has_perm("reports.view_unapproved"):
+        return Report.objects.all()
+    return Report.objects.filter(moderation=Moderation.APPROVED)
+
+
 def reports_visible_to(user: Any) -> QuerySet[Report]:
-    """The reports a staff user may see in the Reports list: legal aid sees approved
-    reports only; moderators and administrators see every state."""
-    queryset = Report.objects.annotate(media_count=Count("media_items"))
-    if not user.has_perm("reports.view_unapproved"):
-        queryset = queryset.filter(moderation=Moderation.APPROVED)
-    return queryset
+    """The reports a staff user may see in the Reports list, with their media counted."""
+    return _reports_of(user).annotate(media_count=Count("media_items"))
+
+
+def staff_media_item(*, user: Any, media_item_id: UUID | str) -> MediaItem | None:
+    """A media item that may be shown to ``user``: clean, with its sanitized file stored,
+    of a report they may see on the Reports pages."""
+    return (
+        MediaItem.objects.filter(
+            id=media_item_id, status=MediaStatus.CLEAN, report__in=_reports_of(user)
+        )
+        .exclude(media_name="")
+        .first()
+    )
 
 
 def report_active_shares(*, report: Report) -> QuerySet[ReportShare]:
     return ReportShare.objects.filter(report=report, revoked_at__isnull=True).select_related(
-        "organisation", "shared_by"
+        "report", "organisation", "shared_by", "contact_shared_by"
     )
 
 
@@ -343,7 +350,28 @@ def partner_reports(*, organisation: PartnerOrganisation) -> QuerySet[Report]:
     active_share = ReportShare.objects.filter(
         report_id=OuterRef("pk"), organisation_id=organisation.id, revoked_at__isnull=True
     )
-    return Report.objects.filter(Exists(active_share), moderation=Moderation.APPROVED)
+    # Contact details are read only for the reports that qualify (partner_contacts_read).
+    return Report.objects.filter(Exists(active_share), moderation=Moderation.APPROVED).defer(
+        "contact_sealed"
+    )
+
+
+def partner_contact_report_ids(
+    *, organisation: PartnerOrganisation, report_ids: Iterable[UUID]
+) -> set[UUID]:
+    """Of ``report_ids``, those whose contact details the organisation may read now: an
+    active share with legal aid's decision to give them (services.report_share_contact),
+    and the witness's consent to be contacted by a partner, with details left."""
+    return set(
+        ReportShare.objects.filter(
+            organisation_id=organisation.id,
+            report_id__in=list(report_ids),
+            revoked_at__isnull=True,
+            contact_shared_at__isnull=False,
+            report__consent_contact_partners=True,
+            report__contact_sealed__isnull=False,
+        ).values_list("report_id", flat=True)
+    )
 
 
 def partner_report(*, organisation: PartnerOrganisation, report_id: Any) -> Report | None:

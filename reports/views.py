@@ -1,8 +1,11 @@
-"""Staff-only views that serve sanitized media. Quarantined bytes have no route at all."""
+"""Staff-only views that serve sanitized media. Quarantined bytes have no route at all.
+
+Routed behind the admin site's own check (reports/urls.py: an active staff member with a
+verified second factor, as every admin page), then the role's media permission and the
+same row visibility as the Reports pages: legal aid sees media of approved reports only."""
 
 from __future__ import annotations
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.storage import storages
 from django.http import FileResponse, Http404, HttpRequest
@@ -13,7 +16,6 @@ from reports.models import AuditAction, MediaItem
 from reports.services import audit_record
 
 
-@staff_member_required
 def media_file(request: HttpRequest, media_item_id: str) -> FileResponse:
     item = _viewable_item(request, media_item_id)
     audit_record(
@@ -26,7 +28,6 @@ def media_file(request: HttpRequest, media_item_id: str) -> FileResponse:
     return _stream(item.media_name, content_type)
 
 
-@staff_member_required
 def media_preview(request: HttpRequest, media_item_id: str) -> FileResponse:
     item = _viewable_item(request, media_item_id)
     if not item.preview_name:
@@ -37,7 +38,7 @@ def media_preview(request: HttpRequest, media_item_id: str) -> FileResponse:
 def _viewable_item(request: HttpRequest, media_item_id: str) -> MediaItem:
     if not request.user.has_perm("reports.view_mediaitem"):
         raise PermissionDenied
-    item = selectors.clean_media_item(media_item_id=media_item_id)
+    item = selectors.staff_media_item(user=request.user, media_item_id=media_item_id)
     if item is None:
         raise Http404
     return item

@@ -39,6 +39,7 @@ class AuditAction(models.TextChoices):
     REPORT_REJECTED = "report.rejected", _("Report rejected")
     REPORT_SHARED = "report.shared", _("Report shared with a partner")
     REPORT_SHARE_REVOKED = "report.share_revoked", _("Share with a partner revoked")
+    REPORT_CONTACT_SHARED = "report.contact_shared", _("Contact details given to a partner")
     REPORT_LEGAL_HOLD_SET = "report.legal_hold_set", _("Legal hold set")
     REPORT_LEGAL_HOLD_LIFTED = "report.legal_hold_lifted", _("Legal hold lifted")
     REPORT_PURGED = "report.purged", _("Report purged")
@@ -74,6 +75,13 @@ class AuditAction(models.TextChoices):
 
     STAFF_CREATED = "staff.created", _("Staff account created")
     STAFF_OTP_ENROLLED = "staff.otp_enrolled", _("Two-factor device enrolled")
+    STAFF_OTP_CHANGED = "staff.otp_changed", _("Two-factor device changed")
+    STAFF_OTP_REMOVED = "staff.otp_removed", _("Two-factor device removed")
+    STAFF_PASSWORD_SET = "staff.password_set", _("Staff password set")
+    STAFF_ROLES_CHANGED = "staff.roles_changed", _("Staff roles changed")
+    STAFF_PERMISSIONS_CHANGED = "staff.permissions_changed", _("Staff permissions changed")
+    STAFF_ACCOUNT_CHANGED = "staff.account_changed", _("Staff account status changed")
+    STAFF_ENROLMENT_ISSUED = "staff.enrolment_issued", _("One-time enrolment link issued")
     STAFF_LOGIN = "staff.login", _("Staff login")
     STAFF_LOGIN_FAILED = "staff.login_failed", _("Staff login failed")
 

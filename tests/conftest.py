@@ -17,9 +17,8 @@ from django.db import connection
 from config.var_dirs import var_dirs_ensure
 from intake.legal_hold import keypair_new
 from reports.roles import ADMIN, LEGAL_AID, MODERATOR
-from reports.services import staff_totp_enrol
 from tests.factories import jpeg_with_gps
-from tests.staff import staff_user
+from tests.staff import device_of, staff_user
 
 WORKER_READY_TIMEOUT = 60
 
@@ -121,7 +120,7 @@ def moderator(db: None) -> User:
     user = User.objects.create_user(username="mod", password="mod-password-1", is_staff=True)
     user.groups.add(Group.objects.get(name=MODERATOR))
     # Every staff login needs a second factor; tests compute tokens from this device.
-    staff_totp_enrol(user=user)
+    device_of(user)
     return user
 
 

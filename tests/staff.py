@@ -8,21 +8,27 @@ from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from reports.services import staff_create, staff_totp_enrol
+from reports.services import staff_create
 
 PASSWORD = "staff-password-1"
 
 
 def staff_user(username: str, role: str) -> User:
-    user, _password, _device = staff_create(username=username, role=role)
+    """A staff user as after their enrolment: PASSWORD and one confirmed device."""
+    user, _link = staff_create(username=username, role=role)
     user.set_password(PASSWORD)
     user.save(update_fields=["password"])
+    device_of(user)
     return user
 
 
 def device_of(user: User) -> TOTPDevice:
-    device = TOTPDevice.objects.filter(user=user).first()
-    return device if device is not None else staff_totp_enrol(user=user)
+    """The user's authenticator, enrolled now if they have none (as their enrolment page
+    would; the page itself is tested in tests/unit/test_staff_enrolment.py)."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    return device
 
 
 def totp_token(device: TOTPDevice) -> str:

@@ -30,7 +30,7 @@ from reports.webhooks import TargetRefused, resolve_target
 class PartnerOrganisationForm(ModelForm[PartnerOrganisation]):
     class Meta:
         model = PartnerOrganisation
-        fields = ["name", "active", "shared_fields", "include_contact"]
+        fields = ["name", "active", "shared_fields"]
 
     def clean_shared_fields(self) -> list[str]:
         value = self.cleaned_data["shared_fields"] or []
@@ -43,7 +43,7 @@ class PartnerOrganisationForm(ModelForm[PartnerOrganisation]):
 @admin.register(PartnerOrganisation)
 class PartnerOrganisationAdmin(StaffModelAdmin[PartnerOrganisation]):
     form = PartnerOrganisationForm
-    list_display = ["name", "active", "include_contact", "created_at"]
+    list_display = ["name", "active", "created_at"]
     allow_delete = False  # deactivate instead: shares keep their history
 
     def save_model(

@@ -1,6 +1,7 @@
 """Reports after moderation: legal aid's triage (status, priority, assignee, labels,
-notes), the audited contact reveal, sharing with partners, questions to the witness and
-the CSV export; and the labels triage uses."""
+notes), the audited contact reveal, sharing with partners (and the decision to give one
+the witness's contact details), questions to the witness and the CSV export; and the
+labels triage uses."""
 
 from __future__ import annotations
 
@@ -217,7 +218,11 @@ class ReportAdmin(ReportFactsMixin, StaffModelAdmin[Report]):
             context["can_reveal"] = policy.can_reveal_contact(user, report)
             context["can_share"] = policy.can_share(user, report)
             context["can_ask"] = policy.can_ask_witness(user)
-            context["shares"] = list(selectors.report_active_shares(report=report))
+            shares = list(selectors.report_active_shares(report=report))
+            context["shares"] = shares
+            context["contact_shareable"] = {
+                share.pk for share in shares if policy.can_share_contact(user, share)
+            }
             context["organisations"] = list(selectors.partner_organisations_for_sharing())
         return super().change_view(request, object_id, form_url, context)
 
@@ -239,6 +244,11 @@ class ReportAdmin(ReportFactsMixin, StaffModelAdmin[Report]):
             wrap("<uuid:pk>/reveal/", post_only(self.reveal_view), "reveal"),
             wrap("<uuid:pk>/share/", post_only(self.share_view), "share"),
             wrap("<uuid:pk>/revoke/<int:share_id>/", post_only(self.revoke_view), "revoke"),
+            wrap(
+                "<uuid:pk>/share-contact/<int:share_id>/",
+                post_only(self.share_contact_view),
+                "share_contact",
+            ),
             wrap("<uuid:pk>/ask/", post_only(self.ask_view), "ask"),
             *super().get_urls(),
         ]
@@ -302,6 +312,17 @@ class ReportAdmin(ReportFactsMixin, StaffModelAdmin[Report]):
         share = get_object_or_404(ReportShare, pk=share_id, report=report)
         services.report_share_revoke(share=share, by=staff(request))
         messages.success(request, f"No longer shared with {share.organisation}.")
+        return self._back(report)
+
+    def share_contact_view(self, request: HttpRequest, pk: UUID, share_id: int) -> HttpResponse:
+        report = self._visible(request, pk, policy.can_share_contact)
+        share = get_object_or_404(ReportShare, pk=share_id, report=report)
+        user = staff(request)
+        service_call(
+            request,
+            lambda: services.report_share_contact(share=share, by=user),
+            f"{share.organisation} may now read the witness's contact details (recorded).",
+        )
         return self._back(report)
 
     def ask_view(self, request: HttpRequest, pk: UUID) -> HttpResponse:

@@ -36,8 +36,9 @@ class ContactSerializer(serializers.Serializer[Any]):
 
 class PartnerReportSerializer(serializers.Serializer[Any]):
     """A report as a partner sees it. Only ``id`` and the fields of the organisation's
-    sharing profile are present; ``contact`` only when the profile includes contact
-    details and the witness agreed to be contacted (each such read is audited)."""
+    sharing profile are present; ``contact`` only when the witness agreed to be contacted
+    by a partner organisation and legal aid decided to give it to this one (each such
+    read is audited)."""
 
     id = serializers.UUIDField(help_text="Always present.")
     received_at = _text("ISO 8601 date-time.")
@@ -65,7 +66,13 @@ class PartnerReportSerializer(serializers.Serializer[Any]):
     description = _text("The moderated (redacted) account.")
     case_status = _text()
     incident_id = serializers.IntegerField(required=False, allow_null=True)
-    contact = ContactSerializer(required=False)
+    contact = ContactSerializer(
+        required=False,
+        help_text=(
+            "Only when the witness agreed that a partner legal organisation may contact "
+            "them and legal-aid staff gave your organisation the details of this report."
+        ),
+    )
 
     def to_representation(self, instance: Report) -> dict[str, Any]:
         fields = self.context["organisation"].shared_fields
@@ -153,6 +160,9 @@ class PartnerCaseRequestSerializer(serializers.Serializer[Any]):
 
 class PartnerCaseSerializer(serializers.ModelSerializer[PartnerCase]):
     report_id = serializers.UUIDField(read_only=True)
+    updated_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Null until you first set anything."
+    )
 
     class Meta:
         model = PartnerCase

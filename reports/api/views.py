@@ -61,6 +61,14 @@ class PartnerView(APIView):
     def get_exception_handler(self) -> Any:
         return partner_exception_handler
 
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # What a partner reads may hold a witness's contact details: no cache keeps it.
+        response["Cache-Control"] = "no-store"
+        return response
+
     def shared_report(self, request: Request, report_id: str) -> Report:
         report = selectors.partner_report(
             organisation=organisation_of(request), report_id=report_id
@@ -210,6 +218,20 @@ def _request_hash(request: Request, report_id: str) -> str:
 
 
 class PartnerCaseView(PartnerView):
+    @extend_schema(
+        operation_id="partner_reports_case_retrieve",
+        parameters=[REPORT_ID],
+        responses={200: PartnerCaseSerializer, **problem_responses(401, 404, 429)},
+        description=(
+            "Your organisation's own status, reference and notes on a report; before you "
+            "first set any, the defaults (status received) with `updated_at` null."
+        ),
+    )
+    def get(self, request: Request, report_id: str) -> Response:
+        report = self.shared_report(request, report_id)
+        case = services.partner_case_read(report=report, organisation=organisation_of(request))
+        return Response(PartnerCaseSerializer(case).data)
+
     @extend_schema(
         operation_id="partner_reports_case_update",
         parameters=[

@@ -76,6 +76,7 @@ REPORTED_FACTS = (
     "witness_relation",
     "consent_contact",
     "consent_share_partners",
+    "consent_contact_partners",
     "consent_publish",
     "contact_channel",
 )

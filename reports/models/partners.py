@@ -19,9 +19,6 @@ class PartnerOrganisation(models.Model):
     active = models.BooleanField(_("active"), default=True)
     # Names from reports.policy.SHAREABLE_FIELDS; anything else is never sent.
     shared_fields = models.JSONField(_("fields shared"), default=list, blank=True)
-    include_contact = models.BooleanField(
-        _("include contact details when the witness consented"), default=False
-    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -44,6 +41,12 @@ class ReportShare(models.Model):
     shared_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Legal aid's decision to give this partner the witness's contact details (audited);
+    # it counts only while the witness's consent_contact_partners holds.
+    contact_shared_at = models.DateTimeField(null=True, blank=True)
+    contact_shared_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 

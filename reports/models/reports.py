@@ -128,6 +128,11 @@ class Report(models.Model):
     consent_share_partners = models.BooleanField(
         _("media may be shared with partner organisations"), default=False
     )
+    # Contact details reach a partner only with this consent and a legal-aid decision
+    # on the share (ReportShare.contact_shared_at).
+    consent_contact_partners = models.BooleanField(
+        _("a partner legal organisation may contact me"), default=False
+    )
     consent_publish = models.BooleanField(_("may be published with faces hidden"), default=False)
     # Contact details: channel in clear (it says nothing about the person), value and safe
     # times sealed with AES-GCM (reports/contact.py); readable only through an audited reveal.

@@ -11,7 +11,7 @@ One module per sub-domain; callers import from the package (``services.report_ap
 - sharing: shares with partner organisations, the CSV export record
 - alerts: urgent reports and failed media, to people on call
 - retention: legal hold, the purge, and the retention policy's run
-- staff: staff accounts
+- staff: staff accounts and their one-time enrolment links
 - partners: partner organisations, API keys and what partners do through the API
 - webhooks: signed event deliveries to partners
 """
@@ -23,7 +23,7 @@ from reports.services.alerts import (
     report_alert_send,
     report_is_urgent,
 )
-from reports.services.audit import audit_record
+from reports.services.audit import audit_actor, audit_record
 from reports.services.errors import (
     ContactNotAvailable,
     IdempotencyKeyInFlight,
@@ -64,14 +64,27 @@ from reports.services.partners import (
     partner_api_key_create,
     partner_api_key_revoke,
     partner_api_key_touch,
+    partner_case_read,
     partner_case_update,
     partner_contacts_read,
     partner_create,
     partner_organisation_save,
 )
 from reports.services.retention import report_legal_hold_set, report_purge, retention_purge
-from reports.services.sharing import report_share, report_share_revoke, reports_export_record
-from reports.services.staff import staff_create, staff_totp_enrol
+from reports.services.sharing import (
+    report_share,
+    report_share_contact,
+    report_share_revoke,
+    reports_export_record,
+)
+from reports.services.staff import (
+    staff_create,
+    staff_enrolment_complete,
+    staff_enrolment_device,
+    staff_enrolment_reset,
+    staff_enrolment_user,
+    staff_superuser_create,
+)
 from reports.services.triage import (
     report_case_status_set,
     report_contact_reveal,
@@ -99,6 +112,7 @@ __all__ = [
     "ServiceError",
     "ShareNotAllowed",
     "UploadConflict",
+    "audit_actor",
     "audit_record",
     "idempotency_records_purge",
     "idempotent_response",
@@ -119,6 +133,7 @@ __all__ = [
     "partner_api_key_create",
     "partner_api_key_revoke",
     "partner_api_key_touch",
+    "partner_case_read",
     "partner_case_update",
     "partner_contacts_read",
     "partner_create",
@@ -141,12 +156,17 @@ __all__ = [
     "report_reject",
     "report_settle_if_ready",
     "report_share",
+    "report_share_contact",
     "report_share_revoke",
     "report_triage_update",
     "reports_export_record",
     "retention_purge",
     "staff_create",
-    "staff_totp_enrol",
+    "staff_enrolment_complete",
+    "staff_enrolment_device",
+    "staff_enrolment_reset",
+    "staff_enrolment_user",
+    "staff_superuser_create",
     "webhook_deliver",
     "webhook_delivery_enqueue",
     "webhook_delivery_retry",

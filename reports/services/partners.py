@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from reports import selectors
 from reports.contact import Contact, contact_open
 from reports.models import (
     AuditAction,
@@ -51,7 +52,6 @@ def partner_organisation_save(
         data={
             "organisation_id": organisation.id,
             "fields": list(organisation.shared_fields),
-            "include_contact": organisation.include_contact,
             "active": organisation.active,
         },
     )
@@ -117,14 +117,18 @@ def partner_create(
 def partner_contacts_read(
     *, reports: Sequence[Report], organisation: PartnerOrganisation
 ) -> dict[Any, Contact]:
-    """Contact details for the reports whose witness agreed to be contacted, when the
-    organisation's profile includes them; every read is audited, in one insert."""
-    if not organisation.include_contact:
-        return {}
+    """Contact details of those of ``reports`` whose witness agreed to be contacted by a
+    partner organisation and whose share with this one carries legal aid's decision to
+    give them (selectors.partner_contact_report_ids). Only those are decrypted, and each
+    read is audited, in one insert."""
+    report_ids = selectors.partner_contact_report_ids(
+        organisation=organisation, report_ids=[report.id for report in reports]
+    )
+    sealed = Report.objects.filter(id__in=report_ids).values_list("id", "contact_sealed")
     contacts = {
-        report.id: contact_open(report_id=report.id, sealed=report.contact_sealed)
-        for report in reports
-        if report.consent_contact and report.contact_sealed
+        report_id: contact_open(report_id=report_id, sealed=blob)
+        for report_id, blob in sealed
+        if blob
     }
     AuditEvent.objects.bulk_create(
         AuditEvent(
@@ -136,6 +140,16 @@ def partner_contacts_read(
         for report_id in contacts
     )
     return contacts
+
+
+def partner_case_read(*, report: Report, organisation: PartnerOrganisation) -> PartnerCase:
+    """The partner's own record on a report shared with it; a blank one (not stored, no
+    ``updated_at``) until it first writes. The caller has checked the share."""
+    case = PartnerCase.objects.filter(report=report, organisation=organisation).first()
+    if case is None:
+        case = PartnerCase(report=report, organisation=organisation)
+        case.updated_at = None  # type: ignore[assignment]  # never written: no time
+    return case
 
 
 def partner_case_update(

@@ -1,5 +1,5 @@
-"""What leaves for partner organisations by a staff decision: shares, revocations, and
-the audited CSV export."""
+"""What leaves for partner organisations by a staff decision: shares, revocations, the
+decision to give a partner the witness's contact details, and the audited CSV export."""
 
 from __future__ import annotations
 
@@ -68,6 +68,37 @@ def report_share_revoke(*, share: ReportShare, by: User) -> ReportShare:
             report_id=share.report_id,
             organisation_ids=[share.organisation_id],
         )
+    share.refresh_from_db()
+    return share
+
+
+def report_share_contact(*, share: ReportShare, by: User) -> ReportShare:
+    """Legal aid's decision to give the partner of ``share`` the witness's contact details,
+    which it then reads through the API (each read audited). Only while the share lasts,
+    and only when the witness agreed to be contacted by a partner organisation (policy).
+    Deciding twice changes nothing."""
+    if not policy.can_share_contact(by):
+        raise PermissionDenied
+    current = ReportShare.objects.select_related("report").get(id=share.id)
+    refusal = policy.contact_share_refusal(current)
+    if refusal is not None:
+        raise ShareNotAllowed(refusal)
+    with transaction.atomic():
+        decided = ReportShare.objects.filter(
+            id=share.id, revoked_at__isnull=True, contact_shared_at__isnull=True
+        ).update(contact_shared_at=timezone.now(), contact_shared_by=by)
+        if decided:
+            audit_record(
+                action=AuditAction.REPORT_CONTACT_SHARED,
+                actor=by,
+                report_id=current.report_id,
+                data={"organisation_id": current.organisation_id},
+            )
+            webhook_event_emit(
+                event=WebhookEvent.REPORT_UPDATED,
+                report_id=current.report_id,
+                organisation_ids=[current.organisation_id],
+            )
     share.refresh_from_db()
     return share
 

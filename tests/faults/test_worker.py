@@ -13,7 +13,6 @@ import pytest
 from celery import Celery
 from django.contrib.auth.models import Group, User
 from django.core.files.storage import storages
-from django.test import Client
 
 from intake.pipeline import (
     _media_item_sanitize,
@@ -31,6 +30,7 @@ from tests.faults.conftest import (
     quarantine_files,
     send_process_media,
 )
+from tests.staff import verified_client
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 
@@ -151,7 +151,7 @@ def test_same_task_delivered_twice_at_once_gives_one_set_of_outputs(
 
 
 def test_crash_between_storing_output_and_destroying_quarantine_is_reconciled(
-    admin_client: Client,
+    admin_user: User,
 ) -> None:
     original = jpeg_with_gps()
     item = quarantined_item(original, "Crash before clean-up.")
@@ -173,7 +173,8 @@ def test_crash_between_storing_output_and_destroying_quarantine_is_reconciled(
     item.refresh_from_db()
     assert item.quarantine_name == ""
     assert not storages["quarantine"].exists(quarantine_name)
-    served = admin_client.get(f"/staff/media/{item.id}/")
+    # Media views need a session verified with a second factor, as every admin page.
+    served = verified_client(admin_user).get(f"/staff/media/{item.id}/")
     body = b"".join(served.streaming_content)  # type: ignore[attr-defined]
     assert served.status_code == 200
     assert b"CANARY" not in body

@@ -22,10 +22,19 @@ from django.test import Client
 
 from intake.quarantine import master_key
 from reports.contact import Contact, _key
-from reports.models import MediaItem, MediaStatus
-from reports.services import report_create
+from reports.models import AuditEvent, MediaItem, MediaStatus
+from reports.roles import LEGAL_AID, MODERATOR
+from reports.services import (
+    partner_create,
+    report_approve,
+    report_create,
+    report_settle_if_ready,
+    report_share,
+    report_share_contact,
+)
 from tests.factories import jpeg_with_gps
 from tests.faults.conftest import Processes, send_process_media
+from tests.staff import staff_user
 from tests.tools import need, require_tool
 
 pytestmark = [pytest.mark.privacy, pytest.mark.django_db(transaction=True)]
@@ -190,6 +199,48 @@ def test_contact_details_are_not_in_the_dump_and_neither_is_any_key() -> None:
         assert secret.encode() not in dump
     for derived in (_key(), master_key()):
         assert derived.hex().encode() not in dump
+
+
+def test_contact_read_by_a_partner_leaves_no_copy_in_logs_trail_or_cache(
+    settings: Any, log_file: Path
+) -> None:
+    """Promise 5 past the API: the only places a witness's contact details are in clear
+    are the response to the one partner legal aid chose, and never a cache of it."""
+    report = report_create(
+        receipt_hash="d" * 64,
+        description="Contact me through a partner.",
+        facts={
+            "consent_contact": True,
+            "consent_share_partners": True,
+            "consent_contact_partners": True,
+            "contact_channel": "signal",
+        },
+        contact=Contact(value=CANARY_CONTACT, safe_times=CANARY_SAFE_TIMES),
+    )
+    report_settle_if_ready(report=report)
+    moderator, lawyer = staff_user("p-mod", MODERATOR), staff_user("p-lawyer", LEGAL_AID)
+    report = report_approve(report=report, by=moderator)
+    organisation, key = partner_create(name="Partner", shared_fields=["town"])
+    share = report_share(report=report, organisation=organisation, by=lawyer)
+    report_share_contact(share=share, by=lawyer)
+    partner = Client(HTTP_AUTHORIZATION=f"Api-Key {key}")
+
+    detail = partner.get(f"/api/v1/reports/{report.id}/")
+    listed = partner.get("/api/v1/reports/")
+
+    assert detail.json()["contact"]["value"] == CANARY_CONTACT  # it did go to the partner
+    assert listed.json()["results"][0]["contact"]["safe_times"] == CANARY_SAFE_TIMES
+    assert detail["Cache-Control"] == listed["Cache-Control"] == "no-store"
+    markers = [CANARY_CONTACT.encode(), CANARY_SAFE_TIMES.encode()]
+    for marker in markers:
+        assert marker not in log_file.read_bytes(), marker
+    trail = repr(list(AuditEvent.objects.values())).encode()
+    assert b"contact.read_by_partner" in trail
+    assert [marker for marker in markers if marker in trail] == []
+    assert _found_in_files(markers, Path(settings.VAR_DIR)) == []
+    if settings.REDIS_URL:
+        everything = _redis_everything(settings.REDIS_URL)
+        assert [marker for marker in markers if marker in everything] == []
 
 
 def test_no_readable_original_anywhere_after_sanitizing(

@@ -1,24 +1,30 @@
-"""A role-by-view table: every admin URL and action, for every role. The meta-test fails
-when an admin model, URL or action is missing from the table."""
+"""A role-by-view table: every admin URL and action, for every role; and the escalation
+rows: every view and action naming an account or a device, tried by each role on an
+account as high as its own or higher (admin on superuser, admin on another admin and on
+itself, legal aid and moderator on admin). The meta-tests fail when an admin model, URL or
+action is missing from the tables."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from django.contrib import admin
+from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.staff import verified_client
+from tests.staff import device_of, staff_user, verified_client
 from tests.unit.admin_world import World, build_world
 
 pytestmark = pytest.mark.django_db
 
 ROLES = ("anonymous", "moderator", "legal_aid", "admin")
 # Anonymous users are sent to the login page (302); a role without access gets 403; the
-# POST views answer 302 (back to the page) when they ran. The TOTP QR code answers 503
-# because the optional qrcode package is not installed: staff get the otpauth:// link.
+# POST views answer 302 (back to the page) when they ran. Nobody sets another person's
+# password, and no TOTP secret (config, QR code) is shown to anyone: 403 for every role.
 
 # url name: (method, anonymous, moderator, legal_aid, admin)
 TABLE: dict[str, tuple[str, int, int, int, int]] = {
@@ -33,7 +39,7 @@ TABLE: dict[str, tuple[str, int, int, int, int]] = {
     "auth_user_changelist": ("GET", 302, 403, 403, 200),
     "auth_user_delete": ("GET", 302, 403, 403, 403),
     "auth_user_history": ("GET", 302, 403, 403, 200),
-    "auth_user_password_change": ("GET", 302, 403, 403, 200),
+    "auth_user_password_change": ("GET", 302, 403, 403, 403),
     "autocomplete": ("GET", 302, 403, 403, 200),
     "axes_accessattempt_add": ("GET", 302, 403, 403, 403),
     "axes_accessattempt_change": ("GET", 302, 403, 403, 200),
@@ -51,13 +57,13 @@ TABLE: dict[str, tuple[str, int, int, int, int]] = {
     "axes_accesslog_delete": ("GET", 302, 403, 403, 403),
     "axes_accesslog_history": ("GET", 302, 403, 403, 200),
     "index": ("GET", 302, 200, 200, 200),
-    "otp_totp_totpdevice_add": ("GET", 302, 403, 403, 200),
+    "otp_totp_totpdevice_add": ("GET", 302, 403, 403, 403),
     "otp_totp_totpdevice_change": ("GET", 302, 403, 403, 200),
     "otp_totp_totpdevice_changelist": ("GET", 302, 403, 403, 200),
-    "otp_totp_totpdevice_config": ("GET", 302, 403, 403, 200),
+    "otp_totp_totpdevice_config": ("GET", 302, 403, 403, 403),
     "otp_totp_totpdevice_delete": ("GET", 302, 403, 403, 200),
     "otp_totp_totpdevice_history": ("GET", 302, 403, 403, 200),
-    "otp_totp_totpdevice_qrcode": ("GET", 302, 403, 403, 503),
+    "otp_totp_totpdevice_qrcode": ("GET", 302, 403, 403, 403),
     "overview": ("GET", 302, 200, 200, 200),
     "password_change": ("GET", 302, 200, 200, 200),
     "password_change_done": ("GET", 302, 200, 200, 200),
@@ -106,6 +112,7 @@ TABLE: dict[str, tuple[str, int, int, int, int]] = {
     "reports_report_reveal": ("POST", 302, 403, 200, 200),
     "reports_report_revoke": ("POST", 302, 403, 302, 403),
     "reports_report_share": ("POST", 302, 403, 302, 403),
+    "reports_report_share_contact": ("POST", 302, 403, 302, 403),
     "reports_report_status": ("POST", 302, 403, 302, 403),
     "reports_reportshare_add": ("GET", 302, 403, 403, 403),
     "reports_reportshare_change": ("GET", 302, 403, 200, 200),
@@ -135,6 +142,8 @@ NOT_IN_TABLE = {
 # "action:<app>_<model>:<action>": (anonymous, moderator, legal_aid, admin); 302 means the
 # action ran, 200 means Django refused it ("no action selected": not offered to the role).
 ACTIONS: dict[str, tuple[int, int, int, int]] = {
+    # 200 here: the page of one-time enrolment links (the escalation tests check its work).
+    "action:auth_user:reset_enrolment": (302, 403, 403, 200),
     "action:reports_moderationqueue:reject_spam": (302, 302, 403, 403),
     "action:reports_moderationqueue:reject_false_alarm": (302, 302, 403, 403),
     "action:reports_report:assign_to_me": (302, 200, 302, 200),
@@ -164,7 +173,7 @@ def _url(world: World, name: str) -> str:
             suffix = name[len(prefix) + 1 :]
             if suffix in ("changelist", "add", "export"):
                 return reverse(f"admin:{name}")
-            if suffix == "revoke":
+            if suffix in ("revoke", "share_contact"):
                 share = world.objects["reports_reportshare"]
                 return reverse(f"admin:{name}", args=[share.report_id, share.pk])
             return reverse(f"admin:{name}", args=[obj.pk])
@@ -234,3 +243,182 @@ def test_every_admin_url_and_action_is_in_the_table() -> None:
     assert (
         models - {name.rsplit("_", 1)[0] for name in TABLE if name.endswith("_changelist")} == set()
     )
+
+
+# --- Escalation: no role acts on an account ranked as high as its own, or higher ---------
+
+# (actor, target): an admin on a superuser, on another admin and on itself; legal aid and a
+# moderator on an admin; a superuser on an admin's password (nobody sets another's).
+PAIRS = [
+    ("admin", "superuser"),
+    ("admin", "other_admin"),
+    ("admin", "admin"),
+    ("legal_aid", "admin"),
+    ("moderator", "admin"),
+    ("superuser", "other_admin"),
+]
+
+# Every admin view that names an account or a device, and every action on them: tried by
+# each pair, each answering as below (one status per pair), and the target left as it was.
+# An admin's refused reset answers 302 (the list again, saying "You may not reset ...");
+# the superuser's reset shows the link page (200), its deletions go back to the list (302).
+ESCALATION: dict[str, tuple[str, tuple[int, ...]]] = {
+    "auth_user_change": ("POST", (403, 403, 403, 403, 403, 302)),
+    "auth_user_delete": ("POST", (403, 403, 403, 403, 403, 302)),
+    "auth_user_password_change": ("POST", (403, 403, 403, 403, 403, 403)),
+    "otp_totp_totpdevice_change": ("POST", (403, 403, 403, 403, 403, 403)),
+    "otp_totp_totpdevice_config": ("GET", (403, 403, 403, 403, 403, 403)),
+    "otp_totp_totpdevice_delete": ("POST", (403, 403, 403, 403, 403, 302)),
+    "otp_totp_totpdevice_qrcode": ("GET", (403, 403, 403, 403, 403, 403)),
+    "action:auth_user:reset_enrolment": ("POST", (302, 302, 302, 403, 403, 200)),
+    "action:otp_totp_totpdevice:delete_selected": ("POST", (403, 403, 403, 403, 403, 302)),
+}
+# What a superuser may do to another admin's account (all but setting its password).
+SUPERUSER_MAY = {
+    "auth_user_change",
+    "auth_user_delete",
+    "otp_totp_totpdevice_delete",
+    "action:auth_user:reset_enrolment",
+    "action:otp_totp_totpdevice:delete_selected",
+}
+# Views that name an account or device but change nothing and show no secret.
+NOT_ESCALATION = {
+    "auth_user_history": "reads the admin's change log",
+    "otp_totp_totpdevice_history": "reads the admin's change log",
+}
+
+
+def _account(user: User) -> tuple[Any, ...]:
+    """Everything about an account that an escalation would change."""
+    user = User.objects.get(pk=user.pk)
+    return (
+        user.password,
+        user.is_active,
+        user.is_superuser,
+        sorted(user.groups.values_list("name", flat=True)),
+        sorted(user.user_permissions.values_list("codename", flat=True)),
+        sorted(TOTPDevice.objects.filter(user=user).values_list("pk", "key", "confirmed")),
+    )
+
+
+def _escalation_world() -> dict[str, User]:
+    world = build_world()
+    superuser = User.objects.create_superuser("w-root", password="root-password-1")
+    device_of(superuser)
+    users = {role: user for role, user in world.users.items() if user is not None}
+    return {**users, "superuser": superuser, "other_admin": staff_user("w-admin-2", "admin")}
+
+
+def _attempt(actor: User, target: User, view: str) -> int:
+    client = verified_client(actor)
+    device = device_of(target)
+    if view.startswith("action:"):
+        _, model, action = view.split(":")
+        obj = device if model == "otp_totp_totpdevice" else target
+        return client.post(
+            reverse(f"admin:{model}_changelist"),
+            {"action": action, "_selected_action": [obj.pk], "post": "yes"},
+        ).status_code
+    obj = device if view.startswith("otp_totp") else target
+    url = reverse(f"admin:{view}", args=[obj.pk])
+    if ESCALATION[view][0] == "GET":
+        return client.get(url).status_code
+    data: dict[str, Any] = {
+        # Deactivate, make admin, set a password, swap the key: whatever the view takes.
+        "post": "yes",
+        "username": target.username,
+        "is_active": "",
+        "groups": [Group.objects.get(name="admin").pk],
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "usable_password": "true",
+        "password1": "taken-over-password-1",
+        "password2": "taken-over-password-1",
+        "user": actor.pk,
+        "name": "mine now",
+        "key": "00" * 20,
+    }
+    return client.post(url, data).status_code
+
+
+@pytest.mark.parametrize("view", sorted(ESCALATION))
+def test_no_role_acts_on_an_account_as_high_as_its_own(view: str) -> None:
+    users = _escalation_world()
+    statuses = []
+    for actor, target in PAIRS:
+        before = _account(users[target])
+        statuses.append(_attempt(users[actor], users[target], view))
+        if actor == "superuser" and view in SUPERUSER_MAY:
+            continue
+        assert _account(users[target]) == before, (actor, target, view)
+    assert tuple(statuses) == ESCALATION[view][1]
+
+
+def test_admin_gives_roles_only_below_its_own(administrator: User, moderator: User) -> None:
+    client = verified_client(administrator)
+    before = _account(moderator)
+    response = client.post(
+        reverse("admin:auth_user_change", args=[moderator.pk]),
+        {
+            "username": moderator.username,
+            "is_active": "on",
+            "is_staff": "on",
+            "groups": [Group.objects.get(name="admin").pk],
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+    assert response.status_code == 200  # the form again, with the refusal
+    assert "groups" in response.context["adminform"].form.errors
+    assert _account(moderator) == before
+    added = client.post(
+        reverse("admin:auth_user_add"), {"username": "climber", "email": "", "role": "admin"}
+    )
+    assert added.status_code == 200 and "role" in added.context["adminform"].form.errors
+    assert not User.objects.filter(username="climber").exists()
+    # A role below its own: made, with no password, and a one-time link shown once.
+    made = client.post(
+        reverse("admin:auth_user_add"), {"username": "newmod", "email": "", "role": "moderator"}
+    )
+    assert made.status_code == 200
+    assert "no-store" in made["Cache-Control"]
+    user = User.objects.get(username="newmod")
+    assert (user.has_usable_password(), [g.name for g in user.groups.all()]) == (
+        False,
+        ["moderator"],
+    )
+    assert "/staff/enrol/" in made.content.decode()
+
+
+def test_admin_reset_of_a_lower_account_shows_its_link_once(
+    administrator: User, moderator: User
+) -> None:
+    response = verified_client(administrator).post(
+        reverse("admin:auth_user_changelist"),
+        {"action": "reset_enrolment", "_selected_action": [moderator.pk], "post": "yes"},
+    )
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    [link] = re.findall(r"/staff/enrol/[^<\s]+/", response.content.decode())
+    moderator.refresh_from_db()
+    assert moderator.has_usable_password() is False
+    assert TOTPDevice.objects.filter(user=moderator).exists() is False
+    first = Client().get(link)
+    assert first.status_code == 302
+
+
+def test_every_view_naming_an_account_or_device_is_in_the_escalation_table() -> None:
+    names = {
+        name
+        for name in _url_names(admin.site.get_urls(), [])
+        if name.startswith(("auth_user_", "otp_totp_totpdevice_"))
+        and name.rsplit("_", 1)[-1] not in ("changelist", "add")
+    }
+    assert names - set(ESCALATION) - set(NOT_ESCALATION) == set()
+    actions = {
+        f"action:{model._meta.app_label}_{model._meta.model_name}:{action}"
+        for model, model_admin in admin.site._registry.items()
+        if model in (User, TOTPDevice)
+        for action in [*(model_admin.actions or []), *admin.site._actions]
+    }
+    assert actions - set(ESCALATION) == {"action:auth_user:delete_selected"}  # no role has it

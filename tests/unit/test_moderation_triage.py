@@ -17,6 +17,7 @@ from django.utils import timezone
 from PIL import Image
 
 from reports import selectors, services
+from reports.contact import Contact
 from reports.dhash import dhash, hamming
 from reports.models import (
     AuditAction,
@@ -175,6 +176,37 @@ def test_share_and_revoke_are_audited(moderator: User, legal_aid: User) -> None:
     assert again.id == share.id
     assert ReportShare.objects.filter(revoked_at__isnull=True).count() == 0
     assert _actions(report)[-2:] == ["report.shared", "report.share_revoked"]
+
+
+def test_legal_aid_gives_one_partner_contact_details_from_the_report_page(
+    moderator: User, legal_aid: User
+) -> None:
+    org = PartnerOrganisation.objects.create(name="Legal Aid North")
+    report = services.report_create(
+        receipt_hash="c" * 64,
+        description="x",
+        facts={"consent_share_partners": True, "consent_contact": True},
+        contact=Contact(value="+1 555 0123"),
+    )
+    services.report_settle_if_ready(report=report)
+    report = services.report_approve(report=report, by=moderator)
+    share = services.report_share(report=report, organisation=org, by=legal_aid)
+    client = verified_client(legal_aid)
+    page = f"/admin/reports/report/{report.id}/change/"
+    button = f"/admin/reports/report/{report.id}/share-contact/{share.pk}/"
+    # The witness did not agree to be contacted by a partner: no button, and a refusal.
+    assert button not in client.get(page).content.decode()
+    client.post(button)
+    share.refresh_from_db()
+    assert share.contact_shared_at is None
+    Report.objects.filter(id=report.id).update(consent_contact_partners=True)
+    assert button in client.get(page).content.decode()
+    assert client.post(button).status_code == 302
+    share.refresh_from_db()
+    assert (share.contact_shared_by, share.contact_shared_at is not None) == (legal_aid, True)
+    assert _actions(report)[-1] == "report.contact_shared"
+    shown = client.get(page).content.decode()
+    assert button not in shown and "Contact details given on" in shown
 
 
 def test_policy_never_includes_contact_or_original_text() -> None:

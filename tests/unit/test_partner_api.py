@@ -1,5 +1,7 @@
 """The partner API: A never sees B's reports, revocation is immediate, fields outside a
-profile never appear; keys, filters, media, partner cases, idempotency, errors, docs."""
+profile never appear; contact details only with the witness's consent to partner contact
+and legal aid's decision for that partner, never cached; keys, filters, media, partner
+cases (read and write), idempotency, errors, docs."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -20,13 +23,19 @@ from rest_framework.test import APIClient
 from reports import services
 from reports.api import urls as api_urls
 from reports.api.serializers import media_token
+from reports.contact import Contact, contact_open
 from reports.models import (
     AuditEvent,
     IdempotencyRecord,
     PartnerAPIKey,
     PartnerCase,
     PartnerOrganisation,
+    Report,
+    ReportShare,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
+from reports.services import partners as partner_services
 from tests.partner_world import A_FIELDS, PartnerWorld, approved_report, build_partner_world
 from tests.problems import assert_problem
 
@@ -38,8 +47,10 @@ def world() -> PartnerWorld:
     return build_partner_world()
 
 
-def _call(world: PartnerWorld, endpoint: str, target: str, variant: str) -> Any:
-    """Call ``endpoint`` as organisation A about ``target``'s report (a, b or revoked)."""
+def _call(world: PartnerWorld, route: tuple[str, str], target: str, variant: str) -> Any:
+    """Call ``route`` (URL name, method) as organisation A about ``target``'s report (a, b
+    or revoked)."""
+    endpoint, method = route
     client = world.client("a")
     report = world.reports[target]
     if endpoint == "api-partner-reports":
@@ -54,7 +65,7 @@ def _call(world: PartnerWorld, endpoint: str, target: str, variant: str) -> Any:
         token = media_token(media_item_id=world.media[target].id, organisation_id=world.a.id)
         return APIClient().get(reverse(endpoint, args=[token]))
     url = reverse(endpoint, args=[report.id])
-    if endpoint == "api-partner-report-case":
+    if method == "PATCH":
         return client.patch(url, {"status": "in_progress", "reference": "A-1"}, format="json")
     return client.get(url)
 
@@ -72,33 +83,36 @@ def _ids(response: Any) -> list[str]:
         data = client.get(data["next"]).json()
 
 
-# Every partner endpoint, with the variants it is called in (filters, ordering, paging).
-ENDPOINTS: dict[str, list[str]] = {
-    "api-partner-reports": ["plain", "filter", "ordering", "updated"],
-    "api-partner-report": ["plain"],
-    "api-partner-report-media": ["plain"],
-    "api-partner-report-case": ["plain"],
-    "api-partner-media-download": ["plain"],
+# Every partner route (URL name, method), with the variants it is called in (filters,
+# ordering, paging).
+ENDPOINTS: dict[tuple[str, str], list[str]] = {
+    ("api-partner-reports", "GET"): ["plain", "filter", "ordering", "updated"],
+    ("api-partner-report", "GET"): ["plain"],
+    ("api-partner-report-media", "GET"): ["plain"],
+    ("api-partner-report-case", "GET"): ["plain"],
+    ("api-partner-report-case", "PATCH"): ["plain"],
+    ("api-partner-media-download", "GET"): ["plain"],
 }
 CASES = [
-    (endpoint, variant, target)
-    for endpoint, variants in ENDPOINTS.items()
+    (route, variant, target)
+    for route, variants in ENDPOINTS.items()
     for variant in variants
     for target in ("a", "b", "revoked")
 ]
 
 
-@pytest.mark.parametrize(("endpoint", "variant", "target"), CASES)
+@pytest.mark.parametrize(("route", "variant", "target"), CASES)
 def test_partner_endpoint_shows_only_what_is_shared_now(
-    world: PartnerWorld, endpoint: str, variant: str, target: str
+    world: PartnerWorld, route: tuple[str, str], variant: str, target: str
 ) -> None:
+    endpoint = route[0]
     own = str(world.reports["a"].id)
     if target == "revoked":
         # Visible while shared, gone the moment the share is revoked.
-        before = _call(world, endpoint, target, variant)
+        before = _call(world, route, target, variant)
         assert before.status_code == 200
         world.revoke("revoked", "a")
-    response = _call(world, endpoint, target, variant)
+    response = _call(world, route, target, variant)
     if endpoint == "api-partner-reports":
         assert response.status_code == 200
         ids = _ids(response)
@@ -119,9 +133,15 @@ def test_partner_endpoint_shows_only_what_is_shared_now(
     assert_problem(response, status=404, code="not_found", detail="Not found.")
 
 
-def test_every_partner_url_is_in_the_isolation_table() -> None:
-    names = {p.name for p in api_urls.urlpatterns if isinstance(p, URLPattern)}
-    assert names == set(ENDPOINTS)
+def test_every_partner_route_is_in_the_isolation_table() -> None:
+    routes = {
+        (pattern.name, method.upper())
+        for pattern in api_urls.urlpatterns
+        if isinstance(pattern, URLPattern)
+        for method in pattern.callback.view_class.http_method_names  # type: ignore[attr-defined]
+        if method not in ("head", "options") and hasattr(pattern.callback.view_class, method)  # type: ignore[attr-defined]
+    }
+    assert routes == set(ENDPOINTS)
 
 
 def test_partner_list_query_count_constant_in_reports(world: PartnerWorld) -> None:
@@ -139,20 +159,109 @@ def test_partner_list_query_count_constant_in_reports(world: PartnerWorld) -> No
     assert counts[0] == counts[1]
 
 
-def test_partner_contact_only_with_profile_and_consent_and_audited(world: PartnerWorld) -> None:
+def _contact_world(world: PartnerWorld) -> ReportShare:
+    """Report "a" (shared with A) whose witness left contact details and agreed that a
+    partner organisation may contact them; returns A's share of it."""
+    Report.objects.filter(id=world.reports["a"].id).update(consent_contact_partners=True)
+    return ReportShare.objects.get(report=world.reports["a"], organisation=world.a)
+
+
+def test_partner_contact_only_with_partner_consent_and_legal_aid_decision(
+    world: PartnerWorld,
+) -> None:
+    share = _contact_world(world)
+    url = reverse("api-partner-report", args=[world.reports["a"].id])
+    # The witness's consent alone gives nothing: legal aid decides, partner by partner.
+    assert "contact" not in world.client("a").get(url).json()
+    endpoint = WebhookEndpoint.objects.create(
+        organisation=world.a, url="https://a.example/hook", secret="s" * 64
+    )
+    services.report_share_contact(share=share, by=world.lawyer)
+    services.report_share_contact(share=share, by=world.lawyer)  # twice: one decision
+    [told] = WebhookDelivery.objects.filter(endpoint=endpoint)
+    assert (told.event, told.payload["data"]) == (
+        "report.updated",
+        {"report_id": str(world.reports["a"].id)},
+    )
+    decided = AuditEvent.objects.get(action="report.contact_shared")
+    assert (decided.actor, decided.report_id, decided.data) == (
+        world.lawyer,
+        world.reports["a"].id,
+        {"organisation_id": world.a.id},
+    )
+    response = world.client("a").get(url)
+    assert response.json()["contact"] == {"channel": "", "value": "+1 555 0101", "safe_times": ""}
+    assert response["Cache-Control"] == "no-store"
+    listed = world.client("a").get(reverse("api-partner-reports"))
+    contacts = {r["id"]: r.get("contact") for r in listed.json()["results"]}
+    assert contacts == {
+        str(world.reports["a"].id): response.json()["contact"],
+        str(world.reports["revoked"].id): None,
+    }
+    assert listed["Cache-Control"] == "no-store"
+    reads = AuditEvent.objects.filter(action="contact.read_by_partner")
+    assert set(reads.values_list("report_id", "actor_label")) == {
+        (world.reports["a"].id, f"partner:{world.a.id}")
+    }
+    assert reads.count() == 2
+    # Another partner of the same report has no decision of its own: nothing.
+    world.share("a", "b")
+    other = world.client("b").get(url)
+    assert (other.status_code, "contact" in other.json()) == (200, False)
+    # A revoked share takes the decision with it; sharing again starts without one.
+    world.revoke("a", "a")
+    world.share("a", "a")
+    assert "contact" not in world.client("a").get(url).json()
+
+
+def test_partner_contact_never_without_the_witness_partner_consent(world: PartnerWorld) -> None:
+    # The witness agreed that legal aid may contact them, not a partner organisation.
+    share = ReportShare.objects.get(report=world.reports["a"], organisation=world.a)
+    with pytest.raises(services.ShareNotAllowed, match="contacted by a partner organisation"):
+        services.report_share_contact(share=share, by=world.lawyer)
+    # Even a decision recorded by other means is not enough at read time.
+    ReportShare.objects.filter(id=share.id).update(contact_shared_at=timezone.now())
     url = reverse("api-partner-report", args=[world.reports["a"].id])
     assert "contact" not in world.client("a").get(url).json()
-    PartnerOrganisation.objects.filter(id=world.a.id).update(include_contact=True)
-    body = world.client("a").get(url).json()
-    assert body["contact"] == {"channel": "", "value": "+1 555 0101", "safe_times": ""}
-    reads = AuditEvent.objects.filter(action="contact.read_by_partner")
-    assert list(reads.values_list("report_id", "actor_label")) == [
-        (world.reports["a"].id, f"partner:{world.a.id}")
-    ]
-    # No consent from the witness: nothing, whatever the profile says.
-    world.share("b", "a")
-    other = world.client("a").get(reverse("api-partner-report", args=[world.reports["b"].id]))
-    assert "contact" not in other.json()
+    assert not AuditEvent.objects.filter(action="contact.read_by_partner").exists()
+
+
+def test_partner_contact_decision_is_legal_aids_alone(
+    world: PartnerWorld, administrator: Any, moderator: Any
+) -> None:
+    share = _contact_world(world)
+    for user in (administrator, moderator):
+        with pytest.raises(PermissionDenied):
+            services.report_share_contact(share=share, by=user)
+    share.refresh_from_db()
+    assert share.contact_shared_at is None
+
+
+def test_partner_list_decrypts_only_the_contacts_it_gives(
+    world: PartnerWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(10, 30):
+        report = approved_report(n, contact=Contact(value=f"+1 555 01{n}"), consent_contact=True)
+        Report.objects.filter(id=report.id).update(consent_contact_partners=True)
+        services.report_share(report=report, organisation=world.a, by=world.lawyer)
+    services.report_share_contact(share=_contact_world(world), by=world.lawyer)
+    opened: list[Any] = []
+
+    def counting_open(**kw: Any) -> Contact:
+        opened.append(kw["report_id"])
+        return contact_open(**kw)
+
+    monkeypatch.setattr(partner_services, "contact_open", counting_open)
+    response = world.client("a").get(reverse("api-partner-reports"), {"page_size": 100})
+    assert len(response.json()["results"]) == 22
+    assert opened == [world.reports["a"].id]
+
+
+def test_partner_responses_are_never_stored_by_caches(world: PartnerWorld) -> None:
+    for route in ENDPOINTS:
+        response = _call(world, route, "a", "plain")
+        assert response.status_code == 200, route
+        assert "no-store" in response["Cache-Control"], route
 
 
 def test_partner_filter_outside_profile_answers_400(world: PartnerWorld) -> None:
@@ -241,6 +350,29 @@ def test_partner_case_patch_sets_status_and_shows_in_admin_record(world: Partner
     case = PartnerCase.objects.get()
     assert (case.organisation, case.status, case.notes) == (world.a, "represented", "Called.")
     assert AuditEvent.objects.filter(action="partner.case_updated").count() == 1
+
+
+def test_partner_case_get_reads_back_its_own_record(world: PartnerWorld) -> None:
+    url = reverse("api-partner-report-case", args=[world.reports["a"].id])
+    blank = world.client("a").get(url)
+    assert blank.json() == {
+        "report_id": str(world.reports["a"].id),
+        "status": "received",
+        "reference": "",
+        "notes": "",
+        "updated_at": None,
+    }
+    assert not PartnerCase.objects.exists()  # reading writes nothing
+    written = world.client("a").patch(url, {"reference": "LAE-2026-0042"}, format="json")
+    read = world.client("a").get(url)
+    assert read.json() == written.json()
+    assert read.json()["reference"] == "LAE-2026-0042"
+    # Each organisation reads its own record of a report shared with both, never another's.
+    world.share("a", "b")
+    assert world.client("b").get(url).json()["reference"] == ""
+    world.client("b").patch(url, {"reference": "B-9"}, format="json")
+    assert world.client("a").get(url).json()["reference"] == "LAE-2026-0042"
+    assert world.client("b").get(url).json()["reference"] == "B-9"
 
 
 def test_partner_case_idempotency_key_repeat_returns_first_response(world: PartnerWorld) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import AnonymousUser, Permission, User
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from reports import policy, services
 from reports.models import (
@@ -18,6 +19,8 @@ from reports.models import (
     Report,
     ReportShare,
 )
+from reports.roles import ADMIN, LEGAL_AID, MODERATOR
+from tests.staff import staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -133,10 +136,57 @@ def test_can_grant_permissions(administrator: User) -> None:
     assert not policy.can_grant_permissions(AnonymousUser())
 
 
-def test_can_change_second_factor_never_ones_own(administrator: User, moderator: User) -> None:
-    assert policy.can_change_second_factor(administrator)
-    assert policy.can_change_second_factor(administrator, moderator.pk)
-    assert not policy.can_change_second_factor(administrator, administrator.pk)
+def test_can_manage_user_only_below_ones_own_rank(
+    administrator: User, moderator: User, legal_aid: User
+) -> None:
+    superuser = User.objects.create_superuser("root", password="root-password-1")
+    other_admin = staff_user("other-admin", ADMIN)
+    assert policy.can_manage_user(administrator)
+    assert policy.can_manage_user(administrator, moderator)
+    assert policy.can_manage_user(administrator, legal_aid)
+    # Never one's own account (its second factor included), an equal, or anyone higher.
+    assert not policy.can_manage_user(administrator, administrator)
+    assert not policy.can_manage_user(administrator, other_admin)
+    assert not policy.can_manage_user(administrator, superuser)
+    # Raw permissions put an account out of reach of every role.
+    legal_aid.user_permissions.add(Permission.objects.get(codename="view_auditevent"))
+    assert not policy.can_manage_user(administrator, legal_aid)
+    # Legal aid and moderators manage nobody; a superuser manages everyone but themself.
+    assert not policy.can_manage_user(legal_aid)
+    assert not policy.can_manage_user(legal_aid, moderator)
+    assert not policy.can_manage_user(moderator, legal_aid)
+    assert not policy.can_manage_user(_deactivated(administrator), moderator)
+    assert policy.can_manage_user(superuser, other_admin)
+    assert not policy.can_manage_user(superuser, superuser)
+
+
+def test_grantable_roles_are_below_ones_own(administrator: User, legal_aid: User) -> None:
+    superuser = User.objects.create_superuser("root", password="root-password-1")
+    assert policy.grantable_roles(administrator) == [MODERATOR, LEGAL_AID, "on_call"]
+    assert policy.grantable_roles(superuser) == [MODERATOR, LEGAL_AID, ADMIN, "on_call"]
+    assert policy.grantable_roles(legal_aid) == []
+    assert policy.grantable_roles(AnonymousUser()) == []
+
+
+def _share(**report_fields: object) -> ReportShare:
+    return ReportShare(
+        report=_report(**{"consent_contact_partners": True, **report_fields}),
+        organisation=PartnerOrganisation(name="P"),
+    )
+
+
+def test_can_share_contact(legal_aid: User, moderator: User, administrator: User) -> None:
+    assert policy.can_share_contact(legal_aid)
+    assert policy.can_share_contact(legal_aid, _share())
+    # The admin role may reveal contact details but never hands them to a partner.
+    assert not policy.can_share_contact(administrator)
+    assert not policy.can_share_contact(moderator)
+    assert not policy.can_share_contact(legal_aid, _share(consent_contact_partners=False))
+    assert not policy.can_share_contact(legal_aid, _share(contact_sealed=None))
+    revoked = _share()
+    revoked.revoked_at = timezone.now()
+    assert policy.contact_share_refusal(revoked) == "This share was revoked."
+    assert not policy.can_share_contact(legal_aid, revoked)
 
 
 # --- The services refuse by the same predicates -------------------------------------------

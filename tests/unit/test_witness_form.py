@@ -38,6 +38,7 @@ FULL = {
     "bystanders_arrested": "no",
     "consent_contact": "on",
     "consent_share_partners": "on",
+    "consent_contact_partners": "on",
     "contact_channel": "signal",
     "contact_value": "+1 555 0100",
     "contact_safe_times": "after 6 pm",
@@ -64,6 +65,7 @@ def test_report_form_with_every_fact_stores_each_field() -> None:
     assert (report.children_present, report.injuries) == ("unknown", "no")
     assert (report.force_used, report.bystanders_arrested) == ("yes", "no")
     assert (report.consent_contact, report.consent_share_partners) == (True, True)
+    assert report.consent_contact_partners is True
     assert report.consent_publish is False
     assert report.contact_channel == "signal"
 
@@ -84,6 +86,7 @@ def test_report_form_only_description_uses_blank_defaults() -> None:
     assert (report.warrant, report.masks, report.agencies) == ("", "", [])
     assert (report.agents_count, report.occurred_at, report.contact_sealed) == (None, None, None)
     assert (report.consent_contact, report.consent_publish) == (False, False)
+    assert report.consent_contact_partners is False
 
 
 def test_report_form_contact_without_consent_shows_translated_error() -> None:
@@ -209,3 +212,32 @@ def test_api_submission_invalid_choice_answers_translated_400() -> None:
         detail="Tanpri verifye fòmilè a",
         errors={"warrant": ["Tanpri chwazi youn nan chwa yo montre yo."]},
     )
+
+
+@pytest.mark.parametrize(
+    ("language", "label"),
+    [
+        ("en", "A partner legal organisation may contact me"),
+        ("es", "Una organización legal aliada puede contactarme"),
+        ("pt-br", "Uma organização jurídica parceira pode entrar em contato comigo"),
+        ("ht", "Yon òganizasyon legal patnè ka kontakte m"),
+    ],
+)
+def test_report_form_asks_partner_contact_consent_on_its_own(language: str, label: str) -> None:
+    """A choice of its own, unticked by default, beside the other consents."""
+    page = Client().get("/", headers={"accept-language": language}).content.decode()
+    assert f'<label for="id_consent_contact_partners">{label}' in page
+    assert (
+        '<input type="checkbox" name="consent_contact_partners" id="id_consent_contact_partners">'
+        in page
+    )
+    consents = [
+        page.index(f'name="{name}"')
+        for name in (
+            "consent_contact",
+            "consent_share_partners",
+            "consent_contact_partners",
+            "consent_publish",
+        )
+    ]
+    assert consents == sorted(consents)

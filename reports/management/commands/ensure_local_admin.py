@@ -1,32 +1,41 @@
-"""Create a local administrator on first run of the embedded default; print it once."""
+"""Create a local administrator on first run of the embedded default; print the one-time
+enrolment link with which the operator sets its password and authenticator app."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Create the local 'admin' superuser if no superuser exists, printing its password once."
+    help = (
+        "Create the local 'admin' superuser if no superuser exists, printing a one-time "
+        "enrolment link; print a new link while it is not set up yet."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        user_model = get_user_model()
-        if user_model.objects.filter(is_superuser=True).exists():
-            self.stdout.write("Admin login exists (reset it with: manage.py changepassword admin).")
-            return
-        from reports.services import staff_totp_enrol
+        from django.contrib.auth.models import User
 
-        password = secrets.token_urlsafe(12)
-        user = user_model.objects.create_superuser(username="admin", email="", password=password)
-        # The admin always asks for a second factor, the local one too.
-        device = staff_totp_enrol(user=user)
+        from reports.services import staff_enrolment_reset, staff_superuser_create
+
+        superusers = User.objects.filter(is_superuser=True)
+        if superusers.exclude(password__startswith=UNUSABLE_PASSWORD_PREFIX).exists():
+            self.stdout.write(
+                "Admin login exists (reset it with: manage.py create_staff admin --reset)."
+            )
+            return
+        waiting = superusers.filter(username="admin").first()
+        if waiting is not None:
+            # Never set up: a new link (the old one, perhaps expired, stops working).
+            link = staff_enrolment_reset(user=waiting)
+        else:
+            _user, link = staff_superuser_create(username="admin")
         self.stdout.write(
             self.style.SUCCESS(
-                f"Created the local admin login. Username: admin  Password: {password}\n"
-                f"Add this to an authenticator app for the login code:\n{device.config_url}\n"
-                "Both are shown only this once."
+                "The local admin login (username: admin) is waiting to be set up. Open this"
+                " one-time link to choose its password and add an authenticator app for the"
+                f" login code (it works once, within 3 days):\n{link}"
             )
         )
