@@ -192,6 +192,23 @@ WATCH_STATES = """() => {
 }"""
 
 
+# A stand-in Screen Wake Lock that records what the page asks of it (headless Chromium
+# refuses the real one: there is no screen).
+RECORD_WAKE_LOCK = """
+window.testigoWake = [];
+Object.defineProperty(navigator, "wakeLock", {configurable: true, value: {request: type => {
+  window.testigoWake.push("request " + type);
+  const listeners = [];
+  const lock = {addEventListener: (name, f) => listeners.push(f), release: () => {
+    window.testigoWake.push("release");
+    listeners.forEach(f => f());
+    return Promise.resolve();
+  }};
+  return Promise.resolve(lock);
+}}});
+"""
+
+
 def send_report(page: Any, base_url: str, files: list[Path], text: str) -> None:
     """Fill the English form and send it; the page then sends the files itself."""
     page.goto(base_url + "/")

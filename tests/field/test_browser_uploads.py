@@ -23,6 +23,7 @@ from tests.field.phone import (
     EDGE,
     FAST_3G,
     PHONE_VIEWPORT,
+    RECORD_WAKE_LOCK,
     SEGMENT,
     SLOW_3G,
     Link,
@@ -125,18 +126,24 @@ def test_64_kbit_photo_arrives_and_the_page_says_how_far_and_how_long(
     photo = noise_jpeg(tmp_path / "IMG_3001.jpg", 300_000)
     size = photo.stat().st_size
     Link(context, page, EDGE)
+    page.add_init_script(RECORD_WAKE_LOCK)
 
     send_report(page, witness_site, [photo], "Agents at the laundromat.")
     seen: list[tuple[float, str]] = []
+    awake: list[list[str]] = []
 
     def sample() -> bool:
         row = (upload_rows(page) or [{}])[0]
         if row.get("state") == "uploading":
             seen.append((time.monotonic(), row["progress"]))
+            awake.append(page.evaluate("window.testigoWake"))
         return row.get("state") == "done"
 
     until(page, sample, 120, "the photo sent")
     done_at = time.monotonic()
+    # The screen stays on while the photo goes, and is let go once it is sent.
+    assert awake and all(calls == ["request screen"] for calls in awake), awake
+    until(page, lambda: page.evaluate("window.testigoWake").count("release") == 1, 5, "release")
 
     texts = list(dict.fromkeys(text for _t, text in seen))
     assert len(texts) >= 6, texts  # it moves, visibly, several times a minute
@@ -312,4 +319,14 @@ def test_follow_up_with_a_file_over_slow_3g_keeps_the_text_first_and_resumes(
     assert kept_files(page) == 0
     item = report.media_items.get()
     assert item.upload_offset == photo.stat().st_size
-    wait_for(lambda: MediaItem.objects.filter(id=item.id, status=MediaStatus.CLEAN).exists(), 60)
+
+    # A file alone, no text: it is sent from this page, with its own row.
+    second = noise_jpeg(tmp_path / "IMG_7002.jpg", 150_000)
+    page.get_by_label("Photos, videos or audio").set_input_files(str(second))
+    page.get_by_role("button", name="Send", exact=True).click()
+    until(page, lambda: all_done(page, 2), 60, "the second photo sent")
+    assert sends == ["POST True"]
+    assert sorted(report.media_items.values_list("upload_offset", flat=True)) == sorted(
+        [photo.stat().st_size, second.stat().st_size]
+    )
+    wait_for(lambda: report.media_items.filter(status=MediaStatus.CLEAN).count() == 2, 60)
