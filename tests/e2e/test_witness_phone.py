@@ -302,37 +302,44 @@ def test_upload_interrupted_by_reload_resumes_from_the_servers_offset(
     context = browser.new_context(viewport=PHONE_VIEWPORT, is_mobile=True, has_touch=True)
     page = context.new_page()
     video = mp4_like(tmp_path / "VID_0002.mp4", 20 * 1024 * 1024)
-    patches: list[str] = []
+    patches: list[int] = []
 
-    def stall_after_first_chunk(route: Any) -> None:
-        offset = route.request.headers.get("upload-offset", "0")
+    def stall_after_first_megabyte(route: Any) -> None:
+        offset = int(route.request.headers.get("upload-offset", "0"))
         if route.request.method == "PATCH":
             patches.append(offset)
-            if offset != "0":
-                route.abort("connectionreset")  # the signal is gone after the first chunk
+            if offset >= 1024 * 1024:
+                route.abort("connectionreset")  # the signal is gone after the first megabyte
                 return
         route.continue_()
 
-    page.route("**/tus/*/", stall_after_first_chunk)
+    page.route("**/tus/*/", stall_after_first_megabyte)
     page.goto(live_server.url + "/")
     page.get_by_label("What happened?").fill("Agents at the bus stop.")
     page.get_by_label("Photos, videos or audio").set_input_files(str(video))
     page.get_by_role("button", name="Send report").click()
     # Route handlers run only while Playwright is called: wait through the page.
-    wait_for(lambda: page.wait_for_timeout(100) or "8388608" in patches, timeout=60)
+    wait_for(lambda: page.wait_for_timeout(100) or any(o >= 1024 * 1024 for o in patches), 60)
     item = MediaItem.objects.get()
     kept = item.upload_offset
-    assert 0 < kept < video.stat().st_size
+    assert 1024 * 1024 <= kept < video.stat().st_size
 
-    # The witness reloads; the page offers to continue with the same file.
+    # The witness reloads: the page goes on by itself with the file the browser kept,
+    # from the server's offset, without choosing it again.
     page.unroute("**/tus/*/")
+    resumed: list[int] = []
+
+    def note_patch(request: Any) -> None:
+        if request.method == "PATCH":
+            resumed.append(int(request.headers["upload-offset"]))
+
+    page.on("request", note_patch)
     page.reload()
-    resume = page.locator("#resume-panel")
-    resume.wait_for()
-    page.locator("#resume-files").set_input_files(str(video))
-    row = page.locator("#resume-list li")
+    row = page.locator("#upload-status-list li")
     wait_for(lambda: row.count() == 1 and row.get_attribute("data-state") == "done", timeout=120)
 
+    assert resumed[0] == kept
+    assert resumed == sorted(resumed)
     item.refresh_from_db()
     assert (MediaItem.objects.count(), item.upload_offset) == (1, video.stat().st_size)
     assert item.status != MediaStatus.UPLOADING

@@ -1,162 +1,433 @@
-/* Testigo: quick exit, and resumable uploads (tus 1.0) for the report form.
- * Without this script every page still works: plain links and a multipart form.
- * Only upload URLs and sizes are kept in sessionStorage, never file data. */
+/* Testigo: quick exit, and resumable uploads (tus 1.0) for the report and follow-up forms.
+ * Without this script every page still works: plain links and multipart forms.
+ *
+ * Made for slow, broken phone links: chunks start small and grow to the measured rate
+ * (a few seconds each); a stall is a lack of progress, never a total time; after any
+ * failure the server's offset (HEAD) says where to go on. A file not yet sent is kept in
+ * this browser's IndexedDB, keyed by its upload URL, so a reload or a tab the phone
+ * discarded resumes by itself; it is deleted as soon as it is sent, and Quick exit
+ * deletes everything. The receipt code is never stored. */
 (function () {
   "use strict";
 
-  var STORE = "testigo-uploads";
-  var CHUNK = 8 * 1024 * 1024;
+  var KIB = 1024;
+  var FIRST_CHUNK = 128 * KIB; // a slow link learns its rate within seconds
+  var MIN_CHUNK = 64 * KIB;
+  var MAX_CHUNK = 8 * KIB * KIB;
+  var TARGET_S = 6; // seconds per PATCH to aim for
+  var STALL_MS = 30000; // no upload progress this long: the link is stuck
+  var ANSWER_MS = 60000; // body sent, no answer this long: ask the server where it is
+  var OFFLINE_AFTER = 3; // network errors in a row, no progress between: no connection
+  var WINDOW_MS = 20000; // the rate behind "time left" is measured over this much
+  var DB = "testigo";
+  var STORE = "uploads";
+
+  var stopped = false; // Quick exit: nothing more leaves this page
+  var active = new Set(); // requests in flight, aborted by Quick exit
+  var sending = new Set(); // upload URLs this page is sending
+
+  function now() { return Date.now(); }
+
+  // --- Files kept in the browser until sent (IndexedDB) -----------------------------------
+
+  var dbOpening = null;
+  function dbOpen() {
+    if (!window.indexedDB) return Promise.resolve(null);
+    if (!dbOpening) {
+      dbOpening = new Promise(function (resolve) {
+        var req;
+        try { req = indexedDB.open(DB, 1); } catch (e) { resolve(null); return; }
+        req.onupgradeneeded = function () {
+          req.result.createObjectStore(STORE, { keyPath: "url" });
+        };
+        req.onsuccess = function () {
+          var db = req.result;
+          // Quick exit in another tab deletes the database: let it.
+          db.onversionchange = function () { db.close(); dbOpening = null; };
+          resolve(db);
+        };
+        req.onerror = req.onblocked = function () { resolve(null); };
+      });
+    }
+    return dbOpening;
+  }
+
+  // Run one transaction; resolves with the request's result, or null if anything failed
+  // (private mode, storage full): uploads then simply go on without surviving a reload.
+  function dbDo(mode, work) {
+    return dbOpen().then(function (db) {
+      if (!db) return null;
+      return new Promise(function (resolve) {
+        try {
+          var tx = db.transaction(STORE, mode);
+          var req = work(tx.objectStore(STORE));
+          tx.oncomplete = function () { resolve(req ? req.result : true); };
+          tx.onerror = tx.onabort = function () { resolve(null); };
+        } catch (e) { resolve(null); }
+      });
+    });
+  }
+  function keep(record) { return dbDo("readwrite", function (s) { return s.put(record); }); }
+  function drop(url) { return dbDo("readwrite", function (s) { s.delete(url); }); }
+  function keptList() {
+    if (!window.indexedDB) return Promise.resolve([]);
+    // Do not create the database just to look: a phone that never sent keeps no trace.
+    var exists = indexedDB.databases
+      ? indexedDB.databases().then(
+        function (list) { return list.some(function (d) { return d.name === DB; }); },
+        function () { return true; })
+      : Promise.resolve(true);
+    return exists.then(function (yes) {
+      return yes ? dbDo("readonly", function (s) { return s.getAll(); }) : null;
+    }).then(function (list) { return list || []; });
+  }
+
+  function forgetEverything() {
+    stopped = true;
+    active.forEach(function (xhr) { xhr.abort(); });
+    try { sessionStorage.clear(); } catch (e) { /* storage may be disabled */ }
+    try { localStorage.clear(); } catch (e) { /* storage may be disabled */ }
+    if (!window.indexedDB) return Promise.resolve();
+    var closed = dbOpening ? dbOpening.then(function (db) { if (db) db.close(); }) : Promise.resolve();
+    return new Promise(function (resolve) {
+      setTimeout(resolve, 1500); // never hold the witness back for long
+      closed.then(function () {
+        var req = indexedDB.deleteDatabase(DB);
+        req.onsuccess = req.onerror = req.onblocked = function () { resolve(); };
+      });
+    });
+  }
 
   function quickExit() {
     var link = document.getElementById("quick-exit");
     if (!link) return;
     link.addEventListener("click", function (event) {
       event.preventDefault();
-      try { sessionStorage.clear(); } catch (e) { /* storage may be disabled */ }
-      // replace(): the page is swapped out of history, so Back does not return to it.
-      window.location.replace(link.href);
+      forgetEverything().then(function () {
+        // replace(): the page is swapped out of history, so Back does not return to it.
+        window.location.replace(link.href);
+      });
     });
   }
 
-  function pending() {
-    try { return JSON.parse(sessionStorage.getItem(STORE) || "[]"); } catch (e) { return []; }
+  // --- Keep the screen on while sending (Screen Wake Lock, where the browser has it) --------
+
+  var busy = 0;
+  var wakeLock = null;
+  function stayAwake() {
+    if (!busy || wakeLock || !navigator.wakeLock || document.visibilityState !== "visible") return;
+    navigator.wakeLock.request("screen").then(function (lock) {
+      wakeLock = lock;
+      lock.addEventListener("release", function () { wakeLock = null; });
+      if (!busy) lock.release();
+    }, function () { /* refused (battery saver, no permission): sending goes on */ });
   }
-  function savePending(list) {
-    try { sessionStorage.setItem(STORE, JSON.stringify(list)); } catch (e) { /* ignore */ }
+  function mayRest() {
+    if (wakeLock) wakeLock.release();
+    wakeLock = null;
   }
-  function remember(entry) {
-    var list = pending().filter(function (e) { return e.url !== entry.url; });
-    list.push(entry);
-    savePending(list);
-  }
-  function forget(url) {
-    savePending(pending().filter(function (e) { return e.url !== url; }));
+  // The lock goes when the page is hidden; take it again when the witness comes back.
+  document.addEventListener("visibilitychange", stayAwake);
+
+  // One file at a time: on a thin link, parallel uploads only make each one later.
+  var queue = Promise.resolve();
+  function enqueue(job) {
+    busy += 1;
+    stayAwake();
+    queue = queue.then(job).catch(function () { /* the row already says why */ }).then(function () {
+      busy -= 1;
+      if (!busy) mayRest();
+    });
+    return queue;
   }
 
+  // --- HTTP -----------------------------------------------------------------------------------
+
+  // Rejects on a network error or a stall: no upload progress for STALL_MS while the body
+  // goes out, no answer for ANSWER_MS after it went.
   function request(method, url, headers, body, onProgress) {
     return new Promise(function (resolve, reject) {
       var xhr = new XMLHttpRequest();
+      var timer = null;
+      function arm(ms) {
+        clearTimeout(timer);
+        timer = setTimeout(function () { xhr.abort(); }, ms);
+      }
+      function settle() { clearTimeout(timer); active.delete(xhr); }
       xhr.open(method, url);
       xhr.setRequestHeader("Tus-Resumable", "1.0.0");
       Object.keys(headers).forEach(function (k) { xhr.setRequestHeader(k, headers[k]); });
-      if (onProgress && xhr.upload) {
-        xhr.upload.onprogress = function (e) { onProgress(e.loaded); };
+      if (body && xhr.upload) {
+        xhr.upload.onprogress = function (e) {
+          arm(STALL_MS);
+          if (onProgress) onProgress(e.loaded);
+        };
+        xhr.upload.onload = function () { arm(ANSWER_MS); };
       }
-      xhr.onload = function () { resolve(xhr); };
-      xhr.onerror = xhr.ontimeout = xhr.onabort = function () { reject(new Error("network")); };
-      xhr.send(body === undefined ? null : body);
+      xhr.onload = function () { settle(); resolve(xhr); };
+      xhr.onerror = xhr.ontimeout = xhr.onabort = function () {
+        settle();
+        reject(new Error("network"));
+      };
+      active.add(xhr);
+      arm(STALL_MS);
+      xhr.send(body || null);
     });
   }
 
+  function offsetOf(xhr) { return parseInt(xhr.getResponseHeader("Upload-Offset"), 10); }
+
   // Errors are problem details (application/problem+json): `detail` is in the witness's language.
-  function messageOf(xhr, fallback) {
-    try { return JSON.parse(xhr.responseText).detail || fallback; } catch (e) { return fallback; }
+  function messageOf(xhr) {
+    try { return JSON.parse(xhr.responseText).detail || ""; } catch (e) { return ""; }
   }
 
-  function wait(ms) {
+  // Retry later: the server is busy or briefly unavailable, or the offsets disagree.
+  function retryable(status) { return status === 409 || status === 423 || status === 429 || status >= 500; }
+
+  // Full jitter over an exponential step, so many phones coming back at once spread out.
+  function backoff(failures) {
+    var step = Math.min(1000 * Math.pow(2, failures - 1), 30000);
+    return step / 2 + Math.random() * (step / 2);
+  }
+
+  // Resolves after `ms`, or at once when the connection comes back.
+  function pause(ms) {
     return new Promise(function (resolve) {
       var timer = setTimeout(done, ms);
-      function done() { clearTimeout(timer); window.removeEventListener("online", done); resolve(); }
+      function done() {
+        clearTimeout(timer);
+        window.removeEventListener("online", done);
+        resolve();
+      }
       window.addEventListener("online", done);
     });
   }
 
-  function Row(list, template, panel, name) {
+  function nextChunk(previous, rate) {
+    var size = Math.min(rate * TARGET_S, previous * 2);
+    size = Math.floor(size / MIN_CHUNK) * MIN_CHUNK;
+    return Math.max(MIN_CHUNK, Math.min(MAX_CHUNK, size));
+  }
+
+  // --- What the witness sees ----------------------------------------------------------------
+
+  var messages = null;
+  function msg(key, values) {
+    var text = (messages && messages.getAttribute("data-msg-" + key)) || "";
+    Object.keys(values || {}).forEach(function (k) { text = text.split("{" + k + "}").join(values[k]); });
+    return text;
+  }
+
+  function megabytes(bytes, digits) {
+    var value = bytes / 1e6;
+    try {
+      return value.toLocaleString(document.documentElement.lang || undefined, {
+        minimumFractionDigits: digits, maximumFractionDigits: digits
+      });
+    } catch (e) { return value.toFixed(digits); }
+  }
+
+  function timeLeft(seconds) {
+    if (seconds < 60) return msg("left-s", { n: Math.max(5, Math.ceil(seconds / 5) * 5) });
+    if (seconds < 3600) return msg("left-min", { n: Math.ceil(seconds / 60) });
+    return msg("left-h", { n: Math.round(seconds / 3600) });
+  }
+
+  // Bytes sent over time, for an honest "time left": the rate is measured over the last
+  // WINDOW_MS up to now, so a stall makes the estimate grow instead of freezing.
+  function Meter(total) { this.total = total; this.samples = []; this.sent = 0; }
+  Meter.prototype.at = function (sent) {
+    var t = now();
+    if (sent < this.sent) this.samples = []; // a cut: the server's offset is the truth
+    this.sent = sent;
+    this.samples.push([t, sent]);
+    while (this.samples.length > 2 && t - this.samples[1][0] > WINDOW_MS) this.samples.shift();
+  };
+  Meter.prototype.secondsLeft = function () {
+    if (!this.samples.length) return null;
+    var first = this.samples[0];
+    var elapsed = (now() - first[0]) / 1000;
+    var rate = (this.sent - first[1]) / elapsed;
+    if (elapsed < 3 || rate <= 0) return null;
+    return (this.total - this.sent) / rate;
+  };
+
+  function Row(list, name, size) {
+    var template = document.getElementById("upload-row");
     var node = template.content.firstElementChild.cloneNode(true);
     node.querySelector(".upload-name").textContent = name;
     this.bar = node.querySelector("progress");
     this.state = node.querySelector(".upload-state");
+    this.detail = node.querySelector(".upload-progress");
     this.node = node;
-    this.panel = panel;
+    this.meter = new Meter(size);
+    this.shown = 0;
     list.appendChild(node);
     this.set("waiting");
   }
   Row.prototype.set = function (key, text) {
-    this.state.textContent = text || this.panel.getAttribute("data-msg-" + key) || "";
+    if (this.node.getAttribute("data-state") === key && !text) return;
+    // Only the state is announced (role=status); the figures change too often for that.
+    this.state.textContent = text || msg(key);
     this.node.setAttribute("data-state", key);
+    if (key === "done" || key === "failed") this.detail.textContent = "";
   };
-  Row.prototype.progress = function (done, total) {
-    this.bar.value = total ? Math.floor((done / total) * 100) : 100;
+  Row.prototype.progress = function (sent, force) {
+    var meter = this.meter;
+    meter.at(sent);
+    this.bar.value = meter.total ? Math.floor((sent / meter.total) * 100) : 100;
+    this.node.setAttribute("data-sent", String(sent));
+    if (!force && now() - this.shown < 1000) return;
+    this.shown = now();
+    var digits = meter.total < 1e7 ? 2 : 1;
+    var text = msg("progress", { done: megabytes(sent, digits), total: megabytes(meter.total, digits) });
+    var left = meter.secondsLeft();
+    this.node.setAttribute("data-left", left === null ? "" : String(Math.round(left)));
+    if (left !== null && sent < meter.total) text += " · " + timeLeft(left);
+    this.detail.textContent = text;
   };
 
-  // Send `file` to an existing upload from whatever offset the server has.
+  // --- Sending --------------------------------------------------------------------------------
+
+  // Send `file` to an existing upload from whatever offset the server has; true when the
+  // server has it all. The kept copy is dropped once sent, or once it never can be.
   async function send(url, file, row) {
-    var delay = 1000;
+    var chunk = FIRST_CHUNK;
+    var failures = 0;
+    function give(up, xhr) {
+      drop(url);
+      sending.delete(url);
+      row.set(up, up === "failed" ? messageOf(xhr) || msg("failed") : "");
+      return up === "done";
+    }
     for (;;) {
+      if (stopped) return false;
       try {
         var head = await request("HEAD", url, {});
-        if (head.status >= 400) {
-          forget(url);
-          row.set("failed", messageOf(head, ""));
-          return false;
-        }
-        var offset = parseInt(head.getResponseHeader("Upload-Offset"), 10) || 0;
+        if (head.status >= 400 && !retryable(head.status)) return give("failed", head);
+        if (head.status >= 400) throw new Error("busy");
+        var offset = offsetOf(head) || 0;
+        row.progress(offset, true);
         while (offset < file.size) {
-          row.set("uploading");
-          row.progress(offset, file.size);
-          var end = Math.min(offset + CHUNK, file.size);
+          if (stopped) return false;
+          row.set(failures ? "slow" : "uploading");
+          var end = Math.min(offset + chunk, file.size);
           var start = offset;
+          var began = now();
           var res = await request(
             "PATCH", url,
-            { "Upload-Offset": String(offset), "Content-Type": "application/offset+octet-stream" },
-            file.slice(offset, end),
-            function (loaded) { row.progress(start + loaded, file.size); }
+            { "Upload-Offset": String(start), "Content-Type": "application/offset+octet-stream" },
+            file.slice(start, end),
+            function (loaded) {
+              failures = 0;
+              row.set("uploading");
+              row.progress(start + loaded);
+            }
           );
-          if (res.status === 204) {
-            offset = parseInt(res.getResponseHeader("Upload-Offset"), 10);
-            delay = 1000;
-          } else if (res.status === 409 || res.status >= 500) {
+          if (res.status === 204 && offsetOf(res) > start) {
+            offset = offsetOf(res);
+            chunk = nextChunk(chunk, (offset - start) / Math.max(0.001, (now() - began) / 1000));
+            failures = 0;
+            row.progress(offset, true);
+          } else if (res.status === 204 || retryable(res.status)) {
             throw new Error("retry");
           } else {
-            forget(url);
-            row.set("failed", messageOf(res, ""));
-            return false;
+            return give("failed", res);
           }
         }
-        forget(url);
-        row.progress(1, 1);
-        row.set("done");
-        return true;
+        return give("done");
       } catch (e) {
-        row.set("retrying");
-        await wait(delay);
-        delay = Math.min(delay * 2, 15000);
+        if (stopped) return false;
+        failures += 1;
+        chunk = Math.max(MIN_CHUNK, Math.floor(chunk / 2 / MIN_CHUNK) * MIN_CHUNK);
+        var offline = navigator.onLine === false || failures >= OFFLINE_AFTER;
+        row.set(offline ? "offline" : "slow");
+        await pause(backoff(failures));
       }
     }
   }
 
-  async function createAndSend(file, code, row) {
-    var delay = 1000;
+  // A file kept from an earlier page: it may be unreadable now (deleted from the phone).
+  function readable(file) {
+    if (!file || !file.slice) return Promise.resolve(false);
+    if (!file.size || !file.slice(0, 1).arrayBuffer) return Promise.resolve(!!file.size);
+    return file.slice(0, 1).arrayBuffer().then(function () { return true; }, function () { return false; });
+  }
+
+  // Only one tab sends an upload at a time (Web Locks, where the browser has them).
+  function exclusive(url, job) {
+    if (!navigator.locks) return job();
+    return navigator.locks.request("testigo " + url, { ifAvailable: true }, function (lock) {
+      return lock ? job() : null;
+    });
+  }
+
+  function sendQueued(record, row) {
+    sending.add(record.url);
+    return enqueue(function () {
+      return exclusive(record.url, function () { return send(record.url, record.file, row); });
+    });
+  }
+
+  // Create an upload for `file` (POST /tus/): retried until the server answers. Resolves
+  // with the kept record, or null when the server refused it (the row says why).
+  async function create(file, headers, row) {
+    var failures = 0;
     for (;;) {
+      if (stopped) return null;
       try {
-        var res = await request("POST", "/tus/", {
-          "Upload-Length": String(file.size),
-          "Upload-Metadata": "receipt " + btoa(code)
-        });
-        if (res.status !== 201) {
-          row.set("failed", messageOf(res, ""));
-          return false;
+        var base = { "Upload-Length": String(file.size) };
+        Object.keys(headers).forEach(function (k) { base[k] = headers[k]; });
+        var res = await request("POST", "/tus/", base);
+        if (res.status === 201) {
+          return { url: res.getResponseHeader("Location"), file: file, name: file.name, added: now() };
         }
-        var url = res.getResponseHeader("Location");
-        remember({ url: url, size: file.size, modified: file.lastModified });
-        return await send(url, file, row);
+        if (!retryable(res.status)) {
+          row.set("failed", messageOf(res) || msg("failed"));
+          return null;
+        }
+        throw new Error("busy");
       } catch (e) {
-        row.set("retrying");
-        await wait(delay);
-        delay = Math.min(delay * 2, 15000);
+        failures += 1;
+        row.set(navigator.onLine === false || failures >= OFFLINE_AFTER ? "offline" : "slow");
+        await pause(backoff(failures));
       }
     }
   }
 
-  function setUp(form) {
+  // Create every upload first (each kept for a reload), then send them one by one.
+  async function createAll(files, headers, list) {
+    var rows = files.map(function (f) { return new Row(list, f.name, f.size); });
+    var records = [];
+    var stored = [];
+    for (var i = 0; i < files.length; i += 1) {
+      var record = await create(files[i], headers, rows[i]);
+      if (!record) continue;
+      records.push([record, rows[i]]);
+      stored.push(keep(record));
+    }
+    var kept = await Promise.all(stored);
+    return { records: records, kept: kept.every(function (k) { return k !== null; }) };
+  }
+
+  function chosenFiles(form) {
+    var files = [];
+    form.querySelectorAll("input[type=file]").forEach(function (input) {
+      Array.prototype.push.apply(files, input.files);
+    });
+    return files;
+  }
+
+  // --- The report form: text first (JSON answer with the receipt), then the files ----------
+
+  function setUpReport(form) {
     var panel = document.getElementById("upload-panel");
-    var template = document.getElementById("upload-row");
-    if (!panel || !template || !window.XMLHttpRequest || !window.Promise) return;
+    if (!panel) return;
     var inputs = form.querySelectorAll("input[type=file]");
 
     form.addEventListener("submit", function (event) {
-      var files = [];
-      inputs.forEach(function (input) { Array.prototype.push.apply(files, input.files); });
+      var files = chosenFiles(form);
       if (!files.length) return; // nothing to upload: the plain form is best
       event.preventDefault();
       var data = new FormData(form);
@@ -189,34 +460,94 @@
       panel.hidden = false;
       document.getElementById("upload-title").focus();
       var list = document.getElementById("upload-list");
-      var rows = files.map(function (f) { return new Row(list, template, panel, f.name); });
-      files.reduce(function (chain, file, i) {
-        return chain.then(function () { return createAndSend(file, code, rows[i]); });
-      }, Promise.resolve());
-    }
-
-    // After a reload mid-upload: offer to pick the same files again and continue.
-    var left = pending();
-    var resume = document.getElementById("resume-panel");
-    if (!left.length || !resume) return;
-    resume.hidden = false;
-    var picker = document.getElementById("resume-files");
-    picker.addEventListener("change", function () {
-      var files = Array.prototype.slice.call(picker.files);
-      var list = document.getElementById("resume-list");
-      pending().forEach(function (entry) {
-        var file = files.find(function (f) {
-          return f.size === entry.size && f.lastModified === entry.modified;
-        });
-        if (file) send(entry.url, file, new Row(list, template, panel, file.name));
+      createAll(files, { "Upload-Metadata": "receipt " + btoa(code) }, list).then(function (made) {
+        made.records.forEach(function (pair) { sendQueued(pair[0], pair[1]); });
       });
+    }
+  }
+
+  // --- The follow-up page: same uploads, created through the follow-up session -------------
+
+  function setUpFollowUp(form) {
+    var inputs = form.querySelectorAll("input[type=file]");
+    var body = form.querySelector("textarea");
+    var token = form.querySelector("input[name=csrfmiddlewaretoken]");
+
+    form.addEventListener("submit", function (event) {
+      var files = chosenFiles(form);
+      if (!files.length || !token) return;
+      event.preventDefault();
+      var button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      var list = showStatus();
+      document.getElementById("upload-status-title").focus();
+      // The session is the authority here, so the CSRF token goes along.
+      createAll(files, { "X-CSRFToken": token.value }, list).then(async function (made) {
+        inputs.forEach(function (input) { input.value = ""; });
+        var text = body && body.value.trim();
+        if (text && made.kept && made.records.length === files.length) {
+          // Every file is kept for the next page, which goes on sending them: post the
+          // text as the plain form does, so its answer shows any error in place.
+          inputs.forEach(function (input) { input.disabled = true; });
+          form.submit();
+          return;
+        }
+        if (text) await postText(form, body);
+        button.disabled = false;
+        made.records.forEach(function (pair) { sendQueued(pair[0], pair[1]); });
+      });
+    });
+  }
+
+  // The text alone, when the files cannot wait for a new page: the answer is a page, and
+  // its thank-you note says the text was kept.
+  function postText(form, body) {
+    var data = new FormData(form);
+    data.delete("attachments");
+    return fetch(form.action, { method: "POST", body: data, credentials: "same-origin" })
+      .then(function (res) { return res.text(); })
+      .then(function (html) {
+        var answer = new DOMParser().parseFromString(html, "text/html");
+        var sent = document.getElementById("followup-sent");
+        if (!answer.querySelector("#followup-sent:not([hidden])") || !sent) return;
+        body.value = "";
+        sent.hidden = false;
+      }, function () { /* the text stays in the box: the witness can send it again */ });
+  }
+
+  // --- Files left over from an earlier page (reload, discarded tab) -------------------------
+
+  function showStatus() {
+    var status = document.getElementById("upload-status");
+    status.hidden = false;
+    return document.getElementById("upload-status-list");
+  }
+
+  function resumeKept() {
+    return keptList().then(function (records) {
+      records.sort(function (a, b) { return a.added - b.added; });
+      return records.reduce(function (chain, record) {
+        return chain.then(function () {
+          if (sending.has(record.url)) return null;
+          return readable(record.file).then(function (ok) {
+            if (!ok) return drop(record.url);
+            sendQueued(record, new Row(showStatus(), record.name, record.file.size));
+            return null;
+          });
+        });
+      }, Promise.resolve());
     });
   }
 
   function init() {
     quickExit();
+    messages = document.getElementById("upload-status");
+    if (!messages || !window.XMLHttpRequest || !window.Promise || !window.Set) return;
     var form = document.getElementById("report-form");
-    if (form) setUp(form);
+    if (form) setUpReport(form);
+    form = document.getElementById("followup-form");
+    if (form) setUpFollowUp(form);
+    resumeKept();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
