@@ -172,7 +172,7 @@ def cache_dump() -> str:
 
         client = redis.Redis.from_url(settings.REDIS_URL)
         return "".join(f"{k!r}{client.dump(k)!r}" for k in client.scan_iter())
-    folder = Path(settings.CACHES["default"]["LOCATION"])
+    folder = Path(str(settings.CACHES["default"]["LOCATION"]))
     parts = []
     for path in sorted(folder.glob("*.djcache")):
         with path.open("rb") as f:
