@@ -23,10 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         var_dirs_ensure()
-        if _loopback(options["bind"]):
-            # Plain HTTP that only this machine can reach: HTTPS enforcement would lock the
-            # browser out (config/settings.py). Any other address keeps it on.
-            os.environ.setdefault("TESTIGO_HTTPS", "0")
+        plain_http_on_loopback(options["bind"])
         python = sys.executable
         commands = [
             [python, "-m", "gunicorn", "config.wsgi", "--bind", options["bind"], "--workers", "2"],
@@ -63,6 +60,14 @@ class Command(BaseCommand):
             process.wait(timeout=30)
         if not stopping:
             raise SystemExit("a process of the service exited; stopped the others")
+
+
+def plain_http_on_loopback(bind: str) -> None:
+    """Plain HTTP that only this machine can reach (the embedded default): HTTPS enforcement
+    would lock the browser out, so the processes started here run without it unless
+    TESTIGO_HTTPS says otherwise. Any other address keeps it on (config/settings.py)."""
+    if _loopback(bind):
+        os.environ.setdefault("TESTIGO_HTTPS", "0")
 
 
 def _loopback(bind: str) -> bool:
