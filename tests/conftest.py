@@ -88,6 +88,8 @@ def celery_worker_process(
             worker.kill()
             pytest.fail(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
+    # Tests read what it logged (tests/hostile/test_wire.py).
+    worker.log_path = log_path  # type: ignore[attr-defined]
     yield worker
     worker.terminate()
     try:
