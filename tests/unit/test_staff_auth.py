@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth.models import Group, User
@@ -105,8 +108,10 @@ def test_staff_password_constant_is_used(legal_aid: User) -> None:
     assert legal_aid.check_password(PASSWORD) is True
 
 
-def test_ensure_local_admin_enrols_a_second_factor(capsys: pytest.CaptureFixture[str]) -> None:
+def test_ensure_local_admin_enrols_a_second_factor(settings: Any, tmp_path: Path) -> None:
+    settings.VAR_DIR = tmp_path
     call_command("ensure_local_admin")
-    out = capsys.readouterr().out
+    # Not a terminal here: the login goes to a 0600 file (tests/unit/test_var_privacy.py).
+    shown = (tmp_path / "secrets" / "local_admin").read_text()
     admin_user = User.objects.get(username="admin")
-    assert TOTPDevice.objects.get(user=admin_user).config_url in out
+    assert TOTPDevice.objects.get(user=admin_user).config_url in shown
