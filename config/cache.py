@@ -66,9 +66,11 @@ class SharedFileCache(FileBasedCache):
         with self._locked():
             fname = self._key_to_file(key, version)
             try:
+                # Read as Django's file cache reads them: files of this service's own,
+                # 0600 in a 0700 folder, that nobody else can write.
                 with open(fname, "rb") as f:
-                    expiry = pickle.load(f)  # noqa: S301 (our own files, mode 0600)
-                    value = pickle.loads(zlib.decompress(f.read()))  # noqa: S301
+                    expiry = pickle.load(f)  # noqa: S301  # nosec B301
+                    value = pickle.loads(zlib.decompress(f.read()))  # noqa: S301  # nosec B301
             except (FileNotFoundError, EOFError):
                 raise ValueError(f"Key '{key}' not found") from None
             if expiry is not None and expiry < time.time():
