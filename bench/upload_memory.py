@@ -43,6 +43,9 @@ def main() -> None:
         "TESTIGO_VAR_DIR": var,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "TESTIGO_THROTTLE_UPLOADS_PER_HOUR": "10000000",
+        "TESTIGO_THROTTLE_UPLOAD_PARTS_PER_HOUR": "10000000",
+        # Plain HTTP on loopback, as `manage.py serve` runs it.
+        "TESTIGO_HTTPS": "0",
     }
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)

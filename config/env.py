@@ -6,6 +6,7 @@ A value that cannot be read is a start-up error naming the variable (as healthch
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -50,6 +51,17 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IP networks (``10.0.0.0/8``) or addresses (``127.0.0.1``)."""
+    networks = []
+    for entry in env_list(name):
+        try:
+            networks.append(str(ipaddress.ip_network(entry, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {entry!r} is not an IP network") from None
+    return networks
+
+
 def env_secret(name: str, fallback_file: Path | None, nbytes: int = 32) -> str:
     """A secret from the environment. With a ``fallback_file`` (local storage, as in the
     embedded default) one is generated once into it (mode 0600) so a local run needs no
@@ -63,7 +75,7 @@ def env_secret(name: str, fallback_file: Path | None, nbytes: int = 32) -> str:
         return fallback_file.read_text().strip()
     except FileNotFoundError:
         pass
-    fallback_file.parent.mkdir(parents=True, exist_ok=True)
+    fallback_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_urlsafe(nbytes)
     try:
         fd = os.open(fallback_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -13,7 +13,7 @@ import dj_database_url
 import django.conf.locale
 import django_stubs_ext
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str
+from config.env import env_bool, env_int, env_list, env_networks, env_secret, env_str
 
 django_stubs_ext.monkeypatch()
 
@@ -58,6 +58,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Proxy headers from anyone but TESTIGO_TRUSTED_PROXIES are dropped before all else.
+    "config.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -121,7 +123,15 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # One cache for every process of the host (throttle counters must be one count), kept
+    # in files because the embedded default runs no cache server (config/cache.py).
+    CACHES = {
+        "default": {
+            "BACKEND": "config.cache.SharedFileCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    }
 
 BROKER_DIR = VAR_DIR / "broker"
 # A submit must answer even when Redis is down or frozen: every broker round trip made while
@@ -248,10 +258,16 @@ TESTIGO_MAX_UPLOAD_BYTES = env_int("TESTIGO_MAX_UPLOAD_BYTES", 1024 * 1024 * 102
 TESTIGO_MAX_IMAGE_BYTES = env_int("TESTIGO_MAX_IMAGE_BYTES", 25 * 1024 * 1024)
 # Resumable (tus) uploads not finished within this time are discarded.
 TESTIGO_UPLOAD_EXPIRY_S = env_int("TESTIGO_UPLOAD_EXPIRY_S", 24 * 3600)
-# Per-client throttles (requests per hour), keyed on an HMAC of the address.
+# Per-client throttles (requests per hour), keyed on an HMAC of the address. Every check of
+# a receipt code, on any path, is refused once a client made TESTIGO_THROTTLE_CODES_PER_HOUR
+# wrong ones (intake/throttle.py).
 TESTIGO_THROTTLE_REPORTS_PER_HOUR = env_int("TESTIGO_THROTTLE_REPORTS_PER_HOUR", 30)
 TESTIGO_THROTTLE_CODES_PER_HOUR = env_int("TESTIGO_THROTTLE_CODES_PER_HOUR", 30)
 TESTIGO_THROTTLE_UPLOADS_PER_HOUR = env_int("TESTIGO_THROTTLE_UPLOADS_PER_HOUR", 200)
+# Follow-up messages (and their files) sent from an open follow-up session.
+TESTIGO_THROTTLE_FOLLOWUPS_PER_HOUR = env_int("TESTIGO_THROTTLE_FOLLOWUPS_PER_HOUR", 30)
+# Resumable-upload PATCH requests: a 1 GiB video in 1 MiB chunks takes 1,024.
+TESTIGO_THROTTLE_UPLOAD_PARTS_PER_HOUR = env_int("TESTIGO_THROTTLE_UPLOAD_PARTS_PER_HOUR", 3600)
 # Where "Quick exit" sends the witness: a neutral page on another site.
 TESTIGO_QUICK_EXIT_URL = env_str("TESTIGO_QUICK_EXIT_URL", "https://www.weather.gov/")
 # How long a follow-up session stays open after the receipt code was entered.
@@ -270,9 +286,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.purge_expired",
         "schedule": float(env_int("TESTIGO_PURGE_INTERVAL_S", 3600)),
     },
+    # Expired sessions (witness follow-ups, staff logins) leave the database.
+    "clear-sessions": {
+        "task": "intake.tasks.clear_expired_sessions",
+        "schedule": float(env_int("TESTIGO_SESSION_CLEAR_INTERVAL_S", 3600)),
+    },
 }
 
 FILE_UPLOAD_HANDLERS = ["intake.quarantine.EncryptingUploadHandler"]
+# Stored files are for this service's user only (Django's default would be 0644).
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 # A hard stop well above TESTIGO_MAX_FILES: within it, extra files are refused one by one
 # with a translated message instead of Django's untranslated 400.
@@ -341,6 +365,8 @@ AXES_COOLOFF_TIME = env_int("TESTIGO_LOGIN_COOLOFF_MINUTES", 1) / 60
 AXES_LOCKOUT_PARAMETERS = ["ip_address"]
 AXES_USERNAME_CALLABLE = "reports.signals.axes_username"
 AXES_COOLOFF_MESSAGE = "Too many failed logins from this address. Please wait, then try again."
+# The real client behind a trusted proxy, never an X-Forwarded-For from anyone else.
+AXES_CLIENT_IP_CALLABLE = "config.proxies.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # No TOTP secret is ever shown in the admin: devices come from the owner's enrolment page.
@@ -390,14 +416,24 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-_https = env_bool("TESTIGO_HTTPS", not DEBUG and STORAGE_BACKEND == "s3")
+# HTTPS is enforced whenever DEBUG is off (secure cookies, HSTS, redirect to https). It is
+# turned off only explicitly, with TESTIGO_HTTPS=0, for plain HTTP on this machine:
+# `manage.py serve` bound to a loopback address (the embedded default) and the test suite.
+_https = env_bool("TESTIGO_HTTPS", not DEBUG)
 SESSION_COOKIE_SECURE = _https
 CSRF_COOKIE_SECURE = _https
 SECURE_SSL_REDIRECT = _https and env_bool("TESTIGO_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = env_int("TESTIGO_HSTS_SECONDS", 31536000 if _https else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
 SECURE_HSTS_PRELOAD = _https
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if _https else None
+# Reverse proxies (addresses or networks) whose X-Forwarded-For and X-Forwarded-Proto are
+# believed; from any other peer config.proxies.TrustedProxyMiddleware removes them, so the
+# header below marks a request secure only when a trusted proxy set it.
+TESTIGO_TRUSTED_PROXIES = env_networks("TESTIGO_TRUSTED_PROXIES")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A witness's phone may be seized: no cookie of ours outlives the browser session (the
+# follow-up session's own cookie ends with it, intake/followup.py).
+CSRF_COOKIE_AGE = None
 # Everything from our own origin only; no inline script or style, no plug-ins, no frames.
 SECURE_CSP = {
     "default-src": ["'self'"],
@@ -461,12 +497,17 @@ TESTIGO_WEBHOOK_TIMEOUT_S = env_int("TESTIGO_WEBHOOK_TIMEOUT_S", 10)
 # Idempotency records older than this are removed by the retention run.
 TESTIGO_IDEMPOTENCY_DAYS = env_int("TESTIGO_IDEMPOTENCY_DAYS", 7)
 
-# --- Logging: no client addresses, no user agents ---------------------------------------
+# --- Logging: no client addresses, no user agents, no capabilities -------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    # Upload keys and receipt codes are redacted from every record (config/logging_filters.py;
+    # gunicorn's own loggers get the same filter from config/wsgi.py).
+    "filters": {"redact": {"()": "config.logging_filters.RedactCapabilities"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # The dev server's access log; it prints request lines only, but keep it quiet.

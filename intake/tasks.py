@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import connection
 
+from intake.followup import sessions_expired_clear
 from intake.pipeline import (
     ProcessingInterrupted,
     ProcessOutcome,
@@ -51,3 +52,8 @@ def process_media(
 @shared_task
 def sweep_quarantine() -> int:
     return quarantine_sweep()
+
+
+@shared_task
+def clear_expired_sessions() -> None:
+    sessions_expired_clear()

@@ -1,23 +1,35 @@
-"""Per-client rate limits that identify no one (design promise 4).
+"""Per-client rate limits that identify no one (design promises 4 and 12).
 
-The client's address is reduced at once to an HMAC under a random secret made for
+The client's address (config.proxies.client_address: the connection's, or the one a
+trusted proxy forwarded) is reduced at once to an HMAC under a random secret made for
 today (UTC) and kept only in the cache, where it expires a day later: yesterday's
 counters cannot be linked to today's, and once a day's secret is gone nothing, not even
 SECRET_KEY, links its counters to an address. Only the HMAC, cut short, reaches the
-cache; the address is never stored or logged.
+cache; the address is never stored or logged. The cache is one for all processes in every
+mode (Redis, or the embedded default's shared files), so a limit is one count.
+
+Every witness-facing write counts under a scope (the table in docs/operations.md); every
+check of a receipt code, on any path, goes through ``receipt_code_report`` and its limit.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
 import secrets
 import time
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
+
+from config.proxies import client_address
+from intake.receipts import receipt_code_hash
+from reports import selectors
+from reports.models import Report
 
 WINDOW_S = 3600
 # After the cache failed, this process stops asking it for so many seconds.
@@ -42,9 +54,9 @@ def _daily_secret(day: str) -> bytes:
 def client_token(request: HttpRequest) -> str:
     """An opaque stand-in for the client address, valid for today only.
 
-    Only REMOTE_ADDR is used: X-Forwarded-For is set by the client and would let anyone
-    pick their own bucket. Behind a reverse proxy, the proxy must set REMOTE_ADDR."""
-    address = str(request.META.get("REMOTE_ADDR", ""))
+    X-Forwarded-For counts only from TESTIGO_TRUSTED_PROXIES: from anyone else it would let
+    a client pick their own bucket."""
+    address = client_address(request)
     day = timezone.now().strftime("%Y-%m-%d")
     return hmac.new(_daily_secret(day), address.encode(), hashlib.sha256).hexdigest()[:32]
 
@@ -66,9 +78,13 @@ def throttle_hit(request: HttpRequest, *, scope: str, limit: int) -> bool:
         return False
 
 
-def _count(request: HttpRequest, *, scope: str, limit: int) -> bool:
+def _key(request: HttpRequest, scope: str) -> str:
     window = int(time.time()) // WINDOW_S
-    key = f"throttle:{scope}:{client_token(request)}:{window}"
+    return f"throttle:{scope}:{client_token(request)}:{window}"
+
+
+def _count(request: HttpRequest, *, scope: str, limit: int) -> bool:
+    key = _key(request, scope)
     # add() is atomic: the first request of a window creates the counter.
     if cache.add(key, 1, timeout=WINDOW_S + 60):
         return limit < 1
@@ -78,3 +94,29 @@ def _count(request: HttpRequest, *, scope: str, limit: int) -> bool:
         cache.add(key, 1, timeout=WINDOW_S + 60)
         count = 1
     return count > limit
+
+
+class TooManyCodeAttempts(Exception):
+    """This client made too many wrong receipt-code attempts this hour."""
+
+
+def receipt_code_report(request: HttpRequest, *, code: str) -> Report | None:
+    """The report a receipt code opens, for the follow-up page and resumable uploads alike.
+
+    Each check is counted first, so concurrent guesses cannot slip past the limit; a right
+    code is then taken off the count (it tells its holder nothing new), so a witness sending
+    many files with their code is never stopped. Over the limit, no code is looked at, right
+    or wrong: the answer must not tell a guesser anything."""
+    limit = settings.TESTIGO_THROTTLE_CODES_PER_HOUR
+    if throttle_hit(request, scope="code", limit=limit):
+        raise TooManyCodeAttempts
+    report = selectors.report_by_receipt(receipt_hash=receipt_code_hash(code))
+    if report is not None:
+        _uncount(request, scope="code")
+    return report
+
+
+def _uncount(request: HttpRequest, *, scope: str) -> None:
+    # The counter expired or the cache is down: nothing to undo.
+    with contextlib.suppress(Exception):
+        cache.decr(_key(request, scope))

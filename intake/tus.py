@@ -29,7 +29,6 @@ from django.views.decorators.csrf import csrf_exempt
 
 from intake import messages
 from intake.followup import followup_report
-from intake.receipts import receipt_code_hash
 from intake.resumable import (
     REFUSED_TOO_LARGE,
     UploadRefused,
@@ -38,7 +37,7 @@ from intake.resumable import (
     resumable_upload_create,
     upload_key_hash,
 )
-from intake.throttle import throttle_hit
+from intake.throttle import TooManyCodeAttempts, receipt_code_report, throttle_hit
 from reports import selectors
 from reports.models import MediaItem, MediaStatus, Report
 from reports.problems import problem_response
@@ -108,7 +107,7 @@ def parse_metadata(header: str) -> dict[str, str]:
 def _report_for_creation(request: HttpRequest) -> Report | None:
     code = parse_metadata(request.headers.get("Upload-Metadata", "")).get("receipt", "")
     if code:
-        return selectors.report_by_receipt(receipt_hash=receipt_code_hash(code))
+        return receipt_code_report(request, code=code)
     # The follow-up session is cookie authority: only our own pages may use it, so the
     # CSRF check applies here even though the code-based path needs none.
     if CsrfViewMiddleware(_no_response).process_view(request, _no_response, (), {}) is not None:
@@ -131,7 +130,10 @@ def tus_create(request: HttpRequest) -> HttpResponse:
         return _error(400, messages.UPLOAD_BAD_REQUEST, "length")
     if length > settings.TESTIGO_MAX_UPLOAD_BYTES:
         return _error(413, messages.refusal_message(REFUSED_TOO_LARGE), REFUSED_TOO_LARGE)
-    report = _report_for_creation(request)
+    try:
+        report = _report_for_creation(request)
+    except TooManyCodeAttempts:
+        return _error(429, messages.THROTTLED, "throttled")
     if report is None:
         return _error(403, messages.RECEIPT_UNKNOWN, "receipt")
     try:
@@ -175,6 +177,9 @@ def tus_upload(request: HttpRequest, key: str) -> HttpResponse:
         return _tus(HttpResponse(status=204))
     if request.method != "PATCH":
         return _error(405, messages.UPLOAD_BAD_REQUEST, "method_not_allowed")
+    limit = settings.TESTIGO_THROTTLE_UPLOAD_PARTS_PER_HOUR
+    if throttle_hit(request, scope="upload_part", limit=limit):
+        return _error(429, messages.THROTTLED, "throttled")
     return _patch(request, item)
 
 

@@ -13,9 +13,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from intake.followup import followup_close, followup_open, followup_report
 from intake.forms import FollowUpForm, ReceiptCodeForm, ReportForm
 from intake.messages import RECEIPT_UNKNOWN, THROTTLED, refusal_message, size_limits_text
-from intake.receipts import receipt_code_hash, receipt_code_new
+from intake.receipts import receipt_code_new
 from intake.services import RefusedUpload, report_media_add, submission_submit
-from intake.throttle import throttle_hit
+from intake.throttle import TooManyCodeAttempts, receipt_code_report, throttle_hit
 from reports import selectors
 from reports.models import Moderation, Report
 from reports.services import report_message_reply
@@ -91,13 +91,12 @@ STATUS_TEXT = {
 def followup(request: HttpRequest) -> HttpResponse:
     report = followup_report(request)
     if request.method == "POST":
-        if throttle_hit(request, scope="code", limit=settings.TESTIGO_THROTTLE_CODES_PER_HOUR):
-            return _throttled(request)
         code_form = ReceiptCodeForm(request.POST)
         if code_form.is_valid():
-            found = selectors.report_by_receipt(
-                receipt_hash=receipt_code_hash(code_form.cleaned_data["code"])
-            )
+            try:
+                found = receipt_code_report(request, code=code_form.cleaned_data["code"])
+            except TooManyCodeAttempts:
+                return _throttled(request)
             if found is not None:
                 followup_open(request, found)
                 # Post/redirect/get: a reload must not resend the code.
@@ -136,6 +135,8 @@ def followup_send(request: HttpRequest) -> HttpResponse:
     report = followup_report(request)
     if report is None:
         return redirect("intake:followup")
+    if throttle_hit(request, scope="followup", limit=settings.TESTIGO_THROTTLE_FOLLOWUPS_PER_HOUR):
+        return _throttled(request)
     form = FollowUpForm(request.POST, request.FILES)
     if not form.is_valid():
         return _followup_page(request, report, form)
@@ -152,11 +153,26 @@ def followup_end(request: HttpRequest) -> HttpResponse:
     return redirect("intake:followup")
 
 
+# What Quick exit asks the browser to forget of this site: its cookies, storage (the
+# resumable uploads' list) and cached pages. Browsers that ignore it still get each cookie
+# deleted below.
+CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
+
+
 @never_cache
 def quick_exit(request: HttpRequest) -> HttpResponse:
-    """Forget the follow-up session and leave for a neutral site."""
+    """Forget the follow-up session and every trace of this site on the phone, and leave
+    for a neutral site."""
     followup_close(request)
-    return HttpResponseRedirect(settings.TESTIGO_QUICK_EXIT_URL)
+    response = HttpResponseRedirect(settings.TESTIGO_QUICK_EXIT_URL)
+    response["Clear-Site-Data"] = CLEAR_SITE_DATA
+    for name in (
+        settings.SESSION_COOKIE_NAME,
+        settings.CSRF_COOKIE_NAME,
+        settings.LANGUAGE_COOKIE_NAME,
+    ):
+        response.delete_cookie(name, path="/", samesite="Lax")
+    return response
 
 
 @never_cache

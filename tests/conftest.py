@@ -87,6 +87,8 @@ def celery_worker_process(
             worker.kill()
             pytest.fail(f"celery worker did not start:\n{log_path.read_text()[-3000:]}")
         time.sleep(0.2)
+    # Tests read what it logged (tests/hostile/test_wire.py).
+    worker.log_path = log_path  # type: ignore[attr-defined]
     yield worker
     worker.terminate()
     try:
@@ -160,11 +162,34 @@ def throttle_reset() -> None:
         cache.clear()
 
 
+def cache_dump() -> str:
+    """Every key and value in the cache, whatever the backend: Redis, or the embedded
+    default's files (named by a hash of the key; their values are read back)."""
+    import pickle
+    import zlib
+
+    if settings.REDIS_URL:
+        import redis
+
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        return "".join(f"{k!r}{client.dump(k)!r}" for k in client.scan_iter())
+    folder = Path(str(settings.CACHES["default"]["LOCATION"]))
+    parts = []
+    for path in sorted(folder.glob("*.djcache")):
+        with path.open("rb") as f:
+            expiry = pickle.load(f)  # noqa: S301 (the test's own cache files)
+            value = pickle.loads(zlib.decompress(f.read()))  # noqa: S301
+        parts.append(f"{path.name}{expiry!r}{value!r}")
+    return "".join(parts)
+
+
 @pytest.fixture(autouse=True)
 def _throttle_out_of_the_way(settings: Any) -> Iterator[None]:
     """Tests all come from one address; only the throttle tests lower the limits."""
     settings.TESTIGO_THROTTLE_REPORTS_PER_HOUR = 1_000_000
     settings.TESTIGO_THROTTLE_CODES_PER_HOUR = 1_000_000
     settings.TESTIGO_THROTTLE_UPLOADS_PER_HOUR = 1_000_000
+    settings.TESTIGO_THROTTLE_FOLLOWUPS_PER_HOUR = 1_000_000
+    settings.TESTIGO_THROTTLE_UPLOAD_PARTS_PER_HOUR = 1_000_000
     throttle_reset()
     yield

@@ -51,6 +51,8 @@ THROTTLE_VARIABLES = (
     "TESTIGO_THROTTLE_REPORTS_PER_HOUR",
     "TESTIGO_THROTTLE_CODES_PER_HOUR",
     "TESTIGO_THROTTLE_UPLOADS_PER_HOUR",
+    "TESTIGO_THROTTLE_FOLLOWUPS_PER_HOUR",
+    "TESTIGO_THROTTLE_UPLOAD_PARTS_PER_HOUR",
 )
 
 
@@ -99,6 +101,8 @@ class Stack:
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "PYTHONPATH": str(ROOT),
             "LOG_LEVEL": "WARNING",
+            # Plain HTTP on loopback, as `manage.py serve` runs it.
+            "TESTIGO_HTTPS": "0",
             **dict.fromkeys(THROTTLE_VARIABLES, str(self.throttle)),
             **extra,
         }
@@ -472,7 +476,7 @@ def main() -> None:
             f"concurrency 1 per worker process; PostgreSQL and Redis on loopback"
         )
         print(
-            f"throttles: TESTIGO_THROTTLE_{{REPORTS,CODES,UPLOADS}}_PER_HOUR = "
+            f"throttles: TESTIGO_THROTTLE_*_PER_HOUR = "
             f"{args.throttle:,} for this stack (every client is 127.0.0.1)"
         )
         if args.mode == "rate":

@@ -17,6 +17,7 @@ from django.db import connection
 
 from reports.models import MediaItem, MediaStatus, MessageSender, Report
 from reports.services import report_message_ask
+from tests.conftest import cache_dump
 from tests.e2e.conftest import PHONE_VIEWPORT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -254,7 +255,7 @@ def _assert_canary_nowhere(canary: str, caplog: pytest.LogCaptureFixture, tmp_pa
     assert "Cuatro agentes" in database  # the dump does hold the report
     assert canary not in database
     assert "127.0.0.1" not in database
-    assert canary not in _cache_dump()
+    assert canary not in cache_dump()
     assert canary not in caplog.text
     for log in _log_files():
         assert canary not in log.read_text(errors="replace")
@@ -270,17 +271,6 @@ def _database_dump(tmp_path: Path) -> str:
          "-U", db["USER"] or "postgres", "--data-only", db["NAME"]],
         capture_output=True, text=True, check=True, env=env,
     ).stdout  # fmt: skip
-
-
-def _cache_dump() -> str:
-    if settings.REDIS_URL:
-        import redis
-
-        client = redis.Redis.from_url(settings.REDIS_URL)
-        return "".join(f"{key!r}{client.dump(key)!r}" for key in client.scan_iter())
-    from django.core.cache.backends.locmem import _caches  # type: ignore[attr-defined]
-
-    return "".join(f"{k}{v!r}" for store in _caches.values() for k, v in store.items())
 
 
 def _log_files() -> list[Path]:

@@ -1,4 +1,5 @@
-"""docker-compose.yml is wired to the settings the app reads; production settings are safe."""
+"""docker-compose.yml is wired to the settings the app reads; production settings are safe:
+`check --deploy` is clean and HTTPS is enforced whenever DEBUG is off."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ PRODUCTION_ENV = {
     "TESTIGO_QUARANTINE_KEY": "a-production-quarantine-key",
     "TESTIGO_CONTACT_KEY": "a-production-contact-key",
     "TESTIGO_STORAGE": "s3",
-    "TESTIGO_HTTPS": "true",
 }
 
 
@@ -81,7 +81,9 @@ def test_compose_worker_and_beat_run_celery_on_the_project_app() -> None:
 
 def test_check_deploy_is_clean_with_production_variables(tmp_path: Path) -> None:
     env = {**os.environ, **PRODUCTION_ENV, "TESTIGO_VAR_DIR": str(tmp_path)}
+    # No TESTIGO_HTTPS: HTTPS must be on by default (the test run itself turns it off).
     env.pop("DJANGO_DEBUG", None)
+    env.pop("TESTIGO_HTTPS", None)
     completed = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
@@ -91,3 +93,56 @@ def test_check_deploy_is_clean_with_production_variables(tmp_path: Path) -> None
         check=False,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+def _production_like(tmp_path: Path, script: str, **extra: str) -> str:
+    """Run ``script`` under settings with DEBUG off and no TESTIGO_HTTPS (local storage, the
+    case that used to stay on plain HTTP); returns its output."""
+    unset = ("TESTIGO_HTTPS", "DJANGO_DEBUG", "DATABASE_URL", "REDIS_URL", "TESTIGO_STORAGE")
+    env = {
+        **{name: value for name, value in os.environ.items() if name not in unset},
+        "TESTIGO_VAR_DIR": str(tmp_path),
+        "DJANGO_ALLOWED_HOSTS": "testigo.example.org",
+        "TESTIGO_TRUSTED_PROXIES": "10.0.0.0/8",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        **extra,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", f"import django; django.setup()\n{script}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_https_is_enforced_whenever_debug_is_off(tmp_path: Path) -> None:
+    out = _production_like(
+        tmp_path,
+        "from django.test import Client\n"
+        "ok = Client(REMOTE_ADDR='10.0.0.2').get('/', HTTP_X_FORWARDED_PROTO='https',"
+        " HTTP_HOST='testigo.example.org')\n"
+        "print(ok.status_code, ok['Strict-Transport-Security'])\n"
+        "print(ok.cookies['csrftoken']['secure'], ok.cookies['csrftoken']['max-age'])\n"
+        "plain = Client(REMOTE_ADDR='198.51.100.7').get('/', HTTP_X_FORWARDED_PROTO='https',"
+        " HTTP_HOST='testigo.example.org')\n"
+        "print(plain.status_code, plain['Location'])\n"
+        "from django.conf import settings\n"
+        "print(settings.SESSION_COOKIE_SECURE, settings.SECURE_HSTS_SECONDS)\n",
+    )
+    assert out.splitlines() == [
+        "200 max-age=31536000; includeSubDomains; preload",
+        "True ",
+        "301 https://testigo.example.org/",
+        "True 31536000",
+    ]
+
+
+def test_plain_http_only_when_asked_for(tmp_path: Path) -> None:
+    script = "from django.conf import settings\nprint(settings.SESSION_COOKIE_SECURE)"
+    assert _production_like(tmp_path, script, TESTIGO_HTTPS="0").strip() == "False"
+    assert _production_like(tmp_path, script, DJANGO_DEBUG="1").strip() == "False"

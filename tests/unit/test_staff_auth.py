@@ -4,8 +4,10 @@ one-time enrolment link."""
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -201,22 +203,29 @@ def test_staff_password_constant_is_used(legal_aid: User) -> None:
     assert legal_aid.check_password(PASSWORD) is True
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_ensure_local_admin_prints_an_enrolment_link_until_set_up(
-    capsys: pytest.CaptureFixture[str],
+    settings: Any, tmp_path: Path
 ) -> None:
-    call_command("ensure_local_admin")
-    first = re.findall(r"http://\S+/staff/enrol/\S+/", capsys.readouterr().out)
+    # Shown on a terminal only (tests/unit/test_var_privacy.py): this is one.
+    settings.VAR_DIR = tmp_path
+    call_command("ensure_local_admin", stdout=(out := _Terminal()))
+    first = re.findall(r"http://\S+/staff/enrol/\S+/", out.getvalue())
     admin_user = User.objects.get(username="admin")
     assert (admin_user.is_superuser, admin_user.has_usable_password()) == (True, False)
     assert TOTPDevice.objects.filter(user=admin_user).exists() is False
     # Not set up yet: the next run prints a new link, and the first stops working.
-    call_command("ensure_local_admin")
-    [second] = re.findall(r"http://\S+/staff/enrol/\S+/", capsys.readouterr().out)
+    call_command("ensure_local_admin", stdout=(out := _Terminal()))
+    [second] = re.findall(r"http://\S+/staff/enrol/\S+/", out.getvalue())
     assert len(first) == 1 and first[0] != second
     client = Client()
     assert client.get(client.get(urlsplit(first[0]).path)["Location"]).status_code == 404
     assert client.get(client.get(urlsplit(second).path)["Location"]).status_code == 200
     admin_user.set_password("local-admin-password-1")
     admin_user.save()
-    call_command("ensure_local_admin")
-    assert "Admin login exists" in capsys.readouterr().out
+    call_command("ensure_local_admin", stdout=(out := _Terminal()))
+    assert "Admin login exists" in out.getvalue()

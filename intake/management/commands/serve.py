@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import signal
 import subprocess
 import sys
@@ -21,6 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         var_dirs_ensure()
+        plain_http_on_loopback(options["bind"])
         python = sys.executable
         commands = [
             [python, "-m", "gunicorn", "config.wsgi", "--bind", options["bind"], "--workers", "2"],
@@ -57,3 +60,21 @@ class Command(BaseCommand):
             process.wait(timeout=30)
         if not stopping:
             raise SystemExit("a process of the service exited; stopped the others")
+
+
+def plain_http_on_loopback(bind: str) -> None:
+    """Plain HTTP that only this machine can reach (the embedded default): HTTPS enforcement
+    would lock the browser out, so the processes started here run without it unless
+    TESTIGO_HTTPS says otherwise. Any other address keeps it on (config/settings.py)."""
+    if _loopback(bind):
+        os.environ.setdefault("TESTIGO_HTTPS", "0")
+
+
+def _loopback(bind: str) -> bool:
+    host = bind.rsplit(":", 1)[0].strip("[]") if ":" in bind else bind
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a unix socket or a host name: assume others can reach it
+        return False
