@@ -190,8 +190,8 @@ def test_can_share_contact(legal_aid: User, moderator: User, administrator: User
 
 
 # --- The services refuse by the same predicates -------------------------------------------
-# Each predicate is replaced by one that says no, for a superuser on a report every real
-# check would let through: a service that stops asking its predicate fails here.
+# Real users and reports that the predicates refuse: a service that stops asking its
+# predicate lets them through and fails here.
 
 type Call = Callable[[Report, User], object]
 
@@ -230,25 +230,30 @@ ROLE_DECISIONS: list[tuple[str, Call]] = [
     ("can_export", lambda r, by: services.reports_export_record(by=by, count=1, query="")),
 ]
 
-REPORT_DECISIONS: list[tuple[str, Call, type[Exception]]] = [
+# (predicate, call, what makes the report refused, the refusal)
+REPORT_DECISIONS: list[tuple[str, Call, dict[str, object], type[Exception]]] = [
     (
         "can_triage",
         lambda r, by: services.report_triage_update(report=r, by=by, priority="high"),
+        {"moderation": Moderation.PENDING},
         services.InvalidTransition,
     ),
     (
         "can_triage",
         lambda r, by: services.report_case_status_set(report=r, by=by, status="in_progress"),
+        {"moderation": Moderation.PENDING},
         services.InvalidTransition,
     ),
     (
         "can_reveal_contact",
         lambda r, by: services.report_contact_reveal(report=r, by=by),
+        {"consent_contact": False},
         services.ContactNotAvailable,
     ),
     (
         "can_share",
         lambda r, by: services.report_share(report=r, organisation=_organisation(), by=by),
+        {"consent_share_partners": False},
         services.ShareNotAllowed,
     ),
 ]
@@ -259,34 +264,44 @@ def superuser() -> User:
     return User.objects.create_superuser("root", password="root-password-1")
 
 
-def _saved_report() -> Report:
-    report = _report(receipt_hash="f" * 64, case_status=CaseStatus.NEW)
+def _saved_report(**fields: object) -> Report:
+    report = _report(receipt_hash="f" * 64, case_status=CaseStatus.NEW, **fields)
     report.save(force_insert=True)
     return report
 
 
+@pytest.fixture
+def staff_without_role() -> User:
+    return User.objects.create_user("no-role", password="no-role-password-1", is_staff=True)
+
+
 @pytest.mark.parametrize(("predicate", "call"), ROLE_DECISIONS)
 def test_services_refuse_the_role_by_its_predicate(
-    monkeypatch: pytest.MonkeyPatch, superuser: User, predicate: str, call: Call
+    staff_without_role: User, predicate: str, call: Call
 ) -> None:
     report = _saved_report()
-    monkeypatch.setattr(policy, predicate, lambda *args, **kwargs: False)
+    assert not getattr(policy, predicate)(staff_without_role)
     with pytest.raises(PermissionDenied):
-        call(report, superuser)
-    assert not AuditEvent.objects.filter(actor=superuser).exists()
+        call(report, staff_without_role)
+    assert not AuditEvent.objects.filter(actor=staff_without_role).exists()
 
 
-@pytest.mark.parametrize(("predicate", "call", "refusal"), REPORT_DECISIONS)
+@pytest.mark.parametrize(("predicate", "call", "refused", "refusal"), REPORT_DECISIONS)
 def test_services_refuse_the_report_by_its_predicate(
-    monkeypatch: pytest.MonkeyPatch,
     superuser: User,
     predicate: str,
     call: Call,
+    refused: dict[str, object],
     refusal: type[Exception],
 ) -> None:
-    report = _saved_report()
+    report = _saved_report(**refused)
     # The role may; this report may not.
-    monkeypatch.setattr(policy, predicate, lambda user, report=None, *rest: report is None)
+    assert getattr(policy, predicate)(superuser)
+    assert not getattr(policy, predicate)(superuser, report, *_extra(predicate))
     with pytest.raises(refusal):
         call(report, superuser)
     assert not AuditEvent.objects.filter(actor=superuser).exists()
+
+
+def _extra(predicate: str) -> tuple[object, ...]:
+    return (_organisation(),) if predicate == "can_share" else ()
