@@ -12,6 +12,8 @@ from pathlib import Path
 import dj_database_url
 import django.conf.locale
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from config.env import env_bool, env_int, env_list, env_secret, env_str
 
@@ -166,6 +168,19 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = TESTIGO_PUBLISH_TIMEOUT_S
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Work of one kind never waits behind another (promise 12): sanitizing photos is not held up
+# by a long video, nor partner webhooks and sweeps by media. Items go to media_large above
+# TESTIGO_MEDIA_LARGE_BYTES (intake.pipeline.media_item_enqueue). A worker started without
+# -Q consumes every queue below; a deployment may give each queue workers of its own.
+TESTIGO_QUEUES = ("media_small", "media_large", "webhooks", "maintenance")
+TESTIGO_MEDIA_LARGE_BYTES = env_int("TESTIGO_MEDIA_LARGE_BYTES", 32 * 1024 * 1024)
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in TESTIGO_QUEUES]
+# Sweeps, the purge and alerts: everything not routed below.
+CELERY_TASK_DEFAULT_QUEUE = "maintenance"
+CELERY_TASK_ROUTES = {
+    "intake.tasks.process_media": {"queue": "media_small"},
+    "reports.tasks.deliver_webhook": {"queue": "webhooks"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Media pipeline -----------------------------------------------------------------------
@@ -439,7 +454,11 @@ TESTIGO_WEBHOOK_ALLOW_PRIVATE = env_bool("TESTIGO_WEBHOOK_ALLOW_PRIVATE", False)
 TESTIGO_WEBHOOK_MAX_ATTEMPTS = env_int("TESTIGO_WEBHOOK_MAX_ATTEMPTS", 8)
 # First retry after this many seconds, doubling each time (capped at an hour).
 TESTIGO_WEBHOOK_BACKOFF_S = env_int("TESTIGO_WEBHOOK_BACKOFF_S", 30)
+# Overall deadline of one delivery attempt (connect, send, the whole answer), however slowly
+# the endpoint answers: a slow partner must not hold a worker (reports/webhooks.py post).
 TESTIGO_WEBHOOK_TIMEOUT_S = env_int("TESTIGO_WEBHOOK_TIMEOUT_S", 10)
+if not 1 <= TESTIGO_WEBHOOK_TIMEOUT_S <= 15:
+    raise ImproperlyConfigured("TESTIGO_WEBHOOK_TIMEOUT_S must be between 1 and 15 seconds")
 # Idempotency records older than this are removed by the retention run.
 TESTIGO_IDEMPOTENCY_DAYS = env_int("TESTIGO_IDEMPOTENCY_DAYS", 7)
 
