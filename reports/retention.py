@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from datetime import datetime, timedelta
 from uuid import UUID
 
@@ -12,6 +13,8 @@ from django.utils import timezone
 
 from reports.models import CaseStatus, Moderation, Report
 from reports.services import report_purge
+
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +52,12 @@ def retention_purge(*, dry_run: bool, now: datetime | None = None) -> list[Due]:
         return due
     purged = []
     for entry in due:
-        report = Report.objects.filter(id=entry.report_id).first()
-        if report is not None and report_purge(report=report, reason=entry.reason):
-            purged.append(entry)
+        try:
+            report = Report.objects.filter(id=entry.report_id).first()
+            if report is not None and report_purge(report=report, reason=entry.reason):
+                purged.append(entry)
+        except Exception:
+            # One report's failure (a storage error, a file in the way) must not keep the
+            # others: its rows stay, so the next run tries it again.
+            logger.exception("purging report %s failed; the next run retries", entry.report_id)
     return purged
