@@ -285,6 +285,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.purge_expired",
         "schedule": float(env_int("TESTIGO_PURGE_INTERVAL_S", 3600)),
     },
+    # Counts urgent reports whose alert was suppressed by TESTIGO_ALERTS_PER_HOUR.
+    "alerts-digest": {
+        "task": "reports.tasks.send_alerts_digest",
+        "schedule": float(env_int("TESTIGO_ALERT_DIGEST_INTERVAL_S", 600)),
+    },
 }
 
 FILE_UPLOAD_HANDLERS = ["intake.quarantine.EncryptingUploadHandler"]
@@ -369,6 +374,11 @@ TESTIGO_ALERT_WEBHOOK_SECRET = env_str("TESTIGO_ALERT_WEBHOOK_SECRET")
 # At most this many alerts an hour: a flood of fake "happening now" reports must not
 # bury on-call staff (the urgent view in the admin still lists every one).
 TESTIGO_ALERTS_PER_HOUR = env_int("TESTIGO_ALERTS_PER_HOUR", 20)
+# Past that cap nothing is dropped silently: every TESTIGO_ALERT_DIGEST_INTERVAL_S (beat,
+# above) one digest tells on-call how many more urgent reports arrived.
+# A mail that cannot be sent is retried after 30 s, doubling up to 15 min, this many times.
+TESTIGO_ALERT_BACKOFF_S = env_int("TESTIGO_ALERT_BACKOFF_S", 30)
+TESTIGO_ALERT_RETRIES = env_int("TESTIGO_ALERT_RETRIES", 8)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "testigo@localhost")
 
 # --- Retention -----------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -11,16 +12,55 @@ from django.utils import timezone
 
 from reports.retention import retention_purge
 from reports.services import (
+    AlertNotSent,
+    alert_backoff_s,
+    alert_give_up,
+    alerts_digest_send,
     idempotency_records_purge,
+    moderators_alert_failed_media,
     report_alert_send,
     webhook_deliver,
     webhooks_sweep,
 )
 
+logger = logging.getLogger(__name__)
 
-@shared_task(acks_late=True)
-def alert_urgent_report(*, report_id: str) -> bool:
-    return report_alert_send(report_id=report_id)
+
+def _alert_retry(task: Any, exc: AlertNotSent, **ids: Any) -> None:
+    """Retry a mail that did not go, with backoff; after the last retry, record that
+    on-call was not told."""
+    if task.request.retries >= settings.TESTIGO_ALERT_RETRIES:
+        alert_give_up(what=task.name.rsplit(".", 1)[-1], **ids)
+        return
+    raise task.retry(countdown=alert_backoff_s(task.request.retries), exc=exc)
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True)
+def alert_urgent_report(self: Any, *, report_id: str) -> bool:
+    try:
+        return report_alert_send(report_id=report_id)
+    except AlertNotSent as exc:
+        _alert_retry(self, exc, report_id=report_id)
+        return False
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True)
+def alert_failed_media(self: Any, *, media_item_id: str) -> int:
+    try:
+        return moderators_alert_failed_media(media_item_id=media_item_id)
+    except AlertNotSent as exc:
+        _alert_retry(self, exc, media_item_id=media_item_id)
+        return 0
+
+
+@shared_task
+def send_alerts_digest() -> int:
+    try:
+        return alerts_digest_send()
+    except AlertNotSent as exc:
+        # Not retried here: the next run, an interval later, counts everything since.
+        logger.warning("the alerts digest could not be sent (%s); the next run retries", exc)
+        return 0
 
 
 @shared_task

@@ -71,6 +71,8 @@ class AuditAction(models.TextChoices):
     ALERT_SENT = "alert.sent", _("Urgent report alert sent")
     ALERT_SUPPRESSED = "alert.suppressed", _("Urgent report alert suppressed (hourly limit)")
     ALERT_MEDIA_FAILED = "alert.media_failed", _("Moderators alerted to failed media")
+    ALERT_DIGEST_SENT = "alert.digest_sent", _("On-call told how many alerts were suppressed")
+    ALERT_FAILED = "alert.failed", _("Alert could not be sent after every retry")
 
     STAFF_CREATED = "staff.created", _("Staff account created")
     STAFF_OTP_ENROLLED = "staff.otp_enrolled", _("Two-factor device enrolled")

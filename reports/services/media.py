@@ -31,7 +31,7 @@ from reports.models import (
     WebhookEvent,
 )
 from reports.services.alerts import (
-    moderators_alert_failed_media,
+    moderators_alert_failed_media_enqueue,
     report_alert_enqueue,
     report_is_urgent,
 )
@@ -327,8 +327,9 @@ def media_item_release(
         )
         if current.status == MediaStatus.FAILED:
             _report_settle(report_id=current.report_id)
-            failed = current
-            transaction.on_commit(lambda: moderators_alert_failed_media(item=failed))
+            transaction.on_commit(
+                partial(moderators_alert_failed_media_enqueue, media_item_id=current.id)
+            )
     return current
 
 
