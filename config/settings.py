@@ -242,6 +242,9 @@ TESTIGO_CONTACT_KEY = env_secret("TESTIGO_CONTACT_KEY", _secret_file("contact_ke
 TESTIGO_SWEEP_INTERVAL_S = env_int("TESTIGO_SWEEP_INTERVAL_S", 60)
 TESTIGO_SWEEP_AFTER_S = env_int("TESTIGO_SWEEP_AFTER_S", 120)
 TESTIGO_MAX_ATTEMPTS = env_int("TESTIGO_MAX_ATTEMPTS", 3)
+# Items of one report queued at a time; the next is queued as one settles, so one report's
+# many files cannot hold up another report's (intake.pipeline.media_item_enqueue).
+TESTIGO_MEDIA_IN_FLIGHT_PER_REPORT = env_int("TESTIGO_MEDIA_IN_FLIGHT_PER_REPORT", 2)
 # A claim older than this is abandoned whatever its worker: past the hard time limit the
 # worker's child has been killed. A claim whose worker process is provably gone (same host,
 # process no longer running) is taken over at once, without waiting for this.
@@ -249,9 +252,13 @@ TESTIGO_CLAIM_STALE_S = env_int("TESTIGO_CLAIM_STALE_S", CELERY_TASK_TIME_LIMIT 
 # Legal hold: base64 X25519 public key; when set, every original is sealed to it before
 # the quarantine copy is destroyed. The private key never touches the server.
 TESTIGO_LEGAL_HOLD_PUBLIC_KEY = env_str("TESTIGO_LEGAL_HOLD_PUBLIC_KEY")
-# Limits of the child process that makes previews from sanitized files.
+# Limits of the child process that decodes sanitized files (previews, image hashes): the
+# only place pixels are decoded. An image with more pixels to decode than the cap gets no
+# preview and no hash, and is still clean; 64 MP leaves room for 50 MP phone photos, and
+# a JPEG decodes at a fraction of its size, so only other formats meet the cap.
 TESTIGO_PREVIEW_MAX_MEMORY_MB = env_int("TESTIGO_PREVIEW_MAX_MEMORY_MB", 1024)
 TESTIGO_PREVIEW_MAX_CPU_S = env_int("TESTIGO_PREVIEW_MAX_CPU_S", 30)
+TESTIGO_PREVIEW_MAX_PIXELS = env_int("TESTIGO_PREVIEW_MAX_PIXELS", 64_000_000)
 # Run ExifTool as a third, independent check of sanitized output when it is installed.
 TESTIGO_EXIFTOOL = env_str("TESTIGO_EXIFTOOL", "exiftool")
 # Files per submission (the form, the API, one follow-up); more are refused one by one.

@@ -52,6 +52,36 @@ def media_items_to_sweep(*, idle_before: datetime) -> QuerySet[MediaItem]:
     ).order_by("created_at")
 
 
+_IN_PIPELINE = (MediaStatus.QUARANTINED, MediaStatus.PROCESSING)
+
+
+def media_item_in_turn(*, media_item_id: UUID | str, in_flight: int) -> MediaItem | None:
+    """The item if it may be queued for processing now: claimed already (its task decides),
+    or among the first ``in_flight`` of its report's items in the pipeline, in report
+    order. Else None: it waits for its turn (or is settled, or gone)."""
+    item = (
+        MediaItem.objects.filter(id=media_item_id, status__in=_IN_PIPELINE)
+        .only("id", "report_id", "position", "status", "size_received", "upload_length")
+        .first()
+    )
+    if item is None or item.status == MediaStatus.PROCESSING:
+        return item
+    ahead = (
+        MediaItem.objects.filter(report_id=item.report_id, status__in=_IN_PIPELINE)
+        .filter(Q(position__lt=item.position) | Q(position=item.position, id__lt=item.id))
+        .count()
+    )
+    return item if ahead < in_flight else None
+
+
+def report_media_in_turn(*, report_id: UUID | str, in_flight: int) -> list[UUID]:
+    """The report's quarantined items now in their turn (see media_item_in_turn)."""
+    window = MediaItem.objects.filter(report_id=report_id, status__in=_IN_PIPELINE).order_by(
+        "position", "id"
+    )[:in_flight]
+    return [item.id for item in window.only("id", "status") if item.status == "quarantined"]
+
+
 def media_item_claim_holder(*, media_item_id: UUID | str) -> MediaItem | None:
     """The item if a worker holds it in processing (status, claimant and attempts only)."""
     return (
