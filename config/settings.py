@@ -268,8 +268,16 @@ TESTIGO_MAX_FILES_PER_REPORT = env_int("TESTIGO_MAX_FILES_PER_REPORT", 50)
 # Per video or audio file; also the ceiling for any upload whose type is not yet known.
 TESTIGO_MAX_UPLOAD_BYTES = env_int("TESTIGO_MAX_UPLOAD_BYTES", 1024 * 1024 * 1024)
 TESTIGO_MAX_IMAGE_BYTES = env_int("TESTIGO_MAX_IMAGE_BYTES", 25 * 1024 * 1024)
-# Resumable (tus) uploads not finished within this time are discarded.
+# Resumable (tus) uploads not finished within this time are discarded, and so are those
+# that received no bytes for TESTIGO_UPLOAD_STALL_S (a client that reserved and went).
 TESTIGO_UPLOAD_EXPIRY_S = env_int("TESTIGO_UPLOAD_EXPIRY_S", 24 * 3600)
+TESTIGO_UPLOAD_STALL_S = env_int("TESTIGO_UPLOAD_STALL_S", 30 * 60)
+# Byte budgets (intake/budgets.py): over a report's life, per client (the throttle's HMAC)
+# per hour, and the free space kept on every local disk uploads or the database use. Below
+# the floor new files are refused, in the witness's language, and report text still lands.
+TESTIGO_REPORT_MAX_BYTES = env_int("TESTIGO_REPORT_MAX_BYTES", 2 * 1024**3)
+TESTIGO_CLIENT_MAX_BYTES_PER_HOUR = env_int("TESTIGO_CLIENT_MAX_BYTES_PER_HOUR", 4 * 1024**3)
+TESTIGO_DISK_FLOOR_BYTES = env_int("TESTIGO_DISK_FLOOR_BYTES", 1024**3)
 # Per-client throttles (requests per hour), keyed on an HMAC of the address.
 TESTIGO_THROTTLE_REPORTS_PER_HOUR = env_int("TESTIGO_THROTTLE_REPORTS_PER_HOUR", 30)
 TESTIGO_THROTTLE_CODES_PER_HOUR = env_int("TESTIGO_THROTTLE_CODES_PER_HOUR", 30)

@@ -13,7 +13,8 @@ audited, and this module drives them:
   uploading    → quarantined   resumable.resumable_upload_append, last part
                                → media_item_upload_append; processing queued
   uploading    → rejected      resumable.resumable_upload_abandon (cancelled, refused,
-                               or expired by quarantine_sweep) → media_item_upload_abandon
+                               or expired by quarantine_sweep: past its expiry, or no
+                               bytes for TESTIGO_UPLOAD_STALL_S) → media_item_upload_abandon
   quarantined  → processing    media_item_process → media_item_claim
   processing   → processing    media_item_process taking back its own interrupted try's
                                claim (abandoned_claims) or a stale one → media_item_claim
@@ -428,7 +429,8 @@ def quarantine_sweep() -> int:
     from intake.resumable import resumable_upload_abandon
 
     now = timezone.now()
-    for expired in selectors.media_items_upload_expired(now=now):
+    stalled_before = now - timedelta(seconds=settings.TESTIGO_UPLOAD_STALL_S)
+    for expired in selectors.media_items_upload_expired(now=now, stalled_before=stalled_before):
         resumable_upload_abandon(
             item=expired, reason=RefusalReason.UPLOAD_EXPIRED, actor_label="system"
         )

@@ -10,8 +10,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Greatest, TruncDate
 from django.utils import timezone
 
 from reports.dhash import hamming
@@ -320,8 +320,34 @@ def media_item_by_upload_key(*, key_hash: str) -> MediaItem | None:
     return MediaItem.objects.filter(upload_key_hash=key_hash).first()
 
 
-def media_items_upload_expired(*, now: datetime) -> QuerySet[MediaItem]:
-    return MediaItem.objects.filter(status=MediaStatus.UPLOADING, upload_expires_at__lt=now)
+def media_items_upload_expired(*, now: datetime, stalled_before: datetime) -> QuerySet[MediaItem]:
+    """Resumable uploads past their expiry, or with no bytes recorded since
+    ``stalled_before`` (every stored part updates the row)."""
+    return MediaItem.objects.filter(
+        Q(upload_expires_at__lt=now) | Q(updated_at__lt=stalled_before),
+        status=MediaStatus.UPLOADING,
+    )
+
+
+def report_media_bytes(*, report: Report) -> int:
+    """Bytes the report's files take or have reserved (a resumable upload counts its
+    declared length from the start); refused and abandoned files, whose bytes are gone,
+    do not count."""
+    size = Greatest(F("size_received"), Coalesce(F("upload_length"), 0))
+    total = (
+        report.media_items.exclude(status=MediaStatus.REJECTED)
+        .aggregate(total=Sum(size))
+        .get("total")
+    )
+    return int(total or 0)
+
+
+def uploads_outstanding_bytes() -> int:
+    """Bytes announced by resumable uploads in progress and not yet received."""
+    total = MediaItem.objects.filter(status=MediaStatus.UPLOADING).aggregate(
+        total=Sum(Coalesce(F("upload_length"), 0) - F("upload_offset"))
+    )["total"]
+    return int(total or 0)
 
 
 def report_media_count(*, report: Report) -> int:

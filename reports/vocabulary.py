@@ -25,6 +25,10 @@ class RefusalReason(models.TextChoices):
     PROCESSING_FAILED = "processing_failed", _("Processing failed")
     CANCELLED = "cancelled", _("Cancelled by the witness")
     UPLOAD_EXPIRED = "upload_expired", _("Upload not finished in time")
+    # Budgets (intake/budgets.py): what one report, one client and the disk may take.
+    REPORT_BUDGET = "report_budget", _("Over the report's byte budget")
+    CLIENT_BUDGET = "client_budget", _("Over the client's hourly byte budget")
+    STORAGE_FULL = "storage_full", _("Refused: disk space below the floor")
 
 
 class AuditAction(models.TextChoices):
