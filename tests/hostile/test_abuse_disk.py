@@ -235,7 +235,7 @@ def test_filling_a_small_disk_refuses_files_at_the_floor_and_text_reports_still_
         cwd=ROOT,
         check=True,
     )
-    web = processes.gunicorn(**service)
+    web = processes.gunicorn(workers=2, **service)
     # The script: announce and send 4 MiB at a time until the service says no, then
     # 64 KiB at a time to take what is left.
     accepted = {CHUNK: _fill(web, CHUNK), SMALL_CHUNK: _fill(web, SMALL_CHUNK)}
