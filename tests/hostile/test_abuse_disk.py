@@ -36,6 +36,13 @@ TUS = {"tus-resumable": "1.0.0"}
 API = "/api/v1/intake/reports/"
 
 
+@pytest.fixture
+def roomy_disk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Budgets alone decide: these tests reserve several GiB, more than a test machine may
+    have free (the floor has a real disk of its own below)."""
+    monkeypatch.setattr("intake.budgets._free_bytes", lambda path: 1024**5)
+
+
 def _metadata(code: str) -> str:
     return f"receipt {base64.b64encode(code.encode()).decode()}"
 
@@ -55,7 +62,9 @@ def _tus_create(client: Client, code: str, length: int) -> Any:
 
 
 @pytest.mark.django_db
-def test_fifty_one_gib_creations_on_one_receipt_are_stopped_by_the_byte_budgets() -> None:
+def test_fifty_one_gib_creations_on_one_receipt_are_stopped_by_the_byte_budgets(
+    roomy_disk: None,
+) -> None:
     client = Client()
     code = _text_report(client)
 
@@ -125,7 +134,9 @@ def test_multipart_files_over_the_report_budget_are_refused_one_by_one_and_text_
 
 
 @pytest.mark.django_db
-def test_upload_with_no_bytes_for_30_minutes_expires(gps_jpeg: bytes, settings: Settings) -> None:
+def test_upload_with_no_bytes_for_30_minutes_expires(
+    gps_jpeg: bytes, settings: Settings, roomy_disk: None
+) -> None:
     assert settings.TESTIGO_UPLOAD_STALL_S == 30 * 60
     client = Client()
     code = _text_report(client)
@@ -155,6 +166,45 @@ def test_upload_with_no_bytes_for_30_minutes_expires(gps_jpeg: bytes, settings: 
     assert _tus_create(client, code, GIB).status_code == 201
     assert _tus_create(client, code, GIB - len(gps_jpeg)).status_code == 201
     assert _tus_create(client, code, 1).status_code == 413
+
+
+@pytest.mark.django_db
+def test_at_the_floor_files_are_refused_in_the_witness_language_and_text_lands(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, gps_jpeg: bytes
+) -> None:
+    """The floor's rule alone (the real disk below needs root to mount)."""
+    monkeypatch.setattr(
+        "intake.budgets._free_bytes", lambda path: settings.TESTIGO_DISK_FLOOR_BYTES + 1000
+    )
+    client = Client()
+    response = client.post(
+        API,
+        {"description": "Agents at the clinic.", "media": SimpleUploadedFile("a.jpg", gps_jpeg)},
+        HTTP_ACCEPT_LANGUAGE="ht",
+    )
+    assert response.status_code == 201
+    assert response.json()["refused_media"] == [
+        {
+            "index": 0,
+            "reason": "storage_full",
+            "message": (
+                "Nou pa ka resevwa fichye kounye a. Nou anrejistre rapò ou a; tanpri voye "
+                "fichye yo ankò pita."
+            ),
+        }
+    ]
+    assert Report.objects.get().description == "Agents at the clinic."
+    code = response.json()["receipt_code"]
+    assert _tus_create(client, code, 500).status_code == 201  # small enough: above the floor
+    assert_problem(
+        _tus_create(client, code, 1000),
+        status=507,
+        code="storage_full",
+        detail=(
+            "En este momento no podemos recibir archivos. Su informe se guardó; envíe los "
+            "archivos de nuevo más tarde."
+        ),
+    )
 
 
 # --- A real disk that fills up ------------------------------------------------------------
