@@ -12,6 +12,8 @@ from pathlib import Path
 import dj_database_url
 import django.conf.locale
 import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from config.env import env_bool, env_int, env_list, env_networks, env_secret, env_str
 
@@ -176,6 +178,19 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = TESTIGO_PUBLISH_TIMEOUT_S
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Work of one kind never waits behind another (promise 12): sanitizing photos is not held up
+# by a long video, nor partner webhooks and sweeps by media. Items go to media_large above
+# TESTIGO_MEDIA_LARGE_BYTES (intake.pipeline.media_item_enqueue). A worker started without
+# -Q consumes every queue below; a deployment may give each queue workers of its own.
+TESTIGO_QUEUES = ("media_small", "media_large", "webhooks", "maintenance")
+TESTIGO_MEDIA_LARGE_BYTES = env_int("TESTIGO_MEDIA_LARGE_BYTES", 32 * 1024 * 1024)
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in TESTIGO_QUEUES]
+# Sweeps, the purge and alerts: everything not routed below.
+CELERY_TASK_DEFAULT_QUEUE = "maintenance"
+CELERY_TASK_ROUTES = {
+    "intake.tasks.process_media": {"queue": "media_small"},
+    "reports.tasks.deliver_webhook": {"queue": "webhooks"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Media pipeline -----------------------------------------------------------------------
@@ -237,6 +252,9 @@ TESTIGO_CONTACT_KEY = env_secret("TESTIGO_CONTACT_KEY", _secret_file("contact_ke
 TESTIGO_SWEEP_INTERVAL_S = env_int("TESTIGO_SWEEP_INTERVAL_S", 60)
 TESTIGO_SWEEP_AFTER_S = env_int("TESTIGO_SWEEP_AFTER_S", 120)
 TESTIGO_MAX_ATTEMPTS = env_int("TESTIGO_MAX_ATTEMPTS", 3)
+# Items of one report queued at a time; the next is queued as one settles, so one report's
+# many files cannot hold up another report's (intake.pipeline.media_item_enqueue).
+TESTIGO_MEDIA_IN_FLIGHT_PER_REPORT = env_int("TESTIGO_MEDIA_IN_FLIGHT_PER_REPORT", 2)
 # A claim older than this is abandoned whatever its worker: past the hard time limit the
 # worker's child has been killed. A claim whose worker process is provably gone (same host,
 # process no longer running) is taken over at once, without waiting for this.
@@ -244,9 +262,13 @@ TESTIGO_CLAIM_STALE_S = env_int("TESTIGO_CLAIM_STALE_S", CELERY_TASK_TIME_LIMIT 
 # Legal hold: base64 X25519 public key; when set, every original is sealed to it before
 # the quarantine copy is destroyed. The private key never touches the server.
 TESTIGO_LEGAL_HOLD_PUBLIC_KEY = env_str("TESTIGO_LEGAL_HOLD_PUBLIC_KEY")
-# Limits of the child process that makes previews from sanitized files.
+# Limits of the child process that decodes sanitized files (previews, image hashes): the
+# only place pixels are decoded. An image with more pixels to decode than the cap gets no
+# preview and no hash, and is still clean; 64 MP leaves room for 50 MP phone photos, and
+# a JPEG decodes at a fraction of its size, so only other formats meet the cap.
 TESTIGO_PREVIEW_MAX_MEMORY_MB = env_int("TESTIGO_PREVIEW_MAX_MEMORY_MB", 1024)
 TESTIGO_PREVIEW_MAX_CPU_S = env_int("TESTIGO_PREVIEW_MAX_CPU_S", 30)
+TESTIGO_PREVIEW_MAX_PIXELS = env_int("TESTIGO_PREVIEW_MAX_PIXELS", 64_000_000)
 # Run ExifTool as a third, independent check of sanitized output when it is installed.
 TESTIGO_EXIFTOOL = env_str("TESTIGO_EXIFTOOL", "exiftool")
 # Files per submission (the form, the API, one follow-up); more are refused one by one.
@@ -256,8 +278,16 @@ TESTIGO_MAX_FILES_PER_REPORT = env_int("TESTIGO_MAX_FILES_PER_REPORT", 50)
 # Per video or audio file; also the ceiling for any upload whose type is not yet known.
 TESTIGO_MAX_UPLOAD_BYTES = env_int("TESTIGO_MAX_UPLOAD_BYTES", 1024 * 1024 * 1024)
 TESTIGO_MAX_IMAGE_BYTES = env_int("TESTIGO_MAX_IMAGE_BYTES", 25 * 1024 * 1024)
-# Resumable (tus) uploads not finished within this time are discarded.
+# Resumable (tus) uploads not finished within this time are discarded, and so are those
+# that received no bytes for TESTIGO_UPLOAD_STALL_S (a client that reserved and went).
 TESTIGO_UPLOAD_EXPIRY_S = env_int("TESTIGO_UPLOAD_EXPIRY_S", 24 * 3600)
+TESTIGO_UPLOAD_STALL_S = env_int("TESTIGO_UPLOAD_STALL_S", 30 * 60)
+# Byte budgets (intake/budgets.py): over a report's life, per client (the throttle's HMAC)
+# per hour, and the free space kept on every local disk uploads or the database use. Below
+# the floor new files are refused, in the witness's language, and report text still lands.
+TESTIGO_REPORT_MAX_BYTES = env_int("TESTIGO_REPORT_MAX_BYTES", 2 * 1024**3)
+TESTIGO_CLIENT_MAX_BYTES_PER_HOUR = env_int("TESTIGO_CLIENT_MAX_BYTES_PER_HOUR", 4 * 1024**3)
+TESTIGO_DISK_FLOOR_BYTES = env_int("TESTIGO_DISK_FLOOR_BYTES", 1024**3)
 # Per-client throttles (requests per hour), keyed on an HMAC of the address. Every check of
 # a receipt code, on any path, is refused once a client made TESTIGO_THROTTLE_CODES_PER_HOUR
 # wrong ones (intake/throttle.py).
@@ -290,6 +320,11 @@ CELERY_BEAT_SCHEDULE = {
     "clear-sessions": {
         "task": "intake.tasks.clear_expired_sessions",
         "schedule": float(env_int("TESTIGO_SESSION_CLEAR_INTERVAL_S", 3600)),
+    },
+    # Counts urgent reports whose alert was suppressed by TESTIGO_ALERTS_PER_HOUR.
+    "alerts-digest": {
+        "task": "reports.tasks.send_alerts_digest",
+        "schedule": float(env_int("TESTIGO_ALERT_DIGEST_INTERVAL_S", 600)),
     },
 }
 
@@ -398,6 +433,11 @@ TESTIGO_ALERT_WEBHOOK_SECRET = env_str("TESTIGO_ALERT_WEBHOOK_SECRET")
 # At most this many alerts an hour: a flood of fake "happening now" reports must not
 # bury on-call staff (the urgent view in the admin still lists every one).
 TESTIGO_ALERTS_PER_HOUR = env_int("TESTIGO_ALERTS_PER_HOUR", 20)
+# Past that cap nothing is dropped silently: every TESTIGO_ALERT_DIGEST_INTERVAL_S (beat,
+# above) one digest tells on-call how many more urgent reports arrived.
+# A mail that cannot be sent is retried after 30 s, doubling up to 15 min, this many times.
+TESTIGO_ALERT_BACKOFF_S = env_int("TESTIGO_ALERT_BACKOFF_S", 30)
+TESTIGO_ALERT_RETRIES = env_int("TESTIGO_ALERT_RETRIES", 8)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "testigo@localhost")
 
 # --- Retention -----------------------------------------------------------------------------
@@ -493,7 +533,11 @@ TESTIGO_WEBHOOK_ALLOW_PRIVATE = env_bool("TESTIGO_WEBHOOK_ALLOW_PRIVATE", False)
 TESTIGO_WEBHOOK_MAX_ATTEMPTS = env_int("TESTIGO_WEBHOOK_MAX_ATTEMPTS", 8)
 # First retry after this many seconds, doubling each time (capped at an hour).
 TESTIGO_WEBHOOK_BACKOFF_S = env_int("TESTIGO_WEBHOOK_BACKOFF_S", 30)
+# Overall deadline of one delivery attempt (connect, send, the whole answer), however slowly
+# the endpoint answers: a slow partner must not hold a worker (reports/webhooks.py post).
 TESTIGO_WEBHOOK_TIMEOUT_S = env_int("TESTIGO_WEBHOOK_TIMEOUT_S", 10)
+if not 1 <= TESTIGO_WEBHOOK_TIMEOUT_S <= 15:
+    raise ImproperlyConfigured("TESTIGO_WEBHOOK_TIMEOUT_S must be between 1 and 15 seconds")
 # Idempotency records older than this are removed by the retention run.
 TESTIGO_IDEMPOTENCY_DAYS = env_int("TESTIGO_IDEMPOTENCY_DAYS", 7)
 

@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from intake.forms import FACT_FIELDS, ReportForm
 from intake.messages import THROTTLED, refusal_message
 from intake.services import submission_submit
-from intake.throttle import throttle_hit
+from intake.throttle import client_token, throttle_hit
 from reports.api.errors import problem_doc, problem_responses
 from reports.problems import problem_response
 
@@ -113,7 +113,7 @@ class IntakeReportView(APIView):
             return problem_response(
                 status=400, code="invalid", detail=_("Please check the form"), errors=errors
             )
-        result = submission_submit(form.submission())
+        result = submission_submit(form.submission(), client=client_token(request))
         body = {
             "receipt_code": result.receipt_code,
             "refused_media": [

@@ -26,6 +26,17 @@ REFUSAL_MESSAGES: dict[str, Promise] = {
     RefusalReason.UPLOAD_EXPIRED: _(
         "The upload was not finished in time. Please send the file again."
     ),
+    RefusalReason.REPORT_BUDGET: _(
+        "This report already has as many files as we can take. Your report has been saved."
+    ),
+    RefusalReason.CLIENT_BUDGET: _(
+        "Too many files were sent from your connection in the last hour. Your report has "
+        "been saved; please send the files again later."
+    ),
+    RefusalReason.STORAGE_FULL: _(
+        "We cannot take files right now. Your report has been saved; please send the files "
+        "again later."
+    ),
 }
 
 

@@ -13,7 +13,8 @@ audited, and this module drives them:
   uploading    → quarantined   resumable.resumable_upload_append, last part
                                → media_item_upload_append; processing queued
   uploading    → rejected      resumable.resumable_upload_abandon (cancelled, refused,
-                               or expired by quarantine_sweep) → media_item_upload_abandon
+                               or expired by quarantine_sweep: past its expiry, or no
+                               bytes for TESTIGO_UPLOAD_STALL_S) → media_item_upload_abandon
   quarantined  → processing    media_item_process → media_item_claim
   processing   → processing    media_item_process taking back its own interrupted try's
                                claim (abandoned_claims) or a stale one → media_item_claim
@@ -29,13 +30,20 @@ moves the report from received to pending once none of its media is in flight
 re-queues items whose task was lost. After a clean or rejected result the quarantine copy
 is destroyed (media_item_destroy_quarantine); a failed item keeps it, never viewable.
 
+Processing is queued a few items per report at a time (media_item_enqueue), the next as
+one settles, on media_small or media_large by size: one report's many files cannot hold
+up the next witness's (promise 12). Pixels are decoded only in the resource-limited child
+that makes previews and image hashes (preview_make, intake/preview.py).
+
 Celery tasks in intake/tasks.py take ids and call media_item_process and quarantine_sweep.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
+import json
 import logging
 import os
 import resource
@@ -58,6 +66,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from intake import legal_hold, sanitize
+from intake.preview import EXIT_TOO_MANY_PIXELS
 from intake.quarantine import ConcatenatedReader, DecryptingReader, plaintext_size
 from intake.sanitize.exiftool import exiftool_findings
 from reports import selectors
@@ -81,15 +90,29 @@ _publish_paused_until = 0.0
 
 
 def media_item_enqueue(*, media_item_id: Any) -> bool:
-    """Queue processing; True when published. A broker outage is logged, not raised: the
-    item is committed and the sweeper re-queues it once the broker is back."""
+    """Queue processing when it is the item's turn; True when published. A broker outage
+    is logged, not raised: the item is committed and the sweeper re-queues it once the
+    broker is back.
+
+    Fair across reports (promise 12): only TESTIGO_MEDIA_IN_FLIGHT_PER_REPORT items of a
+    report are queued at a time, and the next as one settles (report_media_enqueue_next),
+    so forty files of one report wait behind each other, not in front of the next
+    witness's report. Files over TESTIGO_MEDIA_LARGE_BYTES go to their own queue, so a
+    long video does not hold up photos."""
     global _publish_paused_until
     from intake.tasks import process_media
 
     if time.monotonic() < _publish_paused_until:
         return False
+    item = selectors.media_item_in_turn(
+        media_item_id=media_item_id, in_flight=settings.TESTIGO_MEDIA_IN_FLIGHT_PER_REPORT
+    )
+    if item is None:
+        return False  # not its turn yet: queued when an item ahead of it settles
+    size = max(item.size_received, item.upload_length or 0)
+    queue = "media_large" if size > settings.TESTIGO_MEDIA_LARGE_BYTES else "media_small"
     try:
-        process_media.apply_async(kwargs={"media_item_id": str(media_item_id)})
+        process_media.apply_async(kwargs={"media_item_id": str(media_item_id)}, queue=queue)
     except Exception as exc:
         _publish_paused_until = time.monotonic() + settings.TESTIGO_PUBLISH_PAUSE_S
         logger.warning(
@@ -99,6 +122,15 @@ def media_item_enqueue(*, media_item_id: Any) -> bool:
         )
         return False
     return True
+
+
+def report_media_enqueue_next(*, report_id: Any) -> None:
+    """One of the report's items settled: queue the ones whose turn has come. One may
+    already be queued (a duplicate task finds it claimed or settled and does nothing)."""
+    for media_item_id in selectors.report_media_in_turn(
+        report_id=report_id, in_flight=settings.TESTIGO_MEDIA_IN_FLIGHT_PER_REPORT
+    ):
+        media_item_enqueue(media_item_id=media_item_id)
 
 
 def worker_identity() -> str:
@@ -205,6 +237,7 @@ def _media_item_process(
             claimed_by=holder.claimed_by,
         )
         if released.status == MediaStatus.FAILED:
+            report_media_enqueue_next(report_id=released.report_id)
             return ProcessOutcome.FAILED
     item = media_item_claim(
         media_item_id=media_item_id,
@@ -226,8 +259,12 @@ def _media_item_process(
             max_attempts=settings.TESTIGO_MAX_ATTEMPTS,
             claimed_by=claim,
         )
-        return ProcessOutcome.FAILED if released.status == "failed" else ProcessOutcome.RETRY
+        if released.status != MediaStatus.FAILED:
+            return ProcessOutcome.RETRY
+        report_media_enqueue_next(report_id=item.report_id)
+        return ProcessOutcome.FAILED
     media_item_destroy_quarantine(item=item)
+    report_media_enqueue_next(report_id=item.report_id)
     return outcome
 
 
@@ -293,18 +330,17 @@ def _media_item_sanitize(item: MediaItem) -> str:
         with output_path.open("rb") as output:
             media_name = media.save(base + EXTENSIONS.get(manifest.format, ""), File(output))
         preview_name = ""
-        preview_path = preview_make(
-            kind=manifest.media_kind or "", source=output_path, workdir=workdir
-        )
-        if preview_path is not None:
-            with preview_path.open("rb") as preview:
-                preview_name = media.save(base + ".preview.jpg", File(preview))
+        preview = preview_make(kind=manifest.media_kind or "", source=output_path, workdir=workdir)
+        if preview.path is not None:
+            with preview.path.open("rb") as preview_file:
+                preview_name = media.save(base + ".preview.jpg", File(preview_file))
     media_item_mark_clean(
         item=item,
         media_name=media_name,
         manifest=manifest.to_dict(),
         preview_name=preview_name,
         sealed_original_name=sealed_original_name,
+        image_hash=preview.dhash,
     )
     return ProcessOutcome.CLEAN
 
@@ -330,29 +366,49 @@ def _limit_child_resources() -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
 
 
-def preview_make(*, kind: str, source: Path, workdir: Path) -> Path | None:
-    """A JPEG preview of a sanitized file, made in a resource-limited child process and
-    itself sanitized and verified. None when there is none to make or making it failed:
-    a preview never decides whether media is visible."""
+@dataclasses.dataclass(frozen=True)
+class Preview:
+    """What the preview child made of a sanitized file: the preview (None when there is
+    none) and, for an image, its near-duplicate hash ("" when there is none)."""
+
+    path: Path | None
+    dhash: str = ""
+
+
+def preview_make(*, kind: str, source: Path, workdir: Path) -> Preview:
+    """Decode a sanitized file once, in a resource-limited child process: a JPEG preview,
+    itself sanitized and verified, and an image's dhash. A file with more pixels to decode
+    than TESTIGO_PREVIEW_MAX_PIXELS is not decoded at all. Neither a preview nor a hash
+    ever decides whether media is visible: a failure here only leaves them out."""
     if kind not in ("image", "video"):
-        return None
+        return Preview(None)
     raw = workdir / "preview.raw.jpg"
     try:
-        subprocess.run(
-            [sys.executable, "-m", "intake.preview", kind, str(source), str(raw)],
+        done = subprocess.run(
+            [
+                sys.executable, "-m", "intake.preview", kind, str(source), str(raw),
+                str(settings.TESTIGO_PREVIEW_MAX_PIXELS),
+            ],
             preexec_fn=_limit_child_resources,  # workers are processes, not threads
             timeout=settings.TESTIGO_PREVIEW_MAX_CPU_S * 2,
             capture_output=True,
             check=True,
             cwd=settings.BASE_DIR,
-        )
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
-        logger.warning("preview of %s failed: %s", source.name, type(exc).__name__)
-        return None
+        )  # fmt: skip
+        image_hash = str(json.loads(done.stdout)["dhash"])
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, ValueError) as exc:
+        logger.warning("preview of %s failed: %s", source.name, _child_failure(exc))
+        return Preview(None)
     clean = workdir / "preview.jpg"
     with raw.open("rb") as src, clean.open("w+b") as dst:
         manifest = sanitize.sanitize_stream(src, dst)
-    return clean if manifest.status == "clean" else None
+    return Preview(clean if manifest.status == "clean" else None, image_hash)
+
+
+def _child_failure(exc: Exception) -> str:
+    if isinstance(exc, subprocess.CalledProcessError) and exc.returncode == EXIT_TOO_MANY_PIXELS:
+        return "more pixels than TESTIGO_PREVIEW_MAX_PIXELS"
+    return type(exc).__name__
 
 
 def media_item_destroy_quarantine(*, item: MediaItem) -> None:
@@ -373,7 +429,8 @@ def quarantine_sweep() -> int:
     from intake.resumable import resumable_upload_abandon
 
     now = timezone.now()
-    for expired in selectors.media_items_upload_expired(now=now):
+    stalled_before = now - timedelta(seconds=settings.TESTIGO_UPLOAD_STALL_S)
+    for expired in selectors.media_items_upload_expired(now=now, stalled_before=stalled_before):
         resumable_upload_abandon(
             item=expired, reason=RefusalReason.UPLOAD_EXPIRED, actor_label="system"
         )

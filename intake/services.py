@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import get_language
 
+from intake.budgets import upload_budget_check
 from intake.limits import upload_kind
 from intake.pipeline import media_item_enqueue
 from intake.quarantine import EncryptedUpload
@@ -70,6 +71,7 @@ def report_submit(
     contact: Contact | None = None,
     uploads: Sequence[UploadedFile[bytes]] = (),
     resumable_uploads_follow: bool = False,
+    client: str = "",
 ) -> SubmitResult:
     """Receive a witness's report. Files are checked and stored (encrypted) first, each on
     its own, so a bad or failed upload costs only itself; then the report and its media
@@ -77,8 +79,10 @@ def report_submit(
 
     ``resumable_uploads_follow``: the client sends its files next, with tus; the report
     waits for them instead of entering moderation at once (the sweeper moves it on if
-    none ever starts)."""
-    stored, refused = _uploads_store(uploads, start=0, room=settings.TESTIGO_MAX_FILES)
+    none ever starts). ``client``: the throttle's client token, for the byte budgets."""
+    stored, refused = _uploads_store(
+        uploads, start=0, room=settings.TESTIGO_MAX_FILES, report=None, client=client
+    )
     code = receipt_code_new()
     try:
         with transaction.atomic():
@@ -103,7 +107,9 @@ def report_submit(
     )
 
 
-def submission_submit(sub: Submission, *, resumable_uploads_follow: bool = False) -> SubmitResult:
+def submission_submit(
+    sub: Submission, *, resumable_uploads_follow: bool = False, client: str = ""
+) -> SubmitResult:
     """``report_submit`` for a validated report form (the web form or the intake API), in
     the language of the current request."""
     return report_submit(
@@ -115,11 +121,12 @@ def submission_submit(sub: Submission, *, resumable_uploads_follow: bool = False
         contact=sub.contact,
         uploads=sub.uploads,
         resumable_uploads_follow=resumable_uploads_follow,
+        client=client,
     )
 
 
 def report_media_add(
-    *, report: Report, uploads: Sequence[UploadedFile[bytes]]
+    *, report: Report, uploads: Sequence[UploadedFile[bytes]], client: str = ""
 ) -> list[RefusedUpload]:
     """More files for an existing report (the follow-up page). Positions continue the
     report's numbering; the refusals are numbered from 0 within this batch."""
@@ -128,7 +135,7 @@ def report_media_add(
         settings.TESTIGO_MAX_FILES,
         settings.TESTIGO_MAX_FILES_PER_REPORT - selectors.report_media_count(report=report),
     )
-    stored, refused = _uploads_store(uploads, start=start, room=room)
+    stored, refused = _uploads_store(uploads, start=start, room=room, report=report, client=client)
     try:
         with transaction.atomic():
             _media_rows_create(report, stored, refused)
@@ -142,13 +149,22 @@ _Refusal = tuple[RefusedUpload, int, str]
 
 
 def _uploads_store(
-    uploads: Sequence[UploadedFile[bytes]], *, start: int, room: int
+    uploads: Sequence[UploadedFile[bytes]],
+    *,
+    start: int,
+    room: int,
+    report: Report | None,
+    client: str,
 ) -> tuple[list[_StoredUpload], list[_Refusal]]:
     stored: list[_StoredUpload] = []
     refused: list[_Refusal] = []
     for index, upload in enumerate(uploads):
         position = start + index
         reason = RefusalReason.TOO_MANY_FILES if index >= room else upload_refusal(upload)
+        if reason is None:
+            taken = sum(s.size for s in stored)
+            size = upload.size or 0
+            reason = upload_budget_check(client=client, report=report, length=size, pending=taken)
         if reason is None:
             assert isinstance(upload, EncryptedUpload)
             name = f"{uuid.uuid4().hex}.tq"

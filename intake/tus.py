@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from intake import messages
+from intake.budgets import TUS_STATUS, upload_budget_check
 from intake.followup import followup_report
 from intake.resumable import (
     REFUSED_TOO_LARGE,
@@ -37,7 +38,7 @@ from intake.resumable import (
     resumable_upload_create,
     upload_key_hash,
 )
-from intake.throttle import TooManyCodeAttempts, receipt_code_report, throttle_hit
+from intake.throttle import TooManyCodeAttempts, client_token, receipt_code_report, throttle_hit
 from reports import selectors
 from reports.models import MediaItem, MediaStatus, Report
 from reports.problems import problem_response
@@ -136,6 +137,9 @@ def tus_create(request: HttpRequest) -> HttpResponse:
         return _error(429, messages.THROTTLED, "throttled")
     if report is None:
         return _error(403, messages.RECEIPT_UNKNOWN, "receipt")
+    over = upload_budget_check(client=client_token(request), report=report, length=length)
+    if over is not None:
+        return _error(TUS_STATUS[over], messages.refusal_message(over), over)
     try:
         upload = resumable_upload_create(report=report, length=length)
     except UploadRefused as refused:

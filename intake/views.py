@@ -15,7 +15,7 @@ from intake.forms import FollowUpForm, ReceiptCodeForm, ReportForm
 from intake.messages import RECEIPT_UNKNOWN, THROTTLED, refusal_message, size_limits_text
 from intake.receipts import receipt_code_new
 from intake.services import RefusedUpload, report_media_add, submission_submit
-from intake.throttle import TooManyCodeAttempts, receipt_code_report, throttle_hit
+from intake.throttle import TooManyCodeAttempts, client_token, receipt_code_report, throttle_hit
 from reports import selectors
 from reports.models import Moderation, Report
 from reports.services import report_message_reply
@@ -61,7 +61,11 @@ def report_new(request: HttpRequest) -> HttpResponse:
                 # Answer like a success so a bot learns nothing; store nothing.
                 code, refused = receipt_code_new(), []
             else:
-                result = submission_submit(form.submission(), resumable_uploads_follow=resumable)
+                result = submission_submit(
+                    form.submission(),
+                    resumable_uploads_follow=resumable,
+                    client=client_token(request),
+                )
                 code, refused = result.receipt_code, _refused(result.refused)
             if resumable:
                 response: HttpResponse = JsonResponse({"receipt_code": code, "refused": refused})
@@ -142,7 +146,9 @@ def followup_send(request: HttpRequest) -> HttpResponse:
         return _followup_page(request, report, form)
     if form.cleaned_data["body"]:
         report_message_reply(report=report, body=form.cleaned_data["body"])
-    refused = report_media_add(report=report, uploads=form.cleaned_data["attachments"])
+    refused = report_media_add(
+        report=report, uploads=form.cleaned_data["attachments"], client=client_token(request)
+    )
     return _followup_page(request, report, FollowUpForm(), sent=True, refused=_refused(refused))
 
 

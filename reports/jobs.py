@@ -14,9 +14,11 @@ from celery import current_app
 
 logger = logging.getLogger(__name__)
 
+ALERT_FAILED_MEDIA = "reports.tasks.alert_failed_media"
 ALERT_URGENT_REPORT = "reports.tasks.alert_urgent_report"
 DELIVER_WEBHOOK = "reports.tasks.deliver_webhook"
 PURGE_EXPIRED = "reports.tasks.purge_expired"
+SEND_ALERTS_DIGEST = "reports.tasks.send_alerts_digest"
 SWEEP_WEBHOOKS = "reports.tasks.sweep_webhooks"
 
 

@@ -11,8 +11,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, Greatest, TruncDate
 from django.utils import timezone
 
 from reports.dhash import hamming
@@ -51,6 +51,36 @@ def media_items_to_sweep(*, idle_before: datetime) -> QuerySet[MediaItem]:
         Q(status=MediaStatus.QUARANTINED, updated_at__lt=idle_before)
         | Q(status=MediaStatus.PROCESSING, claimed_at__lt=idle_before)
     ).order_by("created_at")
+
+
+_IN_PIPELINE = (MediaStatus.QUARANTINED, MediaStatus.PROCESSING)
+
+
+def media_item_in_turn(*, media_item_id: UUID | str, in_flight: int) -> MediaItem | None:
+    """The item if it may be queued for processing now: claimed already (its task decides),
+    or among the first ``in_flight`` of its report's items in the pipeline, in report
+    order. Else None: it waits for its turn (or is settled, or gone)."""
+    item = (
+        MediaItem.objects.filter(id=media_item_id, status__in=_IN_PIPELINE)
+        .only("id", "report_id", "position", "status", "size_received", "upload_length")
+        .first()
+    )
+    if item is None or item.status == MediaStatus.PROCESSING:
+        return item
+    ahead = (
+        MediaItem.objects.filter(report_id=item.report_id, status__in=_IN_PIPELINE)
+        .filter(Q(position__lt=item.position) | Q(position=item.position, id__lt=item.id))
+        .count()
+    )
+    return item if ahead < in_flight else None
+
+
+def report_media_in_turn(*, report_id: UUID | str, in_flight: int) -> list[UUID]:
+    """The report's quarantined items now in their turn (see media_item_in_turn)."""
+    window = MediaItem.objects.filter(report_id=report_id, status__in=_IN_PIPELINE).order_by(
+        "position", "id"
+    )[:in_flight]
+    return [item.id for item in window.only("id", "status") if item.status == "quarantined"]
 
 
 def media_item_claim_holder(*, media_item_id: UUID | str) -> MediaItem | None:
@@ -297,8 +327,34 @@ def media_item_by_upload_key(*, key_hash: str) -> MediaItem | None:
     return MediaItem.objects.filter(upload_key_hash=key_hash).first()
 
 
-def media_items_upload_expired(*, now: datetime) -> QuerySet[MediaItem]:
-    return MediaItem.objects.filter(status=MediaStatus.UPLOADING, upload_expires_at__lt=now)
+def media_items_upload_expired(*, now: datetime, stalled_before: datetime) -> QuerySet[MediaItem]:
+    """Resumable uploads past their expiry, or with no bytes recorded since
+    ``stalled_before`` (every stored part updates the row)."""
+    return MediaItem.objects.filter(
+        Q(upload_expires_at__lt=now) | Q(updated_at__lt=stalled_before),
+        status=MediaStatus.UPLOADING,
+    )
+
+
+def report_media_bytes(*, report: Report) -> int:
+    """Bytes the report's files take or have reserved (a resumable upload counts its
+    declared length from the start); refused and abandoned files, whose bytes are gone,
+    do not count."""
+    size = Greatest(F("size_received"), Coalesce(F("upload_length"), 0))
+    total = (
+        report.media_items.exclude(status=MediaStatus.REJECTED)
+        .aggregate(total=Sum(size))
+        .get("total")
+    )
+    return int(total or 0)
+
+
+def uploads_outstanding_bytes() -> int:
+    """Bytes announced by resumable uploads in progress and not yet received."""
+    total = MediaItem.objects.filter(status=MediaStatus.UPLOADING).aggregate(
+        total=Sum(Coalesce(F("upload_length"), 0) - F("upload_offset"))
+    )["total"]
+    return int(total or 0)
 
 
 def report_media_count(*, report: Report) -> int:

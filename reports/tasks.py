@@ -3,6 +3,7 @@ under its name in reports/jobs.py, by which services queue it."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -12,17 +13,56 @@ from django.utils import timezone
 
 from reports import jobs
 from reports.services import (
+    AlertNotSent,
+    alert_backoff_s,
+    alert_give_up,
+    alerts_digest_send,
     idempotency_records_purge,
+    moderators_alert_failed_media,
     report_alert_send,
     retention_purge,
     webhook_deliver,
     webhooks_sweep,
 )
 
+logger = logging.getLogger(__name__)
 
-@shared_task(name=jobs.ALERT_URGENT_REPORT, acks_late=True)
-def alert_urgent_report(*, report_id: str) -> bool:
-    return report_alert_send(report_id=report_id)
+
+def _alert_retry(task: Any, exc: AlertNotSent, **ids: Any) -> None:
+    """Retry a mail that did not go, with backoff; after the last retry, record that
+    on-call was not told."""
+    if task.request.retries >= settings.TESTIGO_ALERT_RETRIES:
+        alert_give_up(what=task.name.rsplit(".", 1)[-1], **ids)
+        return
+    raise task.retry(countdown=alert_backoff_s(task.request.retries), exc=exc)
+
+
+@shared_task(name=jobs.ALERT_URGENT_REPORT, bind=True, max_retries=None, acks_late=True)
+def alert_urgent_report(self: Any, *, report_id: str) -> bool:
+    try:
+        return report_alert_send(report_id=report_id)
+    except AlertNotSent as exc:
+        _alert_retry(self, exc, report_id=report_id)
+        return False
+
+
+@shared_task(name=jobs.ALERT_FAILED_MEDIA, bind=True, max_retries=None, acks_late=True)
+def alert_failed_media(self: Any, *, media_item_id: str) -> int:
+    try:
+        return moderators_alert_failed_media(media_item_id=media_item_id)
+    except AlertNotSent as exc:
+        _alert_retry(self, exc, media_item_id=media_item_id)
+        return 0
+
+
+@shared_task(name=jobs.SEND_ALERTS_DIGEST)
+def send_alerts_digest() -> int:
+    try:
+        return alerts_digest_send()
+    except AlertNotSent as exc:
+        # Not retried here: the next run, an interval later, counts everything since.
+        logger.warning("the alerts digest could not be sent (%s); the next run retries", exc)
+        return 0
 
 
 @shared_task(name=jobs.PURGE_EXPIRED)

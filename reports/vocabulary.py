@@ -25,6 +25,10 @@ class RefusalReason(models.TextChoices):
     PROCESSING_FAILED = "processing_failed", _("Processing failed")
     CANCELLED = "cancelled", _("Cancelled by the witness")
     UPLOAD_EXPIRED = "upload_expired", _("Upload not finished in time")
+    # Budgets (intake/budgets.py): what one report, one client and the disk may take.
+    REPORT_BUDGET = "report_budget", _("Over the report's byte budget")
+    CLIENT_BUDGET = "client_budget", _("Over the client's hourly byte budget")
+    STORAGE_FULL = "storage_full", _("Refused: disk space below the floor")
 
 
 class AuditAction(models.TextChoices):
@@ -72,6 +76,8 @@ class AuditAction(models.TextChoices):
     ALERT_SENT = "alert.sent", _("Urgent report alert sent")
     ALERT_SUPPRESSED = "alert.suppressed", _("Urgent report alert suppressed (hourly limit)")
     ALERT_MEDIA_FAILED = "alert.media_failed", _("Moderators alerted to failed media")
+    ALERT_DIGEST_SENT = "alert.digest_sent", _("On-call told how many alerts were suppressed")
+    ALERT_FAILED = "alert.failed", _("Alert could not be sent after every retry")
 
     STAFF_CREATED = "staff.created", _("Staff account created")
     STAFF_OTP_ENROLLED = "staff.otp_enrolled", _("Two-factor device enrolled")

@@ -76,6 +76,7 @@ def celery_worker_process(
                 sys.executable, "-m", "celery", "-A", "config", "worker",
                 "--loglevel", "INFO", "--concurrency", "1", "--pool", "prefork",
                 "--without-gossip", "--without-mingle", "--hostname", f"test-{os.getpid()}@%h",
+                f"--queues={','.join(settings.TESTIGO_QUEUES)}",
             ],
             env=env,
             stdout=log,

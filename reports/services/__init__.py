@@ -18,6 +18,10 @@ One module per sub-domain; callers import from the package (``services.report_ap
 
 from reports.models import CASE_TRANSITIONS
 from reports.services.alerts import (
+    AlertNotSent,
+    alert_backoff_s,
+    alert_give_up,
+    alerts_digest_send,
     moderators_alert_failed_media,
     report_alert_enqueue,
     report_alert_send,
@@ -104,6 +108,7 @@ from reports.services.webhooks import (
 
 __all__ = [
     "CASE_TRANSITIONS",
+    "AlertNotSent",
     "ContactNotAvailable",
     "IdempotencyKeyInFlight",
     "IdempotencyKeyReused",
@@ -112,6 +117,9 @@ __all__ = [
     "ServiceError",
     "ShareNotAllowed",
     "UploadConflict",
+    "alert_backoff_s",
+    "alert_give_up",
+    "alerts_digest_send",
     "audit_actor",
     "audit_record",
     "idempotency_records_purge",

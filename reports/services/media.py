@@ -13,12 +13,10 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from reports.dhash import dhash
 from reports.models import (
     MEDIA_TRANSITIONS,
     SETTLED_MEDIA,
@@ -31,7 +29,7 @@ from reports.models import (
     WebhookEvent,
 )
 from reports.services.alerts import (
-    moderators_alert_failed_media,
+    moderators_alert_failed_media_enqueue,
     report_alert_enqueue,
     report_is_urgent,
 )
@@ -212,9 +210,11 @@ def media_item_mark_clean(
     manifest: dict[str, Any],
     preview_name: str = "",
     sealed_original_name: str = "",
+    image_hash: str = "",
 ) -> MediaItem:
+    """``image_hash``: the image's dhash, made by the preview child (intake/preview.py);
+    nothing here decodes pixels."""
     _media_status_check(MediaStatus.PROCESSING, MediaStatus.CLEAN)
-    image_hash = _media_dhash(media_name) if manifest.get("media_kind") == "image" else ""
     with transaction.atomic():
         Report.objects.select_for_update().get(id=item.report_id)
         updated = MediaItem.objects.filter(id=item.id, status=MediaStatus.PROCESSING).update(
@@ -246,16 +246,6 @@ def media_item_mark_clean(
             _report_settle(report_id=item.report_id)
     item.refresh_from_db()
     return item
-
-
-def _media_dhash(media_name: str) -> str:
-    """Perceptual hash of a sanitized image; only a suggestion aid, so never fatal."""
-    try:
-        with storages["media"].open(media_name, "rb") as stream:
-            return dhash(stream)
-    except Exception:
-        logger.warning("no perceptual hash for %s", media_name, exc_info=True)
-        return ""
 
 
 def media_item_reject(
@@ -327,8 +317,9 @@ def media_item_release(
         )
         if current.status == MediaStatus.FAILED:
             _report_settle(report_id=current.report_id)
-            failed = current
-            transaction.on_commit(lambda: moderators_alert_failed_media(item=failed))
+            transaction.on_commit(
+                partial(moderators_alert_failed_media_enqueue, media_item_id=current.id)
+            )
     return current
 
 

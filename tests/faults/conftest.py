@@ -298,7 +298,9 @@ def api_submit(
 
 
 def send_process_media(app: Celery, item: MediaItem) -> None:
-    app.send_task("intake.tasks.process_media", kwargs={"media_item_id": str(item.id)})
+    app.send_task(
+        "intake.tasks.process_media", kwargs={"media_item_id": str(item.id)}, queue="media_small"
+    )
 
 
 def quarantine_files() -> set[str]:

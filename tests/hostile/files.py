@@ -31,6 +31,21 @@ def png_declaring(width: int, height: int, idat_plain: int = 4_000_000) -> bytes
     )
 
 
+def png_rgba(width: int, height: int) -> bytes:
+    """A valid ``width`` x ``height`` RGBA PNG of one colour: 9999 x 9999 is ~400 KB on the
+    wire and 400 MB once decoded."""
+    row = b"\0" + b"\x10\x20\x30\xff" * width
+    deflate = zlib.compressobj(9)
+    idat = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", ihdr)
+        + _png_chunk(b"IDAT", idat)
+        + _png_chunk(b"IEND", b"")
+    )
+
+
 def png_with_text_chunks(path: Path, count: int = 100, size: int = 1024 * 1024) -> Path:
     """A valid 1x1 PNG carrying ``count`` tEXt chunks of ``size`` bytes each."""
     image = io.BytesIO()

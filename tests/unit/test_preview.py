@@ -7,14 +7,14 @@ from pathlib import Path
 
 from PIL import Image
 
-from intake.pipeline import preview_make
+from intake.pipeline import Preview, preview_make
 from tests.factories import jpeg_with_gps
 
 
 def test_preview_of_image_is_small_jpeg_without_metadata(tmp_path: Path) -> None:
     source = tmp_path / "photo.jpg"
     source.write_bytes(jpeg_with_gps(size=(1200, 900)))
-    preview = preview_make(kind="image", source=source, workdir=tmp_path)
+    preview = preview_make(kind="image", source=source, workdir=tmp_path).path
     assert preview is not None
     with Image.open(preview) as image:
         assert (image.format, image.size) == ("JPEG", (480, 360))
@@ -25,7 +25,7 @@ def test_preview_of_image_is_small_jpeg_without_metadata(tmp_path: Path) -> None
 def test_preview_applies_orientation(tmp_path: Path) -> None:
     source = tmp_path / "portrait.jpg"
     source.write_bytes(jpeg_with_gps(size=(120, 80), orientation=6))
-    preview = preview_make(kind="image", source=source, workdir=tmp_path)
+    preview = preview_make(kind="image", source=source, workdir=tmp_path).path
     assert preview is not None
     with Image.open(preview) as image:
         assert image.size == (80, 120)
@@ -45,16 +45,16 @@ def _png_bomb(width: int, height: int) -> bytes:
 def test_preview_of_decompression_bomb_fails_without_harm(tmp_path: Path) -> None:
     source = tmp_path / "bomb.png"
     source.write_bytes(_png_bomb(20000, 20000))
-    assert preview_make(kind="image", source=source, workdir=tmp_path) is None
+    assert preview_make(kind="image", source=source, workdir=tmp_path) == Preview(None)
 
 
 def test_preview_of_audio_is_not_made(tmp_path: Path) -> None:
     source = tmp_path / "a.mp3"
     source.write_bytes(b"ID3")
-    assert preview_make(kind="audio", source=source, workdir=tmp_path) is None
+    assert preview_make(kind="audio", source=source, workdir=tmp_path) == Preview(None)
 
 
 def test_preview_of_garbage_labelled_image_fails_without_harm(tmp_path: Path) -> None:
     source = tmp_path / "x.jpg"
     source.write_bytes(io.BytesIO(b"\xff\xd8\xff" + b"\x00" * 100).getvalue())
-    assert preview_make(kind="image", source=source, workdir=tmp_path) is None
+    assert preview_make(kind="image", source=source, workdir=tmp_path) == Preview(None)

@@ -166,3 +166,32 @@ def test_webhook_endpoint_save_refuses_private_target(
     with pytest.raises(services.ServiceError):
         _endpoint(world, admin_user, "https://127.0.0.1/hook")
     assert WebhookEndpoint.objects.count() == 0
+
+
+def test_purging_a_shared_report_sends_share_revoked_to_each_partner_holding_it(
+    world: PartnerWorld, admin_user: User, allow_private: None
+) -> None:
+    """Issue 18: a partner keeps its copy of a shared report until told it is gone."""
+    endpoint_a = _endpoint(world, admin_user, "http://127.0.0.1:9/a")
+    endpoint_b = services.webhook_endpoint_save(
+        endpoint=WebhookEndpoint(organisation=world.b, url="http://127.0.0.1:9/b"), by=admin_user
+    )
+    world.share("a", "b")
+    world.revoke("revoked", "a")  # already told once, and no longer shared: not again
+    WebhookDelivery.objects.all().delete()
+    purged = world.reports["a"]
+
+    assert services.report_purge(report=purged, reason="closed") is True
+
+    deliveries = WebhookDelivery.objects.order_by("endpoint_id")
+    assert [(d.endpoint_id, d.event) for d in deliveries] == [
+        (endpoint_a.id, "share.revoked"),
+        (endpoint_b.id, "share.revoked"),
+    ]
+    assert [d.payload["data"] for d in deliveries] == [{"report_id": str(purged.id)}] * 2
+    # The partner that fetches it now gets 404: the report is gone.
+    assert world.client("a").get(f"/api/v1/reports/{purged.id}/").status_code == 404
+    # A report whose shares were all revoked (each announced then) goes without another.
+    WebhookDelivery.objects.all().delete()
+    services.report_purge(report=world.reports["revoked"], reason="closed")
+    assert not WebhookDelivery.objects.exists()

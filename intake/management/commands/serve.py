@@ -38,6 +38,7 @@ class Command(BaseCommand):
                 "INFO",
                 "--concurrency",
                 "2",
+                "--queues=media_small,media_large,webhooks,maintenance",
             ],
             [python, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"],
         ]
