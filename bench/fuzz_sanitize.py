@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 from intake.sanitize import sanitize_stream  # noqa: E402
 from intake.sanitize.families import FAMILIES, verify  # noqa: E402
 from intake.sanitize.sniff import HEAD_SIZE, sniff  # noqa: E402
-from tests.mutations import KINDS, mutate_at  # noqa: E402
+from tests.factories.mutations import KINDS, mutate_at  # noqa: E402
 
 SAMPLES = ROOT.parent / "shared" / "media-samples" / "files"
 CRASHES = ROOT / "var" / "fuzz"

@@ -41,7 +41,7 @@ def main() -> None:
     old = setup_databases(verbosity=0, interactive=False)
     try:
         from reports.models import MediaItem, Moderation, Report
-        from tests.staff import staff_user, verified_client
+        from tests.factories.staff import staff_user, verified_client
 
         moderator = staff_user("bench-moderator", "moderator")
         now = timezone.now()

@@ -18,7 +18,7 @@ from config.var_dirs import var_dirs_ensure
 from intake.legal_hold import keypair_new
 from reports.roles import ADMIN, LEGAL_AID, MODERATOR
 from tests.factories import jpeg_with_gps
-from tests.staff import device_of, staff_user
+from tests.factories.staff import device_of, staff_user
 
 WORKER_READY_TIMEOUT = 60
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.tools import require_tool
+from tests.factories.tools import require_tool
 
 PHONE_VIEWPORT = {"width": 390, "height": 844}
 # Chromium must not reach out on its own: this machine has no network, and a witness's

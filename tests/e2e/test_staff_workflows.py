@@ -18,7 +18,7 @@ from reports import services
 from reports.contact import Contact
 from reports.models import AuditEvent, CaseStatus, Moderation, PartnerOrganisation, Report
 from reports.services import report_create, report_settle_if_ready
-from tests.staff import PASSWORD, device_of, totp_token
+from tests.factories.staff import PASSWORD, device_of, totp_token
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

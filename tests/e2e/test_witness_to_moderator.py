@@ -11,8 +11,8 @@ import pytest
 from django.contrib.auth.models import User
 
 from reports.models import MediaStatus, Moderation, Report
-from tests.staff import device_of, totp_token
-from tests.tools import require_tool
+from tests.factories.staff import device_of, totp_token
+from tests.factories.tools import require_tool
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

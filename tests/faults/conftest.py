@@ -28,7 +28,7 @@ from django.db import connection
 
 from reports.models import MediaItem, Report
 from tests.conftest import _database_url_for_worker
-from tests.tools import need, require_tool
+from tests.factories.tools import need, require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT = 60

@@ -17,6 +17,7 @@ from django.test import Client
 
 from reports.models import AuditEvent, MediaItem, MediaStatus, Report
 from tests.factories import jpeg_with_gps, quarantined_item
+from tests.factories.problems import assert_problem
 from tests.faults.conftest import (
     Processes,
     media_files,
@@ -25,7 +26,6 @@ from tests.faults.conftest import (
     send_process_media,
     terminate_backends,
 )
-from tests.problems import assert_problem
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 

@@ -16,7 +16,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from config.celery import app
 from reports.models import MediaItem, MediaStatus, Report
 from tests.factories import jpeg_with_gps
-from tests.tools import need
+from tests.factories.tools import need
 
 pytestmark = [pytest.mark.faults]
 

@@ -24,13 +24,13 @@ from reports.models import AuditEvent, MediaItem, MediaStatus, Moderation
 from reports.roles import MODERATOR
 from reports.services import media_item_claim, media_item_mark_clean
 from tests.factories import jpeg_with_gps, quarantined_item
+from tests.factories.staff import verified_client
 from tests.faults.conftest import (
     Processes,
     media_files,
     quarantine_files,
     send_process_media,
 )
-from tests.staff import verified_client
 
 pytestmark = [pytest.mark.faults, pytest.mark.django_db(transaction=True)]
 

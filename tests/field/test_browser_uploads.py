@@ -19,6 +19,7 @@ from django.conf import settings
 
 from reports.models import MediaItem, MediaStatus, MessageSender, Moderation, Report
 from tests.e2e.conftest import browser  # noqa: F401  (the fixture)
+from tests.factories.tools import require_tool
 from tests.field.phone import (
     EDGE,
     FAST_3G,
@@ -34,7 +35,6 @@ from tests.field.phone import (
     send_report,
     upload_rows,
 )
-from tests.tools import require_tool
 
 pytestmark = [pytest.mark.field, pytest.mark.django_db(transaction=True)]
 

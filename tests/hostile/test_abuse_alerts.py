@@ -23,7 +23,7 @@ from reports.models import AuditEvent, MediaStatus, Report
 from reports.roles import MODERATOR
 from reports.tasks import alert_failed_media, alert_urgent_report, send_alerts_digest
 from tests.factories import jpeg_with_gps, quarantined_item
-from tests.staff import staff_user, verified_client
+from tests.factories.staff import staff_user, verified_client
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
 

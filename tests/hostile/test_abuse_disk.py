@@ -25,9 +25,9 @@ from pytest_django.fixtures import Settings
 from intake.pipeline import quarantine_sweep
 from reports.models import MediaItem, MediaStatus, Report
 from tests.factories import jpeg_with_gps
+from tests.factories.problems import assert_problem
+from tests.factories.tools import need
 from tests.faults.conftest import ROOT, HttpResult, Processes, api_submit, http_request
-from tests.problems import assert_problem
-from tests.tools import need
 
 pytestmark = [pytest.mark.hostile]
 

@@ -31,8 +31,8 @@ from intake.quarantine import EncryptingWriter
 from reports.dhash import dhash, hamming
 from reports.models import MediaItem, MediaStatus, Report
 from reports.services import media_item_quarantine, report_create
+from tests.factories import hostile_files as files
 from tests.factories import jpeg_with_gps
-from tests.hostile import files
 
 pytestmark = [pytest.mark.hostile]
 

@@ -25,8 +25,8 @@ from intake.resumable import resumable_upload_abandon, resumable_upload_append
 from intake.resumable import resumable_upload_create as upload_create
 from reports.models import AuditEvent, MediaItem, MediaStatus, Moderation, Report
 from reports.services import media_item_claim, media_item_release, report_create, retention_purge
+from tests.factories import hostile_files as files
 from tests.factories import jpeg_with_gps, quarantined_item
-from tests.hostile import files
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
 

@@ -20,8 +20,8 @@ from config.celery import app
 from reports import services
 from reports.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from reports.roles import ADMIN
-from tests.partner_world import build_partner_world
-from tests.staff import staff_user
+from tests.factories.partner_world import build_partner_world
+from tests.factories.staff import staff_user
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
 

@@ -16,10 +16,10 @@ from django.test import Client
 from pytest_django.fixtures import Settings
 
 from reports.models import MediaItem, MediaStatus, Report
+from tests.factories import hostile_files as files
 from tests.factories import jpeg_with_gps
+from tests.factories.problems import assert_problem
 from tests.faults.conftest import Processes, api_submit, multipart
-from tests.hostile import files
-from tests.problems import assert_problem
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
 

@@ -13,9 +13,9 @@ import pytest
 
 from intake.sanitize import Manifest, sanitize, sanitize_stream
 from intake.sanitize.exiftool import exiftool_findings
-from tests.hostile import files
+from tests.factories import hostile_files as files
+from tests.factories.tools import require_shared_samples, require_tool
 from tests.hostile.conftest import require_stripper
-from tests.tools import require_shared_samples, require_tool
 
 pytestmark = [pytest.mark.hostile]
 

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from intake.sanitize import sanitize_stream
 from intake.sanitize.families import FAMILIES, verify
 from intake.sanitize.sniff import HEAD_SIZE, sniff
-from tests.mutations import KINDS, mutate_at
-from tests.tools import require_shared_samples
+from tests.factories.mutations import KINDS, mutate_at
+from tests.factories.tools import require_shared_samples
 
 pytestmark = [pytest.mark.hostile]
 

@@ -14,9 +14,9 @@ from django.core.files.storage import storages
 
 from intake.sanitize.sniff import HEAD_SIZE, sniff
 from reports.models import SETTLED_MEDIA, MediaItem, MediaStatus
+from tests.factories import hostile_files as files
 from tests.factories import quarantined_item
 from tests.faults.conftest import Processes, send_process_media
-from tests.hostile import files
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db(transaction=True)]
 

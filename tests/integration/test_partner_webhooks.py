@@ -10,10 +10,10 @@ import pytest
 from reports import services
 from reports.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from reports.roles import ADMIN
-from tests.partner_world import build_partner_world
-from tests.staff import staff_user
+from tests.factories.partner_world import build_partner_world
+from tests.factories.staff import staff_user
+from tests.factories.webhook_receiver import webhook_receiver
 from tests.unit.test_webhooks import _verify
-from tests.webhook_receiver import webhook_receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

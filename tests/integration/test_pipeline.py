@@ -20,7 +20,7 @@ from PIL import Image
 from intake.pipeline import quarantine_sweep
 from reports.models import MediaItem, MediaStatus, Moderation, Report
 from tests.factories import quarantined_item
-from tests.tools import require_shared_samples, require_tool
+from tests.factories.tools import require_shared_samples, require_tool
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

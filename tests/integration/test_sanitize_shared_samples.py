@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.tools import require_shared_samples, require_tool
+from tests.factories.tools import require_shared_samples, require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 

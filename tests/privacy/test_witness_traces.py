@@ -33,9 +33,9 @@ from reports.services import (
     report_share_contact,
 )
 from tests.factories import jpeg_with_gps
+from tests.factories.staff import staff_user
+from tests.factories.tools import need, require_tool
 from tests.faults.conftest import Processes, send_process_media
-from tests.staff import staff_user
-from tests.tools import need, require_tool
 
 pytestmark = [pytest.mark.privacy, pytest.mark.django_db(transaction=True)]
 

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from reports.models import AuditEvent, Moderation, Report
-from tests.staff import verified_client
+from tests.factories.staff import verified_client
 
 pytestmark = pytest.mark.django_db
 

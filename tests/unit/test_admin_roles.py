@@ -16,8 +16,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tests.staff import device_of, staff_user, verified_client
-from tests.unit.admin_world import World, build_world
+from tests.factories.admin_world import World, build_world
+from tests.factories.staff import device_of, staff_user, verified_client
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from config.wsgi import application
-from tests.partner_world import PartnerWorld, build_partner_world
+from tests.factories.partner_world import PartnerWorld, build_partner_world
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", application).include(
     path_regex=r"^/api/v1/(reports|media)"

@@ -8,7 +8,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from reports.models import AuditEvent, MediaStatus, Moderation, Report
-from tests.problems import assert_problem
+from tests.factories.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
 

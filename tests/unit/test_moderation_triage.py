@@ -31,7 +31,7 @@ from reports.models import (
     ReportShare,
 )
 from reports.policy import NEVER_SHARED, SHAREABLE_FIELDS
-from tests.staff import staff_user, verified_client
+from tests.factories.staff import staff_user, verified_client
 
 pytestmark = pytest.mark.django_db
 

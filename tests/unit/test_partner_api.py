@@ -36,8 +36,13 @@ from reports.models import (
     WebhookEndpoint,
 )
 from reports.services import partners as partner_services
-from tests.partner_world import A_FIELDS, PartnerWorld, approved_report, build_partner_world
-from tests.problems import assert_problem
+from tests.factories.partner_world import (
+    A_FIELDS,
+    PartnerWorld,
+    approved_report,
+    build_partner_world,
+)
+from tests.factories.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
 

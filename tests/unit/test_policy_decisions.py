@@ -20,7 +20,7 @@ from reports.models import (
     ReportShare,
 )
 from reports.roles import ADMIN, LEGAL_AID, MODERATOR
-from tests.staff import staff_user
+from tests.factories.staff import staff_user
 
 pytestmark = pytest.mark.django_db
 

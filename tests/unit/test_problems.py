@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from config import urls as config_urls
 from reports.api.errors import partner_exception_handler
 from reports.services import ServiceError
-from tests.problems import assert_problem
+from tests.factories.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
 

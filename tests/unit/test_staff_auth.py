@@ -22,7 +22,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from reports.models import AuditEvent
 from reports.roles import ROLE_PERMISSIONS
 from reports.signals import login_username_digest
-from tests.staff import PASSWORD, device_of, totp_token, verified_client
+from tests.factories.staff import PASSWORD, device_of, totp_token, verified_client
 
 pytestmark = pytest.mark.django_db
 

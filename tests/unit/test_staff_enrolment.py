@@ -17,7 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from reports import services
 from reports.models import AuditEvent
-from tests.staff import PASSWORD, device_of, totp_token, verified_client
+from tests.factories.staff import PASSWORD, device_of, totp_token, verified_client
 
 pytestmark = pytest.mark.django_db
 

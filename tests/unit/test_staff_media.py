@@ -10,7 +10,7 @@ from django.core.files.storage import storages
 from django.test import Client
 
 from reports.models import AuditEvent, MediaItem, MediaStatus, Moderation, Report
-from tests.staff import device_of, verified_client
+from tests.factories.staff import device_of, verified_client
 
 pytestmark = pytest.mark.django_db
 

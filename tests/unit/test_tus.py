@@ -15,7 +15,7 @@ from django.utils import timezone
 from intake.pipeline import quarantine_plaintext, quarantine_sweep
 from intake.services import report_submit
 from reports.models import MediaItem, MediaStatus, Moderation, Report
-from tests.problems import assert_problem
+from tests.factories.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
 TUS = {"tus-resumable": "1.0.0"}

@@ -15,9 +15,9 @@ from reports import services
 from reports.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 from reports.roles import ADMIN
 from reports.webhooks import TargetRefused, resolve_target
-from tests.partner_world import PartnerWorld, build_partner_world
-from tests.staff import staff_user
-from tests.webhook_receiver import webhook_receiver
+from tests.factories.partner_world import PartnerWorld, build_partner_world
+from tests.factories.staff import staff_user
+from tests.factories.webhook_receiver import webhook_receiver
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.test import Client, override_settings
 
 from reports.contact import Contact, contact_open
 from reports.models import AuditEvent, MediaStatus, Report
-from tests.problems import assert_problem
+from tests.factories.problems import assert_problem
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from intake.sanitize import Manifest, sanitize
-from tests.tools import require_shared_samples, require_tool
+from tests.factories.tools import require_shared_samples, require_tool
 
 # Tests that need exiftool and ffmpeg.
 media_tools = pytest.mark.media_tools

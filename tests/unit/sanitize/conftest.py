@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from intake.sanitize import Manifest, sanitize
-from tests.tools import require_shared_samples, require_tool
+from tests.factories.tools import require_shared_samples, require_tool
 
 # The planted canaries: 42.2626 N, 71.8023 W and strings containing CANARY.
 GPS_ARGS = (
@@ -169,7 +169,7 @@ def check_clean(out: Path, orig: Path) -> dict[str, Any]:
 
 def shared_samples(*suffixes: str) -> list[Path]:
     """Shared sample files with these suffixes (empty when the samples are not installed)."""
-    from tests.tools import SHARED_SAMPLES
+    from tests.factories.tools import SHARED_SAMPLES
 
     files = SHARED_SAMPLES / "files"
     if not files.is_dir():

@@ -14,7 +14,7 @@ from PIL import Image
 
 from intake.sanitize import sanitize
 from intake.sanitize.verify import gif as gif_verifier
-from tests.tools import require_shared_samples
+from tests.factories.tools import require_shared_samples
 
 from .conftest import XMP_ARGS, Plant, ReadTags, Sanitize, check_clean, gradient, pixels
 

@@ -21,7 +21,7 @@ from intake.sanitize import isobmff, sanitize, sanitize_stream
 from intake.sanitize.context import StripContext
 from intake.sanitize.manifest import Manifest
 from intake.sanitize.verify import isobmff as verify_isobmff
-from tests.tools import require_shared_samples, require_tool
+from tests.factories.tools import require_shared_samples, require_tool
 from tests.unit.sanitize import isobmff_fixtures as fx
 
 # --------------------------------------------------------------------------- helpers

@@ -17,7 +17,7 @@ from intake.sanitize import sanitize, sanitize_stream
 from intake.sanitize._io import CHUNK
 from intake.sanitize.verify import jpeg as jpeg_verifier
 from intake.sanitize.verify import scan_markers
-from tests.tools import require_shared_samples
+from tests.factories.tools import require_shared_samples
 
 from .conftest import (
     GPS_ARGS,

@@ -11,7 +11,7 @@ import pytest
 
 from intake.sanitize import errors, sanitize, sanitize_stream
 from intake.sanitize.verify import matroska as verify_matroska
-from tests.tools import require_tool
+from tests.factories.tools import require_tool
 from tests.unit.sanitize.av_fixtures import (
     CANARY,
     LOCATION,

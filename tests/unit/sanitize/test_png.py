@@ -15,7 +15,7 @@ from PIL import Image, ImageOps, PngImagePlugin
 from intake.sanitize import sanitize
 from intake.sanitize._exif import orientation_tiff
 from intake.sanitize.verify import png as png_verifier
-from tests.tools import require_shared_samples
+from tests.factories.tools import require_shared_samples
 
 from .conftest import (
     GPS_ARGS,

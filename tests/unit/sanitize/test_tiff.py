@@ -13,7 +13,7 @@ from PIL import Image, ImageOps
 
 from intake.sanitize import sanitize
 from intake.sanitize.verify import tiff as tiff_verifier
-from tests.tools import require_shared_samples
+from tests.factories.tools import require_shared_samples
 
 from .conftest import (
     GPS_ARGS,

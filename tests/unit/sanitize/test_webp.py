@@ -14,7 +14,7 @@ from PIL import Image, ImageOps
 from intake.sanitize import sanitize
 from intake.sanitize._exif import orientation_tiff
 from intake.sanitize.verify import webp as webp_verifier
-from tests.tools import require_shared_samples
+from tests.factories.tools import require_shared_samples
 
 from .conftest import (
     GPS_ARGS,

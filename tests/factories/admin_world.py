@@ -22,7 +22,7 @@ from reports.models import (
     WebhookEndpoint,
 )
 from reports.services import partner_api_key_create, report_create
-from tests.staff import device_of, staff_user
+from tests.factories.staff import device_of, staff_user
 
 
 @dataclasses.dataclass

@@ -18,7 +18,7 @@ DEBIAN_PACKAGES = {
     "pg_ctlcluster": "postgresql",
 }
 
-SHARED_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "media-samples"
+SHARED_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "media-samples"
 
 
 def tools_required() -> bool:

@@ -23,7 +23,7 @@ from reports.models import (
     ReportShare,
 )
 from reports.roles import LEGAL_AID
-from tests.staff import staff_user
+from tests.factories.staff import staff_user
 
 # A's profile: a few facts. B's: everything. Fields outside A's never reach A.
 A_FIELDS = ["received_at", "town", "warrant", "agencies", "description"]
