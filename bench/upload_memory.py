@@ -3,8 +3,8 @@ tus in one PATCH. Prints the growth; goal < 50 MB.
 
     .venv/bin/python bench/upload_memory.py [size_mb]
 
-Starts its own gunicorn (one sync worker) on the embedded default under a temporary
-TESTIGO_VAR_DIR, creates a report, streams the file, samples the worker's RSS.
+Starts its own gunicorn (config/gunicorn.py, one worker) on the embedded default under a
+temporary TESTIGO_VAR_DIR, creates a report, streams the file, samples the worker's RSS.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ def main() -> None:
         cwd=ROOT, env=env, check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
     server = subprocess.Popen(
-        [python, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{PORT}",
-         "--workers", "1", "--timeout", "600"],
+        [python, "-m", "gunicorn", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{PORT}",
+         "--workers", "1"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     try:

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "intake.middleware.ProxiedClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -247,6 +248,9 @@ TESTIGO_UPLOAD_EXPIRY_S = env_int("TESTIGO_UPLOAD_EXPIRY_S", 24 * 3600)
 TESTIGO_THROTTLE_REPORTS_PER_HOUR = env_int("TESTIGO_THROTTLE_REPORTS_PER_HOUR", 30)
 TESTIGO_THROTTLE_CODES_PER_HOUR = env_int("TESTIGO_THROTTLE_CODES_PER_HOUR", 30)
 TESTIGO_THROTTLE_UPLOADS_PER_HOUR = env_int("TESTIGO_THROTTLE_UPLOADS_PER_HOUR", 200)
+# Addresses or networks of the reverse proxy (deploy/nginx.conf): from these only, the
+# client's address is taken from X-Real-IP, which the proxy sets. Empty: no proxy.
+TESTIGO_TRUSTED_PROXIES = env_list("TESTIGO_TRUSTED_PROXIES")
 # Where "Quick exit" sends the witness: a neutral page on another site.
 TESTIGO_QUICK_EXIT_URL = env_str("TESTIGO_QUICK_EXIT_URL", "https://www.weather.gov/")
 # How long a follow-up session stays open after the receipt code was entered.

@@ -1,11 +1,14 @@
-"""A lost database connection is a temporary outage, not a bug: say so, in the witness's
-language, with 503 and Retry-After, instead of a bare 500."""
+"""Request plumbing for the witness side: the client's address behind the reverse proxy,
+and a lost database connection answered as a temporary outage."""
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Callable
+from functools import cache
 
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -22,7 +25,43 @@ def unavailable_message() -> str:
     )
 
 
+@cache
+def _trusted_networks(
+    entries: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def _from_trusted_proxy(address: str) -> bool:
+    networks = _trusted_networks(tuple(settings.TESTIGO_TRUSTED_PROXIES))
+    try:
+        peer = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(peer in network for network in networks)
+
+
+class ProxiedClientAddressMiddleware:
+    """Behind the reverse proxy every connection comes from the proxy, so all witnesses
+    would share one throttle bucket. The proxy puts the client's address in X-Real-IP,
+    replacing any value the client sent; it is believed only when the connection comes
+    from an address in TESTIGO_TRUSTED_PROXIES, and then becomes REMOTE_ADDR (which the
+    throttle reduces to an HMAC at once, promise 4)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        forwarded = request.META.pop("HTTP_X_REAL_IP", "")
+        if forwarded and _from_trusted_proxy(str(request.META.get("REMOTE_ADDR", ""))):
+            request.META["REMOTE_ADDR"] = forwarded
+        return self.get_response(request)
+
+
 class DatabaseUnavailableMiddleware:
+    """A lost database connection is a temporary outage, not a bug: say so, in the
+    witness's language, with 503 and Retry-After, instead of a bare 500."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 

@@ -6,9 +6,9 @@ Usage:
   .venv/bin/python bench/load/run.py soak  [--minutes 10] [--clients 2]
 
 Everything runs as processes of its own: a bench database (created and dropped on the
-system PostgreSQL: --database-url), a redis-server on a free port, gunicorn (3 sync
-workers) and Celery workers. The load is closed-loop: each client thread submits, waits
-for the answer, submits again. Figures:
+system PostgreSQL: --database-url), a redis-server on a free port, gunicorn
+(config/gunicorn.py, 3 workers) and Celery workers. The load is closed-loop: each client
+thread submits, waits for the answer, submits again. Figures:
   rate  1. the web side alone, per client count: reports/min and submit latency p50/p95,
         against the framework floor (a Django view that only streams the same body to
         disk, same settings and gunicorn) and the ratio; 2. pipeline capacity with 1 and
@@ -107,8 +107,8 @@ class Stack:
         self.stop_web()
         port = free_port()
         self.web = subprocess.Popen(
-            [PY, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", "3", "--timeout", "120", "--no-control-socket"],
+            [PY, "-m", "gunicorn", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{port}",
+             "--workers", "3"],
             cwd=ROOT, env=self.env(DJANGO_SETTINGS_MODULE=settings_module),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -410,8 +410,8 @@ def main() -> None:
         stack.migrate()
         stack.start_web()
         print(
-            f"machine: {os.cpu_count()} CPUs; gunicorn 3 sync workers; Celery prefork, "
-            f"concurrency 1 per worker process; PostgreSQL and Redis on loopback"
+            f"machine: {os.cpu_count()} CPUs; gunicorn 3 gthread workers (config/gunicorn.py); "
+            f"Celery prefork, concurrency 1 per worker process; PostgreSQL and Redis on loopback"
         )
         if args.mode == "rate":
             rate(stack, args, body, content_type)

@@ -17,8 +17,9 @@ from pytest_django.fixtures import Settings
 
 from reports.models import MediaItem, MediaStatus, Report
 from tests.factories import jpeg_with_gps
-from tests.faults.conftest import Processes, api_submit, multipart
+from tests.faults.conftest import Processes, api_submit
 from tests.hostile import files
+from tests.processes import multipart
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db]
 
