@@ -14,3 +14,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("intake.urls")),
 ]
+
+# Every unexpected error answers in the visitor's language (a page, or JSON under /api/).
+handler500 = "intake.views.server_error"

@@ -264,7 +264,7 @@ class EncryptingUploadHandler(FileUploadHandler):
         self._too_large = False
         self._limit = int(settings.TESTIGO_MAX_UPLOAD_BYTES)
 
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         self._size += len(raw_data)
         if len(self._head) < HEAD_SIZE:
             self._head += raw_data[: HEAD_SIZE - len(self._head)]
@@ -279,7 +279,11 @@ class EncryptingUploadHandler(FileUploadHandler):
         self._writer.write(raw_data)
         return None
 
-    def file_complete(self, file_size: int) -> EncryptedUpload:
+    def file_complete(self, file_size: int) -> EncryptedUpload | None:
+        return self.encrypted_upload()
+
+    def encrypted_upload(self) -> EncryptedUpload:
+        """The file just received, sealed."""
         if self._size > size_limit(upload_kind(self._head)):
             self._too_large = True
         self._writer.close()
