@@ -14,7 +14,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from intake.followup import followup_close, followup_open, followup_report
 from intake.forms import FollowUpForm, ReceiptCodeForm, ReportForm
-from intake.messages import RECEIPT_UNKNOWN, THROTTLED, refusal_message, size_limits_text
+from intake.messages import (
+    RECEIPT_UNKNOWN,
+    THROTTLED,
+    UPLOAD_CONFLICT,
+    refusal_message,
+    size_limits_text,
+)
 from intake.receipts import receipt_code_hash
 from intake.receiving import FollowUpPost, ReportPost
 from intake.services import RefusedUpload
@@ -191,6 +197,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
         "step was kept: please try again in a minute. A report you already have a receipt "
         "code for is safe."
     )
-    if request.path.startswith(("/api/", "/tus/")):
+    if request.path.startswith("/tus/"):
+        # Segments stored before the error stay: the upload resumes from HEAD's offset.
+        return JsonResponse({"reason": "server_error", "message": str(UPLOAD_CONFLICT)}, status=500)
+    if request.path.startswith("/api/"):
         return JsonResponse({"detail": message, "code": "server_error"}, status=500)
     return render(request, "intake/server_error.html", status=500)

@@ -168,6 +168,8 @@ class ProcessGroup:
 
     tmp: Path
     redis_url: str | None = None
+    # Environment every process of the group gets, on top of the test's own.
+    extra_env: dict[str, str] = field(default_factory=dict)
     started: list[subprocess.Popen[bytes]] = field(default_factory=list)
     mail_dir: Path = field(init=False)
 
@@ -182,6 +184,7 @@ class ProcessGroup:
             "DJANGO_SETTINGS_MODULE": "config.settings",
             "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
             "DJANGO_EMAIL_FILE_PATH": str(self.mail_dir),
+            **self.extra_env,
             **extra,
         }
         if self.redis_url is not None:
