@@ -80,6 +80,14 @@ def test_every_gunicorn_starts_with_the_one_configuration() -> None:
             assert "config/gunicorn.py" in source or "GUNICORN_CONFIG" in source, path
 
 
+def test_the_app_is_served_only_through_wsgi() -> None:
+    # Django's ASGI handler reads a whole request body into a temporary file before the
+    # view runs: plaintext uploads would touch disk (promise 2), and nothing could be kept
+    # of a post cut midway (promise 9).
+    assert not (ROOT / "config" / "asgi.py").exists()
+    assert (ROOT / "config" / "wsgi.py").exists()
+
+
 def test_gunicorn_configuration_has_threads_idle_limits_and_no_control_socket() -> None:
     namespace: dict[str, Any] = {}
     exec((ROOT / "config" / "gunicorn.py").read_text(), namespace)  # noqa: S102
