@@ -39,6 +39,7 @@ from django.utils.datastructures import MultiValueDict
 from intake.forms import FollowUpForm, ReportForm
 from intake.quarantine import EncryptedUpload, EncryptingUploadHandler
 from intake.receipts import receipt_code_new
+from intake.segments import database_connection_release
 from intake.services import (
     REFUSED_STORAGE,
     REFUSED_TOO_MANY,
@@ -136,6 +137,9 @@ class TextFirst:
         if self._csrf_ok(fields):
             self.text = self.text_accept(fields, [], early=True)
             self.early = self.committed
+            if self.early:
+                # The file may take minutes: hold no database connection meanwhile.
+                database_connection_release()
 
     def file_begins(self, field_name: str) -> bool:
         """A file part begins; False when it is to be read past, not kept."""

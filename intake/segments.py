@@ -76,7 +76,7 @@ def upload_segments_receive(
             stored += len(pending)
             pending.clear()
             if time.monotonic() - started > SLOW_SEGMENT_S:
-                _database_connection_release()
+                database_connection_release()
             started = time.monotonic()
     if pending and len(head) == head_needed:
         item = _segment_store(item=item, offset=stored, plaintext=bytes(pending))
@@ -104,7 +104,8 @@ def _segment_store(*, item: MediaItem, offset: int, plaintext: bytes) -> MediaIt
         raise
 
 
-def _database_connection_release() -> None:
-    # Outside a transaction only; the next query opens a connection again.
+def database_connection_release() -> None:
+    """Give the database connection back while a request waits on a slow client; the
+    next query opens one again. Outside a transaction only."""
     if not connection.in_atomic_block:
         connection.close()
