@@ -48,14 +48,17 @@ workers = _positive_int("TESTIGO_WEB_WORKERS", 2)
 # Each slow upload holds a thread for as long as it takes; a thread waiting on a socket
 # costs ~100 kB of memory and no CPU.
 threads = _positive_int("TESTIGO_WEB_THREADS", 40)
-# A worker accepts a connection only with a thread free for it (plus a few kept alive):
-# otherwise requests queued inside a busy worker wait behind slow uploads while another
-# worker idles.
-worker_connections = threads + 8
+# A worker accepts a connection only while it has a thread free for it: a request accepted
+# by a worker whose threads all hold slow uploads would wait behind them (measured: 30 s
+# stalls of GET / with 50 drippers when one worker took more than its share) while the
+# other worker idled. Connections beyond all threads wait in the listen backlog instead.
+worker_connections = threads
+# So no connection is kept open idle between requests (it would take a thread's place):
+# keep-alive to phones is the reverse proxy's job (deploy/nginx.conf).
+keepalive = 0
 # gthread's heartbeat, not a limit on a request: the main loop notifies while threads work.
 timeout = 60
 graceful_timeout = 30
-keepalive = 5
 control_socket_disable = True
 accesslog = None
 # The proxy in front (deploy/nginx.conf) has already checked these; directly facing
