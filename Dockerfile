@@ -13,4 +13,4 @@ RUN DJANGO_SECRET_KEY=build TESTIGO_QUARANTINE_KEY=build python manage.py collec
     && DJANGO_SECRET_KEY=build TESTIGO_QUARANTINE_KEY=build python manage.py compilemessages --ignore=/opt/venv
 RUN useradd --system --uid 1000 testigo && mkdir -p /app/var && chown testigo /app/var
 USER testigo
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000"]
+CMD ["gunicorn", "-c", "config/gunicorn.py", "--bind", "0.0.0.0:8000"]

@@ -3,10 +3,10 @@ tus in one PATCH. Prints the growth; goal < 50 MB.
 
     .venv/bin/python bench/upload_memory.py [size_mb]
 
-Starts its own gunicorn (one sync worker) on the embedded default under a temporary
-TESTIGO_VAR_DIR, creates a report, streams the file, samples the worker's RSS. Its own
-upload throttle is raised (TESTIGO_THROTTLE_UPLOADS_PER_HOUR) so repeated runs from one
-address are not refused; an upload that is not accepted whole gives no figure (exit 1).
+Starts its own gunicorn (config/gunicorn.py, one worker) on the embedded default under a
+temporary TESTIGO_VAR_DIR, creates a report, streams the file, samples the worker's RSS.
+Its own upload throttle is raised (TESTIGO_THROTTLE_UPLOADS_PER_HOUR) so repeated runs from
+one address are not refused; an upload that is not accepted whole gives no figure (exit 1).
 """
 
 from __future__ import annotations
@@ -58,8 +58,8 @@ def main() -> None:
         cwd=ROOT, env=env, check=True, capture_output=True, text=True,
     ).stdout.strip()  # fmt: skip
     server = subprocess.Popen(
-        [python, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{PORT}",
-         "--workers", "1", "--timeout", "600"],
+        [python, "-m", "gunicorn", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{PORT}",
+         "--workers", "1"],
         cwd=ROOT, env=env,
     )  # fmt: skip
     try:

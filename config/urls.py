@@ -7,7 +7,6 @@ from reports.api.docs import PartnerDocsView
 # Problem details under /api/ and /tus/, Django's usual pages elsewhere (reports.problems).
 handler400 = "reports.problems.bad_request"
 handler404 = "reports.problems.page_not_found"
-handler500 = "reports.problems.server_error"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -19,3 +18,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("intake.urls")),
 ]
+
+# Every unexpected error answers in the visitor's language (a page, or JSON under /api/).
+handler500 = "intake.views.server_error"

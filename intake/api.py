@@ -11,10 +11,9 @@ from typing import Any
 from django import forms as django_forms
 from django.conf import settings
 from django.http import HttpResponse
-from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -23,8 +22,8 @@ from rest_framework.views import APIView
 
 from intake.forms import FACT_FIELDS, ReportForm
 from intake.messages import THROTTLED, refusal_message
-from intake.services import submission_submit
-from intake.throttle import client_token, throttle_hit
+from intake.receiving import ReportPost
+from intake.throttle import throttle_hit
 from reports.api.errors import problem_doc, problem_responses
 from reports.problems import problem_response
 
@@ -97,6 +96,9 @@ class IntakeReportView(APIView):
             "fact is optional. Any number of `media` file parts may follow (photos, video, "
             "audio). Files that cannot be accepted (unsupported type, too large, too many) "
             "are refused individually and listed in `refused_media`; the report is kept. "
+            "Send the text fields before the media parts: the report is committed as soon "
+            "as the first media part begins, so it is kept even if the connection fails "
+            "during a file, and fields after a media part are not read. "
             "Larger files can be sent resumably afterwards with tus 1.0 at `/tus/`, with "
             "the receipt code in `Upload-Metadata` as `receipt`. "
             f"Facts: {', '.join(FACT_FIELDS)}."
@@ -105,20 +107,24 @@ class IntakeReportView(APIView):
     def post(self, request: Request) -> Response | HttpResponse:
         if throttle_hit(request, scope="report", limit=settings.TESTIGO_THROTTLE_REPORTS_PER_HOUR):
             return problem_response(status=429, code="throttled", detail=str(THROTTLED))
-        files = MultiValueDict({"attachments": request.FILES.getlist("media")})
-        form = ReportForm(request.POST, files)
-        if not form.is_valid():
+        # Parsed as it streams in, text first (intake.receiving), not by DRF's parser.
+        content_type = request.content_type
+        if content_type and not content_type.startswith("multipart/form-data"):
+            raise exceptions.UnsupportedMediaType(content_type)
+        post = ReportPost(request._request, api=True)
+        post.receive()
+        if not post.receipt_code:
+            form = post.form or ReportForm({})
             # The form's own messages, already in the witness's language.
             errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
             return problem_response(
                 status=400, code="invalid", detail=_("Please check the form"), errors=errors
             )
-        result = submission_submit(form.submission(), client=client_token(request))
         body = {
-            "receipt_code": result.receipt_code,
+            "receipt_code": post.receipt_code,
             "refused_media": [
                 {"index": r.position, "reason": r.reason, "message": refusal_message(r.reason)}
-                for r in result.refused
+                for r in post.refused
             ],
         }
         response = Response(body, status=status.HTTP_201_CREATED)

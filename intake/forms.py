@@ -190,19 +190,10 @@ class ReportForm(forms.Form):
     injuries = _answer(_("Was anyone hurt?"))
     force_used = _answer(_("Did agents use force?"))
     bystanders_arrested = _answer(_("Were bystanders arrested?"))
-    # --- Media
-    attachments = media_field()
     # --- Consent and contact
     consent_contact = forms.BooleanField(label=_("Legal aid may contact me"), required=False)
-    consent_share_partners = forms.BooleanField(
-        label=_("My photos and videos may be shared with partner legal organisations"),
-        required=False,
-    )
     consent_contact_partners = forms.BooleanField(
         label=_("A partner legal organisation may contact me"), required=False
-    )
-    consent_publish = forms.BooleanField(
-        label=_("My photos and videos may be published after faces are hidden"), required=False
     )
     contact_channel = forms.ChoiceField(
         label=_("How can we reach you?"),
@@ -221,6 +212,15 @@ class ReportForm(forms.Form):
     contact_safe_times = _text(
         _("Safe times to reach you"), 200, _("For example: weekdays after 6 pm.")
     )
+    # --- Media, last (see SECTIONS)
+    consent_share_partners = forms.BooleanField(
+        label=_("My photos and videos may be shared with partner legal organisations"),
+        required=False,
+    )
+    consent_publish = forms.BooleanField(
+        label=_("My photos and videos may be published after faces are hidden"), required=False
+    )
+    attachments = media_field()
     # --- Honeypot: hidden with CSS; a person never fills it in.
     website = forms.CharField(label=_("Leave this empty"), required=False)
 
@@ -254,18 +254,21 @@ class ReportForm(forms.Form):
             _("People affected"),
             ("detained_count", "children_present", "injuries", "force_used", "bystanders_arrested"),
         ),
-        (_("Photos, videos and audio"), ("attachments",)),
         (
             _("Consent and contact"),
             (
                 "consent_contact",
-                "consent_share_partners",
                 "consent_contact_partners",
-                "consent_publish",
                 "contact_channel",
                 "contact_value",
                 "contact_safe_times",
             ),
+        ),
+        # Last: a post without JavaScript sends the fields in this order, and its text is
+        # committed when the first file begins (intake.receiving), before the file's bytes.
+        (
+            _("Photos, videos and audio"),
+            ("consent_share_partners", "consent_publish", "attachments"),
         ),
     )
 

@@ -26,6 +26,9 @@ def unavailable_message() -> str:
 
 
 class DatabaseUnavailableMiddleware:
+    """A lost database connection is a temporary outage, not a bug: say so, in the
+    witness's language, with 503 and Retry-After, instead of a bare 500."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 

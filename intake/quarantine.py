@@ -8,8 +8,10 @@ random access and truncation or reordering is detected.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import io
+import itertools
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -179,7 +181,7 @@ class DecryptingReader(_SeekablePlaintext):
 
 class ConcatenatedReader(_SeekablePlaintext):
     """A seekable plaintext view of several quarantine streams read one after another: a
-    resumable upload is stored as one encrypted part per request that added to it. Parts
+    resumable upload is stored as one encrypted part per segment (intake.segments). Parts
     are opened one at a time, so a thousand parts do not hold a thousand files open."""
 
     def __init__(
@@ -187,7 +189,7 @@ class ConcatenatedReader(_SeekablePlaintext):
     ) -> None:
         super().__init__()
         self._openers = openers
-        self._starts = [sum(sizes[:i]) for i in range(len(sizes))]
+        self._starts = [0, *itertools.accumulate(sizes)][: len(sizes)]
         self._sizes = list(sizes)
         self._size = sum(sizes)
         self._key = key
@@ -217,10 +219,11 @@ class ConcatenatedReader(_SeekablePlaintext):
         super().close()
 
     def _part_at(self, pos: int) -> int:
-        for index in range(len(self._sizes) - 1, -1, -1):
-            if self._starts[index] <= pos and self._sizes[index]:
-                return index
-        return 0
+        # A resumable upload has a part per stored segment: thousands for a large video.
+        index = bisect.bisect_right(self._starts, pos) - 1
+        while index > 0 and not self._sizes[index]:
+            index -= 1
+        return max(index, 0)
 
     def _part(self, index: int) -> DecryptingReader:
         if index != self._open_index or self._reader is None:
@@ -261,7 +264,7 @@ class EncryptingUploadHandler(FileUploadHandler):
         self._too_large = False
         self._limit = int(settings.TESTIGO_MAX_UPLOAD_BYTES)
 
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         self._size += len(raw_data)
         if len(self._head) < HEAD_SIZE:
             self._head += raw_data[: HEAD_SIZE - len(self._head)]
@@ -276,7 +279,11 @@ class EncryptingUploadHandler(FileUploadHandler):
         self._writer.write(raw_data)
         return None
 
-    def file_complete(self, file_size: int) -> EncryptedUpload:
+    def file_complete(self, file_size: int) -> EncryptedUpload | None:
+        return self.encrypted_upload()
+
+    def encrypted_upload(self) -> EncryptedUpload:
+        """The file just received, sealed."""
         if self._size > size_limit(upload_kind(self._head)):
             self._too_large = True
         self._writer.close()

@@ -8,33 +8,26 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import secrets
-import tempfile
-import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
-from django.core.files import File
-from django.core.files.storage import storages
 from django.db import transaction
 from django.utils import timezone
 
 from intake.limits import size_limit, upload_kind
 from intake.pipeline import media_item_destroy_quarantine, media_item_enqueue
-from intake.quarantine import SPOOL_MAX, EncryptingWriter
 from intake.sanitize.sniff import HEAD_SIZE
+from intake.segments import upload_segments_receive
 from reports import selectors
 from reports.models import MediaItem, MediaStatus, RefusalReason, Report
 from reports.services import (
     ServiceError,
     UploadConflict,
     media_item_upload_abandon,
-    media_item_upload_append,
     media_item_upload_start,
 )
-
-READ_CHUNK = 1024 * 1024
 
 # The refusals this module's functions raise, by the names they use (RefusalReason values;
 # intake/tus.py maps REFUSED_TOO_LARGE to 413).
@@ -90,10 +83,11 @@ def resumable_upload_create(*, report: Report, length: int) -> ResumableUpload:
 def resumable_upload_append(
     *, item: MediaItem, offset: int, length: int, read: Callable[[int], bytes]
 ) -> MediaItem:
-    """Append ``length`` bytes read from ``read`` at ``offset``. The bytes are encrypted as
-    they arrive and stored as one part; when the connection drops midway, what did arrive
-    is kept, so the client resumes from there. Raises UploadConflict on an offset mismatch
-    and UploadRefused when the file cannot be accepted (the upload then ends)."""
+    """Append ``length`` bytes read from ``read`` at ``offset``. The bytes are encrypted and
+    stored segment by segment as they arrive (intake.segments): when the connection drops
+    or the process dies midway, what was stored is kept, so the client resumes from there.
+    Raises UploadConflict on an offset mismatch and UploadRefused when the file cannot be
+    accepted (the upload then ends)."""
     if item.status != MediaStatus.UPLOADING:
         raise UploadRefused(REFUSED_EXPIRED)
     if item.upload_expires_at is not None and item.upload_expires_at < timezone.now():
@@ -103,39 +97,14 @@ def resumable_upload_append(
     total = item.upload_length or 0
     if offset + length > total:
         raise UploadRefused(REFUSED_TOO_LARGE)
-    head_needed = min(HEAD_SIZE, total) if offset == 0 else 0
-    head = b""
-    received = 0
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX) as ciphertext:
-        writer = EncryptingWriter(ciphertext)
-        while received < length:
-            try:
-                chunk = read(min(READ_CHUNK, length - received))
-            except OSError:
-                break  # the client went away: keep what arrived
-            if not chunk:
-                break
-            if len(head) < head_needed:
-                head += chunk[: head_needed - len(head)]
-                if len(head) == head_needed:
-                    _upload_check_head(item=item, head=head, total=total)
-            writer.write(chunk)
-            received += len(chunk)
-        if received == 0 or len(head) < head_needed:
-            # Too little to judge the file's type yet: keep nothing, the client resends.
-            return item
-        writer.close()
-        ciphertext.seek(0)
-        name = storages["quarantine"].save(
-            f"{item.quarantine_name}{offset:013d}-{uuid.uuid4().hex[:8]}.tq", File(ciphertext)
-        )
-    try:
-        updated = media_item_upload_append(
-            item_id=item.id, offset=offset, part_name=name, size=received
-        )
-    except Exception:
-        storages["quarantine"].delete(name)
-        raise
+    updated = upload_segments_receive(
+        item=item,
+        offset=offset,
+        length=length,
+        read=read,
+        head_needed=min(HEAD_SIZE, total) if offset == 0 else 0,
+        check_head=lambda head: _upload_check_head(item=item, head=head, total=total),
+    )
     if updated.status == MediaStatus.QUARANTINED:
         transaction.on_commit(partial(media_item_enqueue, media_item_id=updated.id))
     return updated

@@ -8,17 +8,22 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, requires_csrf_token
 from django.views.decorators.http import require_http_methods, require_POST
 
 from intake.followup import followup_close, followup_open, followup_report
 from intake.forms import FollowUpForm, ReceiptCodeForm, ReportForm
-from intake.messages import RECEIPT_UNKNOWN, THROTTLED, refusal_message, size_limits_text
-from intake.receipts import receipt_code_new
-from intake.services import RefusedUpload, report_media_add, submission_submit
-from intake.throttle import TooManyCodeAttempts, client_token, receipt_code_report, throttle_hit
-from reports import selectors
+from intake.messages import (
+    RECEIPT_UNKNOWN,
+    THROTTLED,
+    refusal_message,
+    size_limits_text,
+)
+from intake.receiving import FollowUpPost, ReportPost
+from intake.services import RefusedUpload
+from intake.throttle import TooManyCodeAttempts, receipt_code_report, throttle_hit
+from reports import problems, selectors
 from reports.models import Moderation, Report
-from reports.services import report_message_reply
 
 # The script asks for a JSON answer so it can upload the files itself, resumably, after
 # the text is committed.
@@ -43,42 +48,49 @@ def _refused(refused: list[RefusedUpload]) -> list[dict[str, Any]]:
 
 
 def _throttled(request: HttpRequest) -> HttpResponse:
+    _body_discard(request)
     if request.headers.get(RESUMABLE_HEADER):
         return JsonResponse({"message": str(THROTTLED)}, status=429)
     return render(request, "intake/throttled.html", {"message": THROTTLED}, status=429)
 
 
+def _body_discard(request: HttpRequest) -> None:
+    """Read a post that will not be used to its end, unparsed, so the browser, still
+    sending, sees the answer instead of a reset connection."""
+    try:
+        while request.read(64 * 1024):
+            pass
+    except OSError:
+        pass
+
+
+# The form posts stream in and are parsed text first (intake.receiving), which checks
+# CSRF itself once the text parts have arrived: the middleware would read the whole body
+# before the view.
+@csrf_exempt
 @never_cache
 @require_http_methods(["GET", "POST"])
 def report_new(request: HttpRequest) -> HttpResponse:
     resumable = request.headers.get(RESUMABLE_HEADER) == "1"
+    form = ReportForm()
     if request.method == "POST":
         if throttle_hit(request, scope="report", limit=settings.TESTIGO_THROTTLE_REPORTS_PER_HOUR):
             return _throttled(request)
-        form = ReportForm(request.POST, request.FILES)
-        if form.is_valid():
-            if form.is_spam:
-                # Answer like a success so a bot learns nothing; store nothing.
-                code, refused = receipt_code_new(), []
-            else:
-                result = submission_submit(
-                    form.submission(),
-                    resumable_uploads_follow=resumable,
-                    client=client_token(request),
-                )
-                code, refused = result.receipt_code, _refused(result.refused)
+        post = ReportPost(request, resumable_uploads_follow=resumable)
+        post.receive()
+        if post.refusal is not None:
+            return post.refusal
+        if post.receipt_code:
+            code, refused = post.receipt_code, _refused(post.refused)
             if resumable:
-                response: HttpResponse = JsonResponse({"receipt_code": code, "refused": refused})
-            else:
-                # The receipt is shown once, in this response only: never in a URL.
-                response = render(
-                    request, "intake/receipt.html", {"receipt_code": code, "refused": refused}
-                )
-            return response
+                return JsonResponse({"receipt_code": code, "refused": refused})
+            # The receipt is shown once, in this response only: never in a URL.
+            return render(
+                request, "intake/receipt.html", {"receipt_code": code, "refused": refused}
+            )
+        form = post.form or form
         if resumable:
             return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-    else:
-        form = ReportForm()
     return render(request, "intake/report_form.html", {"form": form, **_limits()})
 
 
@@ -133,23 +145,25 @@ def _followup_page(
     return render(request, "intake/followup.html", context)
 
 
+@csrf_exempt  # checked by FollowUpPost once the text parts are in (see report_new)
 @never_cache
 @require_POST
 def followup_send(request: HttpRequest) -> HttpResponse:
     report = followup_report(request)
     if report is None:
+        _body_discard(request)
         return redirect("intake:followup")
     if throttle_hit(request, scope="followup", limit=settings.TESTIGO_THROTTLE_FOLLOWUPS_PER_HOUR):
         return _throttled(request)
-    form = FollowUpForm(request.POST, request.FILES)
-    if not form.is_valid():
-        return _followup_page(request, report, form)
-    if form.cleaned_data["body"]:
-        report_message_reply(report=report, body=form.cleaned_data["body"])
-    refused = report_media_add(
-        report=report, uploads=form.cleaned_data["attachments"], client=client_token(request)
+    post = FollowUpPost(request, report)
+    post.receive()
+    if post.refusal is not None:
+        return post.refusal
+    if not post.committed:
+        return _followup_page(request, report, post.form or FollowUpForm())
+    return _followup_page(
+        request, report, FollowUpForm(), sent=True, refused=_refused(post.refused)
     )
-    return _followup_page(request, report, FollowUpForm(), sent=True, refused=_refused(refused))
 
 
 @never_cache
@@ -184,3 +198,15 @@ def quick_exit(request: HttpRequest) -> HttpResponse:
 @never_cache
 def safety(request: HttpRequest) -> HttpResponse:
     return render(request, "intake/safety.html")
+
+
+@requires_csrf_token
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: an unexpected error answers in the visitor's language, never with a
+    bare English page: a problem document under /api/ and /tus/ (segments stored before the
+    error stay, so an upload resumes from HEAD's offset), a page elsewhere. Reached only
+    before anything of the step was committed: a post whose text was committed answers
+    with its receipt even if a file then failed."""
+    if problems.is_problem_path(request):
+        return problems.server_error(request)
+    return render(request, "intake/server_error.html", status=500)

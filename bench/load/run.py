@@ -6,11 +6,12 @@ Usage:
   .venv/bin/python bench/load/run.py soak  [--minutes 10] [--clients 2]
 
 Everything runs as processes of its own: a bench database (created and dropped on the
-system PostgreSQL: --database-url), a redis-server on a free port, gunicorn (3 sync
-workers) and Celery workers. The load is closed-loop: each client thread submits, waits
-for the answer, submits again. Every client comes from 127.0.0.1, so the stack runs with
-the witness throttles raised (TESTIGO_THROTTLE_*_PER_HOUR = 10,000,000; --throttle sets
-another value): with the defaults every report after the 30th an hour would answer 429.
+system PostgreSQL: --database-url), a redis-server on a free port, gunicorn
+(config/gunicorn.py, 3 workers) and Celery workers. The load is closed-loop: each client
+thread submits, waits for the answer, submits again. Every client comes from 127.0.0.1, so
+the stack runs with the witness throttles raised (TESTIGO_THROTTLE_*_PER_HOUR =
+10,000,000; --throttle sets another value): with the defaults every report after the 30th
+an hour would answer 429.
 
 A figure computed over errors is not a figure: where a step had any (a non-201 answer, or
 a report not settled in time) it prints "n/a (N errors)" instead, and the bench exits 1.
@@ -127,8 +128,8 @@ class Stack:
         self.stop_web()
         port = free_port()
         self.web = subprocess.Popen(
-            [PY, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", "3", "--timeout", "120", "--no-control-socket"],
+            [PY, "-m", "gunicorn", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{port}",
+             "--workers", "3"],
             cwd=ROOT, env=self.env(DJANGO_SETTINGS_MODULE=settings_module),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -472,8 +473,8 @@ def main() -> None:
         stack.migrate()
         stack.start_web()
         print(
-            f"machine: {os.cpu_count()} CPUs; gunicorn 3 sync workers; Celery prefork, "
-            f"concurrency 1 per worker process; PostgreSQL and Redis on loopback"
+            f"machine: {os.cpu_count()} CPUs; gunicorn 3 gthread workers (config/gunicorn.py); "
+            f"Celery prefork, concurrency 1 per worker process; PostgreSQL and Redis on loopback"
         )
         print(
             f"throttles: TESTIGO_THROTTLE_*_PER_HOUR = "

@@ -16,6 +16,7 @@ DEBIAN_PACKAGES = {
     "chromium": "chromium",
     "redis-server": "redis-server",
     "pg_ctlcluster": "postgresql",
+    "nginx": "nginx",
 }
 
 SHARED_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "media-samples"

@@ -1,24 +1,16 @@
 """Real processes for fault tests: a Redis server of our own (the system one is shared and
-must never be stopped), gunicorn and Celery workers pointed at it and at the test database.
+must never be stopped), and gunicorn and Celery workers (tests/processes.py) pointed at it
+and at the test database.
 
 Every process started here is ours, stopped by its own handle at teardown."""
 
 from __future__ import annotations
 
-import http.client
-import io
-import json
-import os
 import signal
 import socket
 import subprocess
-import sys
-import time
-import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -27,26 +19,15 @@ from django.conf import settings
 from django.db import connection
 
 from reports.models import MediaItem, Report
-from tests.conftest import _database_url_for_worker
+from tests.factories.processes import (
+    HttpResult,
+    ProcessGroup,
+    free_port,
+    http_request,
+    multipart,
+    wait_until,
+)
 from tests.factories.tools import need, require_tool
-
-ROOT = Path(__file__).resolve().parents[2]
-READY_TIMEOUT = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not within {timeout} s")
-        time.sleep(0.1)
 
 
 class RedisServer:
@@ -68,7 +49,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        _wait(self.answers, 10, "redis-server start")
+        wait_until(self.answers, 10, "redis-server start")
 
     def answers(self) -> bool:
         try:
@@ -112,94 +93,12 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server.stop()
 
 
-@dataclass
-class Processes:
-    """Workers and web servers started by one test, on one Redis and the test database."""
+class Processes(ProcessGroup):
+    """Workers and web servers started by one test, on its own Redis and the test database."""
 
-    redis: RedisServer
-    tmp: Path
-    started: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    mail_dir: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.mail_dir = self.tmp / "mail"
-
-    def env(self, **extra: str) -> dict[str, str]:
-        return {
-            **os.environ,
-            "DATABASE_URL": _database_url_for_worker(),
-            "REDIS_URL": self.redis.url,
-            "TESTIGO_VAR_DIR": str(settings.VAR_DIR),
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "DJANGO_EMAIL_FILE_PATH": str(self.mail_dir),
-            **extra,
-        }
-
-    def worker(
-        self, *, concurrency: int = 1, beat: bool = False, **extra: str
-    ) -> subprocess.Popen[bytes]:
-        log = self.tmp / f"worker-{uuid.uuid4().hex[:6]}.log"
-        args = [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--loglevel", "INFO",
-            "--concurrency", str(concurrency), "--pool", "prefork", "--without-gossip",
-            "--without-mingle", "--without-heartbeat",
-            "--hostname", f"fault-{uuid.uuid4().hex[:8]}@%h",
-        ]  # fmt: skip
-        if beat:
-            args += ["--beat", "--schedule", str(self.tmp / f"beat-{uuid.uuid4().hex[:6]}")]
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                args, env=self.env(**extra), stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
-            )
-        self.started.append(process)
-        _wait(
-            lambda: b" ready." in log.read_bytes() or process.poll() is not None,
-            READY_TIMEOUT,
-            "celery worker ready",
-        )
-        assert process.poll() is None, log.read_text()[-3000:]
-        process.log = log  # type: ignore[attr-defined]
-        return process
-
-    def gunicorn(self, *, workers: int = 2, **extra: str) -> str:
-        """Start gunicorn on a free port; returns its host:port."""
-        port = free_port()
-        log = self.tmp / f"gunicorn-{port}.log"
-        with log.open("wb") as out:
-            process = subprocess.Popen(
-                [
-                    sys.executable, "-m", "gunicorn", "config.wsgi", "--bind",
-                    f"127.0.0.1:{port}", "--workers", str(workers), "--timeout", "60",
-                    "--no-control-socket",
-                ],
-                env=self.env(**extra),
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-            )  # fmt: skip
-        self.started.append(process)
-        address = f"127.0.0.1:{port}"
-
-        def up() -> bool:
-            try:
-                return http_get(address, "/").status == 200
-            except OSError:
-                return False
-
-        _wait(up, READY_TIMEOUT, "gunicorn ready")
-        return address
-
-    def stop_all(self) -> None:
-        for process in reversed(self.started):
-            if process.poll() is None:
-                process.terminate()
-        for process in self.started:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+    def __init__(self, redis: RedisServer, tmp: Path) -> None:
+        super().__init__(tmp, redis_url=redis.url)
+        self.redis = redis
 
 
 @pytest.fixture
@@ -225,60 +124,6 @@ def pool_children(worker: subprocess.Popen[bytes]) -> list[int]:
 
 def thread_count(pid: int) -> int:
     return len(list(Path(f"/proc/{pid}/task").iterdir()))
-
-
-@dataclass
-class HttpResult:
-    status: int
-    body: bytes
-    seconds: float
-    headers: dict[str, str]
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-def http_get(address: str, path: str, timeout: float = 10) -> HttpResult:
-    return http_request(address, "GET", path, b"", {}, timeout)
-
-
-def http_request(
-    address: str,
-    method: str,
-    path: str,
-    body: bytes,
-    headers: dict[str, str],
-    timeout: float = 30,
-) -> HttpResult:
-    host, port = address.split(":")
-    started = time.monotonic()
-    conn = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    try:
-        conn.request(method, path, body=body, headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-        return HttpResult(
-            response.status, data, time.monotonic() - started, dict(response.getheaders())
-        )
-    finally:
-        conn.close()
-
-
-def multipart(fields: dict[str, str], files: list[tuple[str, str, bytes]]) -> tuple[bytes, str]:
-    """(body, content type) of a multipart/form-data request."""
-    boundary = uuid.uuid4().hex
-    out = io.BytesIO()
-    for name, value in fields.items():
-        out.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode())
-        out.write(value.encode() + b"\r\n")
-    for name, filename, data in files:
-        out.write(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
-            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
-        )
-        out.write(data + b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return out.getvalue(), f"multipart/form-data; boundary={boundary}"
 
 
 def api_submit(

@@ -26,8 +26,9 @@ from intake.pipeline import quarantine_sweep
 from reports.models import MediaItem, MediaStatus, Report
 from tests.factories import jpeg_with_gps
 from tests.factories.problems import assert_problem
+from tests.factories.processes import ROOT, HttpResult, http_request
 from tests.factories.tools import need
-from tests.faults.conftest import ROOT, HttpResult, Processes, api_submit, http_request
+from tests.faults.conftest import Processes, api_submit
 
 pytestmark = [pytest.mark.hostile]
 

@@ -29,7 +29,14 @@ from intake.receipts import receipt_code_new
 from reports.models import MediaItem, MediaStatus, Report
 from tests.conftest import _database_url_for_worker
 from tests.factories import jpeg_with_gps
-from tests.faults.conftest import READY_TIMEOUT, _wait, free_port, http_request, multipart
+from tests.factories.processes import (
+    GUNICORN_CONFIG,
+    READY_TIMEOUT,
+    free_port,
+    http_request,
+    multipart,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.hostile, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,8 +65,8 @@ def web(tmp_path: Path) -> Iterator[Web]:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [
-                sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}",
-                "--workers", "2", "--timeout", "60", "--no-control-socket",
+                sys.executable, "-m", "gunicorn", "-c", str(GUNICORN_CONFIG),
+                "--bind", f"127.0.0.1:{port}", "--workers", "2",
                 "--log-level", "debug", "--access-logfile", "-",
                 # pid, request line, status: which worker served what, and no address.
                 "--access-logformat", '%(p)s "%(r)s" %(s)s',
@@ -75,7 +82,7 @@ def web(tmp_path: Path) -> Iterator[Web]:
             return process.poll() is not None
 
     try:
-        _wait(up, READY_TIMEOUT, "gunicorn ready")
+        wait_until(up, READY_TIMEOUT, "gunicorn ready")
         assert process.poll() is None, log.read_text()[-3000:]
         yield Web(address, log)
     finally:

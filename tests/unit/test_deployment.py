@@ -1,5 +1,6 @@
-"""docker-compose.yml is wired to the settings the app reads; production settings are safe:
-`check --deploy` is clean and HTTPS is enforced whenever DEBUG is off."""
+"""docker-compose.yml is wired to the settings the app reads, gunicorn starts with its one
+configuration everywhere, the proxy in front holds its rules; production settings are
+safe: `check --deploy` is clean and HTTPS is enforced whenever DEBUG is off."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.field.proxy import NginxProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_SERVICES = ("web", "worker", "beat")
@@ -32,11 +35,87 @@ def _compose() -> dict[str, Any]:
 
 def _settings_env_names() -> set[str]:
     source = (ROOT / "config" / "settings.py").read_text()
-    return set(re.findall(r'env_(?:str|bool|int|list|secret)\(\s*"([A-Z0-9_]+)"', source))
+    return set(re.findall(r'env_(?:str|bool|int|list|secret|networks)\(\s*"([A-Z0-9_]+)"', source))
 
 
 def test_compose_has_every_service() -> None:
-    assert set(_compose()["services"]) == {"web", "worker", "beat", "postgres", "redis", "minio"}
+    assert set(_compose()["services"]) == {
+        "proxy",
+        "web",
+        "worker",
+        "beat",
+        "postgres",
+        "redis",
+        "minio",
+    }
+
+
+def test_compose_proxy_is_pinned_nginx_with_the_deploy_config_in_front_of_web() -> None:
+    services = _compose()["services"]
+    proxy = services["proxy"]
+    image, _, tag = proxy["image"].partition(":")
+    assert image == "nginx"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", tag), "pin an exact nginx version"
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert proxy["tmpfs"] == ["/var/cache/nginx"]
+    assert proxy["ports"] == ["8000:8080"]
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    # Witnesses reach gunicorn only through the proxy.
+    assert "ports" not in services["web"]
+    assert services["web"]["environment"]["TESTIGO_TRUSTED_PROXIES"]
+
+
+def test_every_gunicorn_starts_with_the_one_configuration() -> None:
+    web = " ".join(_compose()["services"]["web"]["command"])
+    assert "gunicorn -c config/gunicorn.py " in web
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert 'CMD ["gunicorn", "-c", "config/gunicorn.py",' in dockerfile
+    serve = (ROOT / "intake" / "management" / "commands" / "serve.py").read_text()
+    assert '"gunicorn", "-c", gunicorn_config' in serve
+    # No other place builds its own gunicorn command line.
+    for path in [*ROOT.glob("tests/**/*.py"), *ROOT.glob("bench/**/*.py")]:
+        source = path.read_text()
+        if '"gunicorn",' in source:
+            assert "config/gunicorn.py" in source or "GUNICORN_CONFIG" in source, path
+
+
+def test_the_app_is_served_only_through_wsgi() -> None:
+    # Django's ASGI handler reads a whole request body into a temporary file before the
+    # view runs: plaintext uploads would touch disk (promise 2), and nothing could be kept
+    # of a post cut midway (promise 9).
+    assert not (ROOT / "config" / "asgi.py").exists()
+    assert (ROOT / "config" / "wsgi.py").exists()
+
+
+def test_gunicorn_configuration_has_threads_idle_limits_and_no_control_socket() -> None:
+    namespace: dict[str, Any] = {}
+    exec((ROOT / "config" / "gunicorn.py").read_text(), namespace)  # noqa: S102
+    assert namespace["worker_class"] == "gthread"
+    assert namespace["control_socket_disable"] is True
+    assert namespace["accesslog"] is None
+    assert namespace["workers"] * namespace["threads"] <= 90, "PostgreSQL has 100 slots"
+    assert namespace["IDLE_TIMEOUT_S"] >= 60
+
+
+def test_proxy_streams_upload_bodies_and_logs_no_client(tmp_path: Path) -> None:
+    conf = (ROOT / "deploy" / "nginx.conf").read_text()
+    uploads = conf[conf.index("location ~ ^/(?:$|tus/|api/v1/intake/reports/$|follow-up/send/$)") :]
+    uploads = uploads[: uploads.index("}")]
+    assert "proxy_request_buffering off;" in uploads
+    assert "access_log off;" in conf
+    assert "error_log stderr crit;" in conf
+    assert "proxy_max_temp_file_size 0;" in conf
+    # Idle limits of at least a minute; nothing limits a request's total time.
+    for directive in ("client_body_timeout", "send_timeout", "proxy_read_timeout"):
+        seconds = int(re.search(rf"{directive} (\d+)s;", conf).group(1))  # type: ignore[union-attr]
+        assert seconds >= 60, directive
+
+
+def test_proxy_configuration_is_valid_for_the_nginx_the_tests_run(tmp_path: Path) -> None:
+    proxy = NginxProxy(tmp_path, upstream="127.0.0.1:9")
+    proxy.cache.mkdir()
+    checked = proxy.check()
+    assert checked.returncode == 0, checked.stderr
 
 
 def test_compose_app_services_set_only_variables_settings_read() -> None:

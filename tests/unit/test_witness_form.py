@@ -224,7 +224,8 @@ def test_api_submission_invalid_choice_answers_translated_400() -> None:
     ],
 )
 def test_report_form_asks_partner_contact_consent_on_its_own(language: str, label: str) -> None:
-    """A choice of its own, unticked by default, beside the other consents."""
+    """A choice of its own, unticked by default, beside the consent to be contacted (the
+    media consents come last, with the files: intake.receiving)."""
     page = Client().get("/", headers={"accept-language": language}).content.decode()
     assert f'<label for="id_consent_contact_partners">{label}' in page
     assert (
@@ -235,8 +236,8 @@ def test_report_form_asks_partner_contact_consent_on_its_own(language: str, labe
         page.index(f'name="{name}"')
         for name in (
             "consent_contact",
-            "consent_share_partners",
             "consent_contact_partners",
+            "consent_share_partners",
             "consent_publish",
         )
     ]
