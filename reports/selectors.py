@@ -10,16 +10,34 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.expressions import Combinable, OrderBy
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from reports.dhash import hamming
 from reports.models import (
+    REDACTABLE_FACTS,
     SETTLED_MEDIA,
     Agency,
+    Answer,
     MediaItem,
     MediaStatus,
+    MessageSender,
     Moderation,
     PartnerAPIKey,
     PartnerOrganisation,
@@ -30,17 +48,96 @@ from reports.models import (
 )
 
 
+def _first_when(condition: Q) -> OrderBy:
+    return Case(When(condition, then=Value(0)), default=Value(1)).asc()
+
+
+# The moderation queue's order: someone may be detained right now, then children, then
+# injuries; within each, the longest waiting first.
+QUEUE_ORDER: tuple[OrderBy | str, ...] = (
+    F("happening_now").desc(),
+    _first_when(Q(children_present=Answer.YES)),
+    _first_when(Q(injuries=Answer.YES)),
+    "received_at",
+    "id",
+)
+
+
+def with_conversation(queryset: QuerySet[Report]) -> QuerySet[Report]:
+    """``last_sender``: who wrote last with the witness (witness, staff, or None). The
+    witness replied when it is the witness."""
+    last = ReportMessage.objects.filter(report=OuterRef("pk")).order_by("-created_at", "-id")
+    return queryset.annotate(last_sender=Subquery(last.values("sender")[:1]))
+
+
+def witness_replied(queryset: QuerySet[Report]) -> QuerySet[Report]:
+    """Reports whose witness wrote last (an answer staff have not followed up yet)."""
+    if "last_sender" not in queryset.query.annotations:
+        queryset = with_conversation(queryset)
+    return queryset.filter(**{"last_sender": MessageSender.WITNESS})
+
+
 def moderation_queue() -> QuerySet[Report]:
-    """Reports waiting for a moderator, oldest first, with their media counted."""
-    return (
+    """Reports waiting for a moderator, most urgent first (QUEUE_ORDER), with their media
+    counted and who wrote last in the conversation with the witness."""
+    media = MediaItem.objects.filter(report=OuterRef("pk")).order_by().values("report")
+    count = Count("id")
+    return with_conversation(
         Report.objects.filter(moderation=Moderation.PENDING)
         .select_related("locked_by")
         .annotate(
-            media_count=Count("media_items"),
-            clean_media_count=Count("media_items", filter=Q(media_items__status="clean")),
+            media_count=Subquery(media.annotate(n=count).values("n")[:1]),
+            clean_media_count=Subquery(
+                media.filter(status=MediaStatus.CLEAN).annotate(n=count).values("n")[:1]
+            ),
         )
-        .order_by("received_at")
-    )
+    ).order_by(*QUEUE_ORDER)
+
+
+def moderation_queue_next(*, by: Any, after: Report | None = None) -> Report | None:
+    """The most urgent pending report ``by`` may take now (not held by someone else),
+    other than ``after``: where "Approve & next" and "Reject & next" go."""
+    now = timezone.now()
+    free = Q(locked_by__isnull=True) | Q(locked_until__lt=now) | Q(locked_by=by)
+    queue = Report.objects.filter(free, moderation=Moderation.PENDING)
+    if after is not None:
+        queue = queue.exclude(id=after.id)
+    return queue.order_by(*QUEUE_ORDER).only("id").first()
+
+
+_HEX_REFERENCE = re.compile(r"[0-9a-f]{4,32}")
+
+
+def reports_search(
+    queryset: QuerySet[Report], term: str, *, original_text: bool
+) -> QuerySet[Report]:
+    """Reports whose short id starts with ``term`` or whose free-text facts match it:
+    PostgreSQL full-text search (simple configuration: reports come in four languages),
+    a plain every-word-contained match elsewhere. Staff who may not read the witness's
+    own words search only what they are shown."""
+    term = term.strip()
+    if not term:
+        return queryset
+    match = Q()
+    reference = term.lower().replace("-", "")
+    if _HEX_REFERENCE.fullmatch(reference):
+        match |= Q(id__startswith=reference)
+    texts: dict[str, Combinable] = {
+        f"shown_{fact}": Coalesce(F(f"{fact}_redacted"), F(fact), output_field=TextField())
+        for fact in REDACTABLE_FACTS
+    }
+    if original_text:
+        texts |= {f"original_{fact}": F(fact) for fact in REDACTABLE_FACTS}
+    if connection.vendor == "postgresql":
+        queryset = queryset.annotate(search=SearchVector(*texts.values(), config="simple"))
+        match |= Q(search=SearchQuery(term, config="simple", search_type="websearch"))
+    else:  # SQLite, the embedded default: every word somewhere in the text
+        queryset = queryset.annotate(**texts)
+        every_word = Q()
+        for word in term.split():
+            every_word &= Q(*[(f"{name}__icontains", word) for name in texts], _connector=Q.OR)
+        match |= every_word
+    return queryset.filter(match)
 
 
 def media_items_to_sweep(*, idle_before: datetime) -> QuerySet[MediaItem]:
@@ -226,13 +323,16 @@ def overview(*, days: int = 90, now: datetime | None = None) -> Overview:
         (first_day + timedelta(days=i), counts.get(first_day + timedelta(days=i), 0))
         for i in range(days + 1)
     ]
+    # The town as everyone after moderation sees it (a moderator may have redacted it).
+    shown_town = Coalesce(F("town_redacted"), F("town"), output_field=TextField())
     by_town = [
         (town, n)
-        for town, n in recent.exclude(town="")
-        .values("town")
+        for town, n in recent.annotate(shown_town=shown_town)
+        .exclude(shown_town="")
+        .values("shown_town")
         .annotate(n=Count("id"))
-        .order_by("-n", "town")
-        .values_list("town", "n")[:12]
+        .order_by("-n", "shown_town")
+        .values_list("shown_town", "n")[:12]
     ]
     agency_counts: Counter[str] = Counter()
     for agencies in recent.values_list("agencies", flat=True).iterator(chunk_size=2000):
@@ -304,7 +404,8 @@ def report_next_position(*, report: Report) -> int:
 
 
 def report_messages(*, report: Report) -> QuerySet[ReportMessage]:
-    return report.messages.order_by("created_at", "id")
+    """The conversation with the witness, oldest first, with who asked."""
+    return report.messages.select_related("author").order_by("created_at", "id")
 
 
 def report_media_summary(*, report: Report) -> dict[str, int]:
