@@ -1,5 +1,5 @@
 """No staff edit is ever silently dropped (design promise 10, issue 12), in real Chromium
-at 1366×768: for every action button of a report's page, a pending edit is either saved
+at 1366x768: for every action button of a report's page, a pending edit is either saved
 with the action in the same request, or the action refuses and the page keeps the edit.
 Leaving a page with unsaved changes asks first."""
 
