@@ -135,14 +135,14 @@ def test_a_name_planted_in_every_field_leaves_by_no_exit(
     found = lawyer.get(reverse("admin:reports_report_changelist"), {"q": "Heights"})
     assert str(report.pk)[:8] in found.content.decode()
 
-    api_key, key = services.partner_api_key_create(organisation=partner, name="k")
+    _api_key, key = services.partner_api_key_create(organisation=partner, name="k")
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
     listing = api.get(reverse("api-partner-reports"))
     detail = api.get(reverse("api-partner-report", args=[report.pk]))
-    for response in (listing, detail):
-        assert response.status_code == 200
-        assert NAME not in response.content.decode()
+    for api_response in (listing, detail):
+        assert api_response.status_code == 200
+        assert NAME not in api_response.content.decode()
     assert {fact: detail.json()[fact] for fact in PLANTED} == {
         fact: _redacted(text) for fact, text in PLANTED.items()
     }
