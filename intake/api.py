@@ -25,6 +25,7 @@ from intake.forms import FACT_FIELDS, ReportForm
 from intake.messages import THROTTLED, refusal_message
 from intake.services import submission_submit
 from intake.throttle import throttle_hit
+from reports.api.docs import INTAKE_TAG
 from reports.api.errors import problem_doc, problem_responses
 from reports.problems import problem_response
 
@@ -85,6 +86,8 @@ class IntakeReportView(APIView):
 
     @extend_schema(
         operation_id="intake_report_create",
+        summary="Send a witness report (anonymous)",
+        tags=[INTAKE_TAG],
         request={"multipart/form-data": IntakeReportRequestSerializer},
         responses={
             201: IntakeReportResponseSerializer,

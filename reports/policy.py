@@ -177,6 +177,26 @@ NEVER_SHARED = {
 }
 
 
+# What staff read for each field when they choose an organisation's sharing profile.
+_LABELS = {
+    "id": "Report id (always sent)",
+    "received_at": "When the report was received",
+    "occurred_at": "Date and time it happened (the witness's clock)",
+    "occurred_text": "When it happened (the witness's words, redacted)",
+    "location_text": "Where it happened (the witness's words, redacted)",
+    "description": "What happened (moderated, redacted)",
+    "case_status": "Case status (legal aid's)",
+    "incident_id": "Incident (reports of the same event)",
+}
+
+
+def field_label(name: str) -> str:
+    """A shareable field as staff read it."""
+    if name in _LABELS:
+        return _LABELS[name]
+    return str(getattr(Report._meta.get_field(name), "verbose_name", name)).capitalize()
+
+
 def report_fields(report: Report, fields: Iterable[str] | None = None) -> dict[str, Any]:
     names = (
         list(SHAREABLE_FIELDS) if fields is None else [f for f in fields if f in SHAREABLE_FIELDS]
