@@ -70,10 +70,10 @@ def test_overview_labels_are_cut_to_their_column() -> None:
     assert shown is not None and len(shown.group(1)) <= LABEL_CHARS
 
 
-def test_api_reference_is_written_for_a_partner_developer(client: object) -> None:
+def test_api_reference_is_written_for_a_partner_developer() -> None:
     schema = json.loads(APIClient().get("/api/schema/?format=json").content)
     operations = [op for ops in schema["paths"].values() for op in ops.values()]
-    assert [op["tags"] for op in operations][0] == ["Partner API"]
+    assert [op["tags"] for op in operations[:-1]] == [["Partner API"]] * (len(operations) - 1)
     assert operations[-1]["operationId"] == "intake_report_create"
     assert all(op.get("summary") for op in operations)
     assert operations[0]["summary"] == "List the reports shared with you"
