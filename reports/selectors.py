@@ -13,7 +13,6 @@ from uuid import UUID
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import (
-    Case,
     Count,
     Exists,
     F,
@@ -22,10 +21,8 @@ from django.db.models import (
     QuerySet,
     Subquery,
     TextField,
-    Value,
-    When,
 )
-from django.db.models.expressions import Combinable, OrderBy
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -34,7 +31,6 @@ from reports.models import (
     REDACTABLE_FACTS,
     SETTLED_MEDIA,
     Agency,
-    Answer,
     MediaItem,
     MediaStatus,
     MessageSender,
@@ -47,20 +43,9 @@ from reports.models import (
     Warrant,
 )
 
-
-def _first_when(condition: Q) -> OrderBy:
-    return Case(When(condition, then=Value(0)), default=Value(1)).asc()
-
-
 # The moderation queue's order: someone may be detained right now, then children, then
-# injuries; within each, the longest waiting first.
-QUEUE_ORDER: tuple[OrderBy | str, ...] = (
-    F("happening_now").desc(),
-    _first_when(Q(children_present=Answer.YES)),
-    _first_when(Q(injuries=Answer.YES)),
-    "received_at",
-    "id",
-)
+# injuries (Report.urgency); within each, the longest waiting first. An index serves it.
+QUEUE_ORDER = ("-urgency", "received_at", "id")
 
 
 def with_conversation(queryset: QuerySet[Report]) -> QuerySet[Report]:
@@ -121,7 +106,11 @@ def reports_search(
     match = Q()
     reference = term.lower().replace("-", "")
     if _HEX_REFERENCE.fullmatch(reference):
-        match |= Q(id__startswith=reference)
+        by_id = Q(id__startswith=_uuid_prefix(reference))
+        if any(c.isdigit() for c in reference):
+            # A short id as staff quote it (e72c1eb2): words have no digits in them.
+            return queryset.filter(by_id)
+        match |= by_id
     texts: dict[str, Combinable] = {
         f"shown_{fact}": Coalesce(F(f"{fact}_redacted"), F(fact), output_field=TextField())
         for fact in REDACTABLE_FACTS
@@ -138,6 +127,17 @@ def reports_search(
             every_word &= Q(*[(f"{name}__icontains", word) for name in texts], _connector=Q.OR)
         match |= every_word
     return queryset.filter(match)
+
+
+def _uuid_prefix(hex_digits: str) -> str:
+    """The start of a UUID in its canonical form (PostgreSQL compares the text of its
+    native UUID, hyphens included; elsewhere Django drops them on both sides)."""
+    groups, start = [], 0
+    for size in (8, 4, 4, 4, 12):
+        if start < len(hex_digits):
+            groups.append(hex_digits[start : start + size])
+        start += size
+    return "-".join(groups)
 
 
 def media_items_to_sweep(*, idle_before: datetime) -> QuerySet[MediaItem]:

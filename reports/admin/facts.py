@@ -247,20 +247,26 @@ class ReportFactsMixin:
         }
         return short.get(obj.warrant, "")
 
-    @admin.display(description=_("urgent"))
+    @admin.display(description=_("flags"))
     def flags(self, obj: Report) -> SafeString:
-        """Only what is true, as words: nothing is drawn for what did not happen."""
+        """Only what is true, as words: nothing is drawn for what did not happen. The
+        witness replied: they wrote last in the conversation."""
         flags = [
             (label, css)
             for label, css, on in (
-                (_("now"), "now", obj.happening_now),
-                (_("children"), "children", obj.children_present == Answer.YES),
-                (_("injuries"), "injuries", obj.injuries == Answer.YES),
+                (_("now"), "flag-now", obj.happening_now),
+                (_("children"), "flag-children", obj.children_present == Answer.YES),
+                (_("injuries"), "flag-injuries", obj.injuries == Answer.YES),
+                (
+                    _("witness replied"),
+                    "replied",
+                    getattr(obj, "last_sender", None) == MessageSender.WITNESS,
+                ),
             )
             if on
         ]
         return format_html_join(
-            " ", '<span class="testigo-flag testigo-flag-{}">{}</span>', ((c, t) for t, c in flags)
+            " ", '<span class="testigo-flag testigo-{}">{}</span>', ((c, t) for t, c in flags)
         )
 
     @admin.display(description=_("media"))
@@ -270,12 +276,6 @@ class ReportFactsMixin:
     @admin.display(description=_("what happened"))
     def excerpt(self, obj: Report) -> str:
         return Truncator(obj.shown("description")).chars(EXCERPT_CHARS)
-
-    @admin.display(description=_("witness"))
-    def replied(self, obj: Report) -> SafeString:
-        if getattr(obj, "last_sender", None) == MessageSender.WITNESS:
-            return format_html('<span class="testigo-flag testigo-replied">{}</span>', _("replied"))
-        return SafeString("")
 
     @admin.display(description=_("taken by"))
     def taken_by(self, obj: Report) -> str:

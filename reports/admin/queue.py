@@ -186,8 +186,6 @@ class ModerationQueueAdmin(ReportFactsMixin, PageAdmin[Report]):
         "when",
         "warrant_display",
         "media_count",
-        "language",
-        "replied",
         "taken_by",
         "waiting",
     ]

@@ -147,7 +147,6 @@ class ReportAdmin(ReportFactsMixin, PageAdmin[Report]):
         "case_status",
         "priority",
         "assignee",
-        "replied",
     ]
     list_display_links = ["short_id", "excerpt"]
     list_select_related = ["assignee"]
