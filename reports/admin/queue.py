@@ -116,6 +116,11 @@ class ModerationForm(PageForm):
         fields = REDACTION_FIELDS
         widgets = {
             **{name: forms.Textarea(attrs={"rows": 2}) for name in REDACTION_FIELDS},
+            # One-line answers stay one line.
+            **{
+                name: forms.TextInput()
+                for name in ("town_redacted", "local_police_department_redacted")
+            },
             "description_redacted": forms.Textarea(
                 attrs={"rows": 8, "class": "testigo-words-text", "data-key": "e"}
             ),

@@ -42,6 +42,7 @@ def pending_report(n: int = 0, **facts: Any) -> Report:
         description=facts.pop("description", "Agents took Ana Ruiz from 4 Oak St."),
         occurred_text=facts.pop("occurred_text", ""),
         location_text=facts.pop("location_text", ""),
+        language=facts.pop("language", "en"),
         facts={
             "town": "Springfield",
             "consent_contact": True,
