@@ -13,6 +13,7 @@ from uuid import UUID
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import (
+    Case,
     Count,
     Exists,
     F,
@@ -21,8 +22,10 @@ from django.db.models import (
     QuerySet,
     Subquery,
     TextField,
+    Value,
+    When,
 )
-from django.db.models.expressions import Combinable
+from django.db.models.expressions import Combinable, OrderBy
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -31,6 +34,7 @@ from reports.models import (
     REDACTABLE_FACTS,
     SETTLED_MEDIA,
     Agency,
+    Answer,
     MediaItem,
     MediaStatus,
     MessageSender,
@@ -43,16 +47,31 @@ from reports.models import (
     Warrant,
 )
 
+
+def _first_when(condition: Q) -> OrderBy:
+    return Case(When(condition, then=Value(0)), default=Value(1)).asc()
+
+
 # The moderation queue's order: someone may be detained right now, then children, then
-# injuries (Report.urgency); within each, the longest waiting first. An index serves it.
-QUEUE_ORDER = ("-urgency", "received_at", "id")
+# injuries; within each, the longest waiting first.
+QUEUE_ORDER: tuple[OrderBy | str, ...] = (
+    F("happening_now").desc(),
+    _first_when(Q(children_present=Answer.YES)),
+    _first_when(Q(injuries=Answer.YES)),
+    "received_at",
+    "id",
+)
+
+
+def _last_sender() -> Subquery:
+    last = ReportMessage.objects.filter(report=OuterRef("pk")).order_by("-created_at", "-id")
+    return Subquery(last.values("sender")[:1])
 
 
 def with_conversation(queryset: QuerySet[Report]) -> QuerySet[Report]:
     """``last_sender``: who wrote last with the witness (witness, staff, or None). The
     witness replied when it is the witness."""
-    last = ReportMessage.objects.filter(report=OuterRef("pk")).order_by("-created_at", "-id")
-    return queryset.annotate(last_sender=Subquery(last.values("sender")[:1]))
+    return queryset.annotate(last_sender=_last_sender())
 
 
 def witness_replied(queryset: QuerySet[Report]) -> QuerySet[Report]:
@@ -63,20 +82,32 @@ def witness_replied(queryset: QuerySet[Report]) -> QuerySet[Report]:
 
 
 def moderation_queue() -> QuerySet[Report]:
-    """Reports waiting for a moderator, most urgent first (QUEUE_ORDER), with their media
-    counted and who wrote last in the conversation with the witness."""
-    media = MediaItem.objects.filter(report=OuterRef("pk")).order_by().values("report")
-    count = Count("id")
-    return with_conversation(
+    """Reports waiting for a moderator, most urgent first (QUEUE_ORDER). What each row
+    also shows is read for one page at a time (list_details)."""
+    return (
         Report.objects.filter(moderation=Moderation.PENDING)
         .select_related("locked_by")
+        .order_by(*QUEUE_ORDER)
+    )
+
+
+def list_details(reports: list[Report]) -> list[Report]:
+    """A list page's rows with ``media_count`` and ``last_sender`` (who wrote last with
+    the witness), in one query for the page: counted per row over the whole queue, they
+    would cost a subquery for each of thousands of reports before the page is cut."""
+    media = MediaItem.objects.filter(report=OuterRef("pk")).order_by().values("report")
+    details = (
+        Report.objects.filter(id__in=[r.id for r in reports])
         .annotate(
-            media_count=Subquery(media.annotate(n=count).values("n")[:1]),
-            clean_media_count=Subquery(
-                media.filter(status=MediaStatus.CLEAN).annotate(n=count).values("n")[:1]
-            ),
+            media_count=Subquery(media.annotate(n=Count("id")).values("n")[:1]),
+            last_sender=_last_sender(),
         )
-    ).order_by(*QUEUE_ORDER)
+        .values_list("id", "media_count", "last_sender")
+    )
+    found = {report_id: (count, sender) for report_id, count, sender in details}
+    for report in reports:
+        report.media_count, report.last_sender = found.get(report.id, (0, None))  # type: ignore[attr-defined]
+    return reports
 
 
 def moderation_queue_next(*, by: Any, after: Report | None = None) -> Report | None:
@@ -189,7 +220,7 @@ def report_by_receipt(*, receipt_hash: str) -> Report | None:
 def reports_visible_to(user: Any) -> QuerySet[Report]:
     """The reports a staff user may see in the Reports list: legal aid sees approved
     reports only; moderators and administrators see every state."""
-    queryset = Report.objects.annotate(media_count=Count("media_items"))
+    queryset = Report.objects.all()
     if not user.has_perm("reports.view_unapproved"):
         queryset = queryset.filter(moderation=Moderation.APPROVED)
     return queryset

@@ -173,9 +173,7 @@ class ReportAdmin(ReportFactsMixin, PageAdmin[Report]):
     allow_delete = False  # reports go only through the retention purge
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
-        return selectors.with_conversation(selectors.reports_visible_to(request.user)).order_by(
-            "-received_at"
-        )
+        return selectors.reports_visible_to(request.user).order_by("-received_at")
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Report], search_term: str

@@ -8,7 +8,6 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Value, When
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -135,17 +134,6 @@ class Report(models.Model):
         _("children present"), max_length=8, choices=Answer.choices, blank=True, db_index=True
     )
     injuries = models.CharField(_("injuries"), max_length=8, choices=Answer.choices, blank=True)
-    # The moderation queue's order, computed by the database from the facts above so that
-    # an index serves it: happening now (4), children present (2), injuries (1).
-    urgency = models.GeneratedField(
-        expression=(
-            Case(When(happening_now=True, then=Value(4)), default=Value(0))
-            + Case(When(children_present=Answer.YES, then=Value(2)), default=Value(0))
-            + Case(When(injuries=Answer.YES, then=Value(1)), default=Value(0))
-        ),
-        output_field=models.PositiveSmallIntegerField(),
-        db_persist=True,
-    )
     force_used = models.CharField(_("force used"), max_length=8, choices=Answer.choices, blank=True)
     bystanders_arrested = models.CharField(
         _("bystanders arrested"), max_length=8, choices=Answer.choices, blank=True
@@ -252,10 +240,6 @@ class Report(models.Model):
         ordering = ["received_at"]
         indexes = [
             models.Index(fields=["moderation", "received_at"]),
-            # The moderation queue, most urgent first (selectors.QUEUE_ORDER).
-            models.Index(
-                fields=["moderation", "-urgency", "received_at", "id"], name="report_queue_order"
-            ),
             models.Index(fields=["moderation", "reviewed_at"]),
             # The partner API's town filter is case-insensitive, newest first.
             models.Index(Upper("town"), "received_at", name="report_town_received"),
