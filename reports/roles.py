@@ -1,8 +1,9 @@
 """Staff roles as Django groups with exact permissions. Kept in step on every migrate.
 
 - moderator: the queue, sanitized media, redaction, approve/reject, incidents, questions
-  to the witness. Never contact details.
-- legal_aid: approved reports, triage, sharing, export, the audited contact reveal.
+  to the witness and the conversation with them. Never contact details.
+- legal_aid: approved reports, triage, the conversation with the witness, sharing,
+  export, the audited contact reveal.
 - admin: users, roles, two-factor devices, login lockouts, partner organisations, labels,
   the audit trail; contact details only through the same audited reveal.
 """

@@ -85,6 +85,18 @@ def test_the_decisions_stay_on_screen_and_the_page_is_short(
     assert _in_view(page, "Reject & next")
 
 
+def test_both_lists_fit_a_laptop_screen(
+    laptop_page: Any, live_server: Any, moderator: User
+) -> None:
+    pending_report(1, happening_now=True, location_text="Corner of Elm and 4th")
+    page = laptop_page
+    login(page, live_server.url, moderator, "mod-password-1")
+    for path in ("/admin/reports/moderationqueue/", "/admin/reports/report/"):
+        page.goto(live_server.url + path)
+        # No column is cut off: nothing wider than the window.
+        assert page.evaluate("document.documentElement.scrollWidth") <= LAPTOP["width"], path
+
+
 def test_a_decision_by_keyboard_alone(laptop_page: Any, live_server: Any, moderator: User) -> None:
     report = pending_report(1)
     page = laptop_page
