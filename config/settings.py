@@ -501,13 +501,13 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Testigo API",
-    "DESCRIPTION": (
-        "Witness intake and partner access for Testigo. Partner endpoints take an API key "
-        "in `Authorization: Api-Key <key>`; anything not shared with the caller's "
-        "organisation answers 404. Every error under `/api/` and `/tus/` is an RFC 9457 "
-        "problem document (`application/problem+json`): `type`, `title`, `status`, `detail`, "
-        "a stable `code`, and `errors` by field when fields were invalid."
-    ),
+    # The introduction (authentication, errors, webhooks and their signatures) and the
+    # order of operations, partner first, come from reports.api.docs.partner_reference.
+    "DESCRIPTION": "Partner access and witness intake for Testigo.",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "reports.api.docs.partner_reference",
+    ],
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The reference page at /api/docs/ loads Redoc from our own static files, never a CDN.

@@ -24,6 +24,7 @@ from intake.forms import FACT_FIELDS, ReportForm
 from intake.messages import THROTTLED, refusal_message
 from intake.receiving import ReportPost
 from intake.throttle import throttle_hit
+from reports.api.docs import INTAKE_TAG
 from reports.api.errors import problem_doc, problem_responses
 from reports.problems import problem_response
 
@@ -84,6 +85,8 @@ class IntakeReportView(APIView):
 
     @extend_schema(
         operation_id="intake_report_create",
+        summary="Send a witness report (anonymous)",
+        tags=[INTAKE_TAG],
         request={"multipart/form-data": IntakeReportRequestSerializer},
         responses={
             201: IntakeReportResponseSerializer,

@@ -7,12 +7,17 @@ so its built-in messages would reach a Kreyòl speaker in English.
 from __future__ import annotations
 
 import dataclasses
+import re
+from datetime import datetime, timedelta, tzinfo
+from datetime import timezone as fixed_offset
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrPromise
 
@@ -146,6 +151,15 @@ class ReportForm(forms.Form):
     )
     occurred_text = _text(
         _("When did it happen?"), 200, _("If you are not sure: for example, today around 8 am.")
+    )
+    # The phone's time zone, filled in by intake/static/intake/timezone.js: an IANA name
+    # (America/Chicago) or an offset (UTC-05:00). The date and time above are read on
+    # that clock; without it (no script), on the deployment's TIME_ZONE.
+    time_zone = forms.CharField(
+        label="Time zone of the date and time: an IANA name or UTC±HH:MM",
+        required=False,
+        max_length=64,
+        widget=forms.HiddenInput,
     )
     location_text = _text(
         _("Where did it happen?"),
@@ -283,6 +297,7 @@ class ReportForm(forms.Form):
         for name, value in data.items():
             if isinstance(value, str):
                 data[name] = _clean_text(value)
+        data.update(witness_time(data.get("occurred_at"), data.get("time_zone", "")))
         value = data.get("contact_value", "").strip()
         channel = data.get("contact_channel", "")
         if value and not channel:
@@ -326,9 +341,48 @@ class ReportForm(forms.Form):
         )
 
 
+_OFFSET = re.compile(r"UTC([+-])(\d{2}):(\d{2})")
+
+
+def _zone(name: str) -> tuple[tzinfo, str]:
+    """The witness's clock and its name: the phone's zone when it is a real one, else
+    the deployment's TIME_ZONE. A bad value is not the witness's mistake: never an error."""
+    offset = _OFFSET.fullmatch(name)
+    if offset:
+        sign = -1 if offset[1] == "-" else 1
+        minutes = sign * (int(offset[2]) * 60 + int(offset[3]))
+        if abs(minutes) <= 14 * 60:
+            return fixed_offset(timedelta(minutes=minutes)), ""
+    elif name:
+        try:
+            return ZoneInfo(name), name
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return ZoneInfo(settings.TIME_ZONE), settings.TIME_ZONE
+
+
+def witness_time(occurred_at: datetime | None, zone_name: str) -> dict[str, Any]:
+    """The witness's date and time read on their own clock, with the UTC offset it had
+    then: Report.occurred_at, occurred_utc_offset and occurred_time_zone."""
+    if occurred_at is None:
+        return {"occurred_at": None, "occurred_utc_offset": None, "occurred_time_zone": ""}
+    zone, name = _zone(zone_name)
+    # The form field read the wall-clock time in the current zone; take it back as typed.
+    wall_clock = timezone.make_naive(occurred_at) if timezone.is_aware(occurred_at) else occurred_at
+    local = wall_clock.replace(tzinfo=zone)
+    offset = local.utcoffset() or timedelta(0)
+    return {
+        "occurred_at": local,
+        "occurred_utc_offset": int(offset.total_seconds() // 60),
+        "occurred_time_zone": name,
+    }
+
+
 # Report fields taken from the form as they are.
 FACT_FIELDS = (
     "occurred_at",
+    "occurred_utc_offset",
+    "occurred_time_zone",
     "happening_now",
     "town",
     "place_type",

@@ -7,8 +7,11 @@ from collections.abc import Sequence
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.text import Truncator
 
 BAR = "#417690"
+# What fits in a bar chart's 180-pixel label column at 12 px.
+LABEL_CHARS = 26
 
 
 def _n(value: float) -> str:
@@ -59,13 +62,16 @@ def bar_chart(
     space = width - label_width - 50
     body = format_html_join(
         "",
-        '<text x="0" y="{}" font-size="12">{}</text>'
+        # A long label is cut to its room (whole in the tooltip): it must not run into
+        # its bar.
+        '<text x="0" y="{}" font-size="12"><title>{}</title>{}</text>'
         '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"></rect>'
         '<text x="{}" y="{}" font-size="12">{}</text>',
         (
             (
                 i * row_height + 14,
                 label,
+                Truncator(label).chars(LABEL_CHARS),
                 label_width,
                 i * row_height + 3,
                 _n(n / peak * space),

@@ -8,16 +8,21 @@ report now.
 
 Fields: the one field policy for everything that leaves the staff admin: CSV exports and
 the partner API. It never includes contact details, the witness's unredacted text, the
-receipt hash or internal notes; the location is the witness's own words, as entered."""
+receipt hash or internal notes: every free-text fact leaves as ``Report.shown`` gives it,
+the moderator's redaction when there is one. Times are ISO 8601; when the incident
+happened carries the witness's own UTC offset."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from datetime import timezone as fixed_offset
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.utils import timezone
 
-from reports.models import Moderation, PartnerOrganisation, Report, ReportShare
+from reports.models import REDACTABLE_FACTS, Moderation, PartnerOrganisation, Report, ReportShare
 from reports.roles import ROLE_RANK, ROLES
 
 # What request.user can be; services always pass a User.
@@ -175,22 +180,33 @@ def _iso(value: Any) -> str:
     return value.isoformat() if value is not None else ""
 
 
+def witness_local_time(report: Report) -> datetime | None:
+    """When it happened, on the witness's own clock: their UTC offset when the phone
+    told it, else the deployment's TIME_ZONE (the clock the form then read it on)."""
+    if report.occurred_at is None:
+        return None
+    if report.occurred_utc_offset is None:
+        return timezone.localtime(report.occurred_at, timezone.get_default_timezone())
+    zone = fixed_offset(timedelta(minutes=report.occurred_utc_offset))
+    return report.occurred_at.astimezone(zone)
+
+
 SHAREABLE_FIELDS: dict[str, Callable[[Report], Any]] = {
     "id": lambda r: str(r.id),
     "received_at": lambda r: _iso(r.received_at),
-    "occurred_at": lambda r: _iso(r.occurred_at),
-    "occurred_text": lambda r: r.occurred_text,
-    "location_text": lambda r: r.location_text,
-    "town": lambda r: r.town,
+    "occurred_at": lambda r: _iso(witness_local_time(r)),
+    "occurred_text": lambda r: r.shown("occurred_text"),
+    "location_text": lambda r: r.shown("location_text"),
+    "town": lambda r: r.shown("town"),
     "place_type": lambda r: r.place_type,
     "happening_now": lambda r: r.happening_now,
     "agencies": lambda r: list(r.agencies or []),
-    "local_police_department": lambda r: r.local_police_department,
+    "local_police_department": lambda r: r.shown("local_police_department"),
     "agents_count": lambda r: r.agents_count,
-    "uniforms": lambda r: r.uniforms,
+    "uniforms": lambda r: r.shown("uniforms"),
     "masks": lambda r: r.masks,
     "identified_themselves": lambda r: r.identified_themselves,
-    "vehicles": lambda r: r.vehicles,
+    "vehicles": lambda r: r.shown("vehicles"),
     "warrant": lambda r: r.warrant,
     "detained_count": lambda r: r.detained_count,
     "children_present": lambda r: r.children_present,
@@ -201,7 +217,7 @@ SHAREABLE_FIELDS: dict[str, Callable[[Report], Any]] = {
     "language": lambda r: r.language,
     # Only ever the redacted version (or the original when no redaction was needed).
     # Nothing before a moderator has looked at it.
-    "description": lambda r: r.description_shown if r.moderation == Moderation.APPROVED else "",
+    "description": lambda r: r.shown("description") if r.moderation == Moderation.APPROVED else "",
     "case_status": lambda r: r.case_status,
     "incident_id": lambda r: r.incident_id,
 }
@@ -211,10 +227,30 @@ NEVER_SHARED = {
     "contact_sealed",
     "contact_channel",
     "receipt_hash",
-    "description_redacted",
+    *(f"{fact}_redacted" for fact in REDACTABLE_FACTS),
     "notes",
     "locked_by",
 }
+
+
+# What staff read for each field when they choose an organisation's sharing profile.
+_LABELS = {
+    "id": "Report id (always sent)",
+    "received_at": "When the report was received",
+    "occurred_at": "Date and time it happened (the witness's clock)",
+    "occurred_text": "When it happened (the witness's words, redacted)",
+    "location_text": "Where it happened (the witness's words, redacted)",
+    "description": "What happened (moderated, redacted)",
+    "case_status": "Case status (legal aid's)",
+    "incident_id": "Incident (reports of the same event)",
+}
+
+
+def field_label(name: str) -> str:
+    """A shareable field as staff read it."""
+    if name in _LABELS:
+        return _LABELS[name]
+    return str(getattr(Report._meta.get_field(name), "verbose_name", name)).capitalize()
 
 
 def report_fields(report: Report, fields: Iterable[str] | None = None) -> dict[str, Any]:

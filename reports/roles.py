@@ -1,8 +1,9 @@
 """Staff roles as Django groups with exact permissions. Kept in step on every migrate.
 
 - moderator: the queue, sanitized media, redaction, approve/reject, incidents, questions
-  to the witness. Never contact details.
-- legal_aid: approved reports, triage, sharing, export, the audited contact reveal.
+  to the witness and the conversation with them. Never contact details.
+- legal_aid: approved reports, triage, the conversation with the witness, sharing,
+  export, the audited contact reveal.
 - admin: accounts of the roles below it (never another admin's or a superuser's), their
   roles, resets and two-factor devices, login lockouts, partner organisations, labels, the
   audit trail; contact details only through the same audited reveal.
@@ -33,6 +34,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "reports.view_original_text",
         "reports.moderate_report",
         "reports.ask_witness",
+        "reports.view_reportmessage",
         "reports.view_mediaitem",
         "reports.view_incident",
         "reports.add_incident",
@@ -47,6 +49,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "reports.share_report",
         "reports.export_reports",
         "reports.ask_witness",
+        "reports.view_reportmessage",
         "reports.view_mediaitem",
         "reports.view_incident",
         "reports.view_label",

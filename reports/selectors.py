@@ -11,16 +11,35 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.expressions import Combinable, OrderBy
 from django.db.models.functions import Coalesce, Greatest, TruncDate
 from django.utils import timezone
 
 from reports.dhash import hamming
 from reports.models import (
+    REDACTABLE_FACTS,
     SETTLED_MEDIA,
     Agency,
+    Answer,
     MediaItem,
     MediaStatus,
+    MessageSender,
     Moderation,
     PartnerAPIKey,
     PartnerOrganisation,
@@ -31,17 +50,127 @@ from reports.models import (
 )
 
 
+def _first_when(condition: Q) -> OrderBy:
+    return Case(When(condition, then=Value(0)), default=Value(1)).asc()
+
+
+# The moderation queue's order: someone may be detained right now, then children, then
+# injuries; within each, the longest waiting first.
+QUEUE_ORDER: tuple[OrderBy | str, ...] = (
+    F("happening_now").desc(),
+    _first_when(Q(children_present=Answer.YES)),
+    _first_when(Q(injuries=Answer.YES)),
+    "received_at",
+    "id",
+)
+
+
+def _last_sender() -> Subquery:
+    last = ReportMessage.objects.filter(report=OuterRef("pk")).order_by("-created_at", "-id")
+    return Subquery(last.values("sender")[:1])
+
+
+def with_conversation(queryset: QuerySet[Report]) -> QuerySet[Report]:
+    """``last_sender``: who wrote last with the witness (witness, staff, or None). The
+    witness replied when it is the witness."""
+    return queryset.annotate(last_sender=_last_sender())
+
+
+def witness_replied(queryset: QuerySet[Report]) -> QuerySet[Report]:
+    """Reports whose witness wrote last (an answer staff have not followed up yet)."""
+    if "last_sender" not in queryset.query.annotations:
+        queryset = with_conversation(queryset)
+    return queryset.filter(**{"last_sender": MessageSender.WITNESS})
+
+
 def moderation_queue() -> QuerySet[Report]:
-    """Reports waiting for a moderator, oldest first, with their media counted."""
+    """Reports waiting for a moderator, most urgent first (QUEUE_ORDER). What each row
+    also shows is read for one page at a time (list_details)."""
     return (
         Report.objects.filter(moderation=Moderation.PENDING)
         .select_related("locked_by")
-        .annotate(
-            media_count=Count("media_items"),
-            clean_media_count=Count("media_items", filter=Q(media_items__status="clean")),
-        )
-        .order_by("received_at")
+        .order_by(*QUEUE_ORDER)
     )
+
+
+def list_details(reports: list[Report]) -> list[Report]:
+    """A list page's rows with ``media_count`` and ``last_sender`` (who wrote last with
+    the witness), in one query for the page: counted per row over the whole queue, they
+    would cost a subquery for each of thousands of reports before the page is cut."""
+    media = MediaItem.objects.filter(report=OuterRef("pk")).order_by().values("report")
+    details = (
+        Report.objects.filter(id__in=[r.id for r in reports])
+        .annotate(
+            media_count=Subquery(media.annotate(n=Count("id")).values("n")[:1]),
+            last_sender=_last_sender(),
+        )
+        .values_list("id", "media_count", "last_sender")
+    )
+    found = {report_id: (count, sender) for report_id, count, sender in details}
+    for report in reports:
+        report.media_count, report.last_sender = found.get(report.id, (0, None))  # type: ignore[attr-defined]
+    return reports
+
+
+def moderation_queue_next(*, by: Any, after: Report | None = None) -> Report | None:
+    """The most urgent pending report ``by`` may take now (not held by someone else),
+    other than ``after``: where "Approve & next" and "Reject & next" go."""
+    now = timezone.now()
+    free = Q(locked_by__isnull=True) | Q(locked_until__lt=now) | Q(locked_by=by)
+    queue = Report.objects.filter(free, moderation=Moderation.PENDING)
+    if after is not None:
+        queue = queue.exclude(id=after.id)
+    return queue.order_by(*QUEUE_ORDER).only("id").first()
+
+
+_HEX_REFERENCE = re.compile(r"[0-9a-f]{4,32}")
+
+
+def reports_search(
+    queryset: QuerySet[Report], term: str, *, original_text: bool
+) -> QuerySet[Report]:
+    """Reports whose short id starts with ``term`` or whose free-text facts match it:
+    PostgreSQL full-text search (simple configuration: reports come in four languages),
+    a plain every-word-contained match elsewhere. Staff who may not read the witness's
+    own words search only what they are shown."""
+    term = term.strip()
+    if not term:
+        return queryset
+    match = Q()
+    reference = term.lower().replace("-", "")
+    if _HEX_REFERENCE.fullmatch(reference):
+        by_id = Q(id__startswith=_uuid_prefix(reference))
+        if any(c.isdigit() for c in reference):
+            # A short id as staff quote it (e72c1eb2): words have no digits in them.
+            return queryset.filter(by_id)
+        match |= by_id
+    texts: dict[str, Combinable] = {
+        f"shown_{fact}": Coalesce(F(f"{fact}_redacted"), F(fact), output_field=TextField())
+        for fact in REDACTABLE_FACTS
+    }
+    if original_text:
+        texts |= {f"original_{fact}": F(fact) for fact in REDACTABLE_FACTS}
+    if connection.vendor == "postgresql":
+        queryset = queryset.annotate(search=SearchVector(*texts.values(), config="simple"))
+        match |= Q(search=SearchQuery(term, config="simple", search_type="websearch"))
+    else:  # SQLite, the embedded default: every word somewhere in the text
+        queryset = queryset.annotate(**texts)
+        every_word = Q()
+        for word in term.split():
+            every_word &= Q(*[(f"{name}__icontains", word) for name in texts], _connector=Q.OR)
+        match |= every_word
+    return queryset.filter(match)
+
+
+def _uuid_prefix(hex_digits: str) -> str:
+    """The start of a UUID in its canonical form (PostgreSQL compares the text of its
+    native UUID, hyphens included; elsewhere Django drops them on both sides)."""
+    groups, start = [], 0
+    for size in (8, 4, 4, 4, 12):
+        if start < len(hex_digits):
+            groups.append(hex_digits[start : start + size])
+        start += size
+    return "-".join(groups)
 
 
 def media_items_to_sweep(*, idle_before: datetime) -> QuerySet[MediaItem]:
@@ -119,8 +248,9 @@ def _reports_of(user: Any) -> QuerySet[Report]:
 
 
 def reports_visible_to(user: Any) -> QuerySet[Report]:
-    """The reports a staff user may see in the Reports list, with their media counted."""
-    return _reports_of(user).annotate(media_count=Count("media_items"))
+    """The reports a staff user may see in the Reports list: legal aid sees approved
+    reports only; moderators and administrators see every state."""
+    return _reports_of(user)
 
 
 def staff_media_item(*, user: Any, media_item_id: UUID | str) -> MediaItem | None:
@@ -263,13 +393,16 @@ def overview(*, days: int = 90, now: datetime | None = None) -> Overview:
         (first_day + timedelta(days=i), counts.get(first_day + timedelta(days=i), 0))
         for i in range(days + 1)
     ]
+    # The town as everyone after moderation sees it (a moderator may have redacted it).
+    shown_town = Coalesce(F("town_redacted"), F("town"), output_field=TextField())
     by_town = [
         (town, n)
-        for town, n in recent.exclude(town="")
-        .values("town")
+        for town, n in recent.annotate(shown_town=shown_town)
+        .exclude(shown_town="")
+        .values("shown_town")
         .annotate(n=Count("id"))
-        .order_by("-n", "town")
-        .values_list("town", "n")[:12]
+        .order_by("-n", "shown_town")
+        .values_list("shown_town", "n")[:12]
     ]
     agency_counts: Counter[str] = Counter()
     for agencies in recent.values_list("agencies", flat=True).iterator(chunk_size=2000):
@@ -367,7 +500,8 @@ def report_next_position(*, report: Report) -> int:
 
 
 def report_messages(*, report: Report) -> QuerySet[ReportMessage]:
-    return report.messages.order_by("created_at", "id")
+    """The conversation with the witness, oldest first, with who asked."""
+    return report.messages.select_related("author").order_by("created_at", "id")
 
 
 def report_media_summary(*, report: Report) -> dict[str, int]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import APIKey
 
@@ -23,33 +24,59 @@ from reports.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from reports.policy import SHAREABLE_FIELDS
+from reports.policy import SHAREABLE_FIELDS, field_label
 from reports.webhooks import TargetRefused, resolve_target
+
+EMPTY_PROFILE = (
+    "{name} has an empty sharing profile: it receives only the id of each report shared "
+    "with it. Tick the fields it should receive."
+)
 
 
 class PartnerOrganisationForm(ModelForm[PartnerOrganisation]):
+    # The sharing profile as labelled checkboxes; the id is always sent.
+    shared_fields = forms.MultipleChoiceField(
+        label=_("Fields shared"),
+        choices=[(name, field_label(name)) for name in SHAREABLE_FIELDS if name != "id"],
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "testigo-profile"}),
+        help_text=_("The report id is always sent. Contact details: see below."),
+    )
+
     class Meta:
         model = PartnerOrganisation
         fields = ["name", "active", "shared_fields"]
-
-    def clean_shared_fields(self) -> list[str]:
-        value = self.cleaned_data["shared_fields"] or []
-        unknown = [f for f in value if f not in SHAREABLE_FIELDS]
-        if not isinstance(value, list) or unknown:
-            raise ValidationError(f"Unknown fields {unknown}; choose from {list(SHAREABLE_FIELDS)}")
-        return value
 
 
 @admin.register(PartnerOrganisation)
 class PartnerOrganisationAdmin(StaffModelAdmin[PartnerOrganisation]):
     form = PartnerOrganisationForm
-    list_display = ["name", "active", "created_at"]
+    list_display = ["name", "active", "profile", "created_at"]
     allow_delete = False  # deactivate instead: shares keep their history
+
+    @admin.display(description=_("sharing profile"))
+    def profile(self, obj: PartnerOrganisation) -> str:
+        count = len(obj.shared_fields or [])
+        return f"{count} fields" if count else "empty: ids only"
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        organisation = self.get_object(request, object_id)
+        if request.method == "GET" and organisation is not None and not organisation.shared_fields:
+            messages.warning(request, EMPTY_PROFILE.format(name=organisation))
+        return super().change_view(request, object_id, form_url, extra_context)
 
     def save_model(
         self, request: HttpRequest, obj: PartnerOrganisation, form: Any, change: bool
     ) -> None:
         services.partner_organisation_save(organisation=obj, by=staff(request))
+        if not obj.shared_fields:
+            messages.warning(request, EMPTY_PROFILE.format(name=obj))
 
 
 @admin.register(ReportShare)

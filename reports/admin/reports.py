@@ -1,7 +1,9 @@
 """Reports after moderation: legal aid's triage (status, priority, assignee, labels,
-notes), the audited contact reveal, sharing with partners (and the decision to give one
-the witness's contact details), questions to the witness and the CSV export; and the
-labels triage uses."""
+notes), the audited contact reveal, sharing with partners, the conversation with the
+witness and the CSV export; and the labels triage uses.
+
+A report's page is one form (reports.admin.base.PageAdmin): the triage edits and a new
+note are saved with whichever action is taken (status, share, reveal, assign, ask)."""
 
 from __future__ import annotations
 
@@ -10,12 +12,13 @@ from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
-from django.forms import ModelChoiceField, ModelForm
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
+from django.forms import ModelChoiceField
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
@@ -23,23 +26,23 @@ from django.utils.translation import gettext_lazy as _
 
 from reports import policy, selectors, services
 from reports.admin.base import (
-    ReadOnlyInline,
+    PageAction,
+    PageAdmin,
+    PageForm,
     StaffModelAdmin,
+    page_edits_posted,
     post_only,
-    report_change_url,
-    service_call,
     staff,
 )
-from reports.admin.facts import FACT_FIELDS, MediaItemInline, MessageInline, ReportFactsMixin
+from reports.admin.facts import ReportFactsMixin, report_page_context
+from reports.admin.filters import WitnessRepliedFilter
 from reports.models import (
     Answer,
     CaseStatus,
     Label,
-    PartnerCase,
     PartnerOrganisation,
     Priority,
     Report,
-    ReportNote,
     ReportShare,
     Warrant,
 )
@@ -80,67 +83,89 @@ class SavedViewFilter(admin.SimpleListFilter):
         return queryset
 
 
-class NoteInline(admin.TabularInline[ReportNote, Report]):
-    model = ReportNote
-    extra = 1
-    can_delete = False
-    fields = ("created_at", "author", "body")
-    readonly_fields = ("created_at", "author")
-    verbose_name_plural = _("internal notes (never shown to the witness or partners)")
-
-    def has_view_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
-        return policy.can_triage(request.user)
-
-    def has_add_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
-        return policy.can_triage(request.user)
-
-    def has_change_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
-        return False  # notes are a record: added, never edited
-
-
 TRIAGE_FIELDS = ["priority", "assignee", "labels", "follow_up_on", "legal_hold"]
 
 
-class TriageForm(ModelForm[Report]):
+class TriageForm(PageForm):
+    """Legal aid's page. Its edits: the triage fields and a new internal note, saved with
+    whichever action is taken. Status, share and ask have inputs of their own."""
+
+    note = forms.CharField(
+        label=_("New internal note (never shown to the witness or partners)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    status = forms.ChoiceField(label=_("Change to"), required=False)
+    organisation = forms.ModelChoiceField(
+        label=_("Share with"),
+        queryset=PartnerOrganisation.objects.none(),
+        required=False,
+        empty_label=_("— choose an organisation —"),
+    )
+    question = forms.CharField(
+        label=_("Question"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3, "data-key": "q"}),
+    )
+
+    ACTION_INPUTS = {"status": ("status",), "share": ("organisation",), "ask": ("question",)}
+    PENDING_LABELS = {
+        "status": "a new case status is chosen",
+        "organisation": "an organisation to share with is chosen",
+        "question": "a question to the witness is not sent",
+    }
+
     class Meta:
         model = Report
         fields = TRIAGE_FIELDS
+        widgets = {"labels": forms.CheckboxSelectMultiple}
 
+    REQUIRED = {
+        "status": "Choose the new status.",
+        "organisation": "Choose an organisation.",
+        "question": "Write the question first.",
+    }
 
-class PartnerCaseInline(ReadOnlyInline[PartnerCase, Report]):
-    """What each partner recorded through the API; read-only here, written by partners."""
-
-    model = PartnerCase
-    fields = ("organisation", "status", "reference", "notes", "updated_at")
-    readonly_fields = fields
-    verbose_name_plural = _("partner cases")
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name in self.ACTION_INPUTS.get(self.action.name, ()):
+            value = data.get(name)
+            if name in self.fields and (value is None or not str(value).strip()):
+                self.add_error(name, self.REQUIRED[name])
+        return data
 
 
 @admin.register(Report)
-class ReportAdmin(ReportFactsMixin, StaffModelAdmin[Report]):
+class ReportAdmin(ReportFactsMixin, PageAdmin[Report]):
     list_display = [
         "short_id",
-        "received_at",
-        "when",
+        "excerpt",
+        "flags",
         "where",
+        "received",
         "moderation",
         "case_status",
         "priority",
         "assignee",
-        "warrant_display",
-        "children",
-        "now",
-        "media_count",
-        "incident",
     ]
-    list_display_links = ["short_id"]
-    list_select_related = ["assignee", "incident"]
-    list_filter = [SavedViewFilter, "case_status", "priority", "moderation", "warrant", "labels"]
-    search_fields = ["town"]
+    list_display_links = ["short_id", "excerpt"]
+    list_select_related = ["assignee"]
+    list_filter = [
+        SavedViewFilter,
+        WitnessRepliedFilter,
+        "case_status",
+        "priority",
+        "moderation",
+        "warrant",
+        "labels",
+    ]
+    # The search box; get_search_results searches short ids and the text as shown.
+    search_fields = ["id"]
+    search_help_text = _("A short id (as in e72c1eb2) or words of the report.")
     list_per_page = 50
     show_full_result_count = False
     form = TriageForm
-    inlines = [NoteInline, MediaItemInline, MessageInline, PartnerCaseInline]
+    page_actions = ("status", "reveal", "share", "ask", "assign")
     change_form_template = "admin/reports/report_change_form.html"
     change_list_template = "admin/reports/report_change_list.html"
     actions = ["assign_to_me"]
@@ -150,81 +175,95 @@ class ReportAdmin(ReportFactsMixin, StaffModelAdmin[Report]):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
         return selectors.reports_visible_to(request.user).order_by("-received_at")
 
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Report], search_term: str
+    ) -> tuple[QuerySet[Report], bool]:
+        original = policy.can_read_original_text(request.user)
+        return selectors.reports_search(queryset, search_term, original_text=original), False
+
     def get_fields(self, request: HttpRequest, obj: Report | None = None) -> tuple[str, ...]:
-        fields = [*FACT_FIELDS, "description_current"]
-        if policy.can_read_original_text(request.user):
-            fields.append("description_original")
-        fields += ["incident", "case_status", "reject_reason", "duplicate_of", *TRIAGE_FIELDS]
-        return tuple(fields)
+        if obj is not None and page_edits_posted(request) and policy.can_triage(request.user, obj):
+            return tuple(TRIAGE_FIELDS)
+        return ()
 
     def get_readonly_fields(self, request: HttpRequest, obj: Report | None = None) -> list[str]:
-        can_triage = obj is not None and policy.can_triage(request.user, obj)
-        editable = TRIAGE_FIELDS if can_triage else []
-        return [f for f in self.get_fields(request, obj) if f not in editable]
+        return []
+
+    def has_change_permission(self, request: HttpRequest, obj: Report | None = None) -> bool:
+        # The page's actions are the roles' own decisions (policy), each checked again
+        # by its service: a moderator may ask the witness here, an administrator reveal.
+        return super().has_change_permission(request, obj) or any(
+            allowed(request.user) for allowed in ACTION_POLICY.values()
+        )
+
+    def page_allowed(self, request: HttpRequest, action: str) -> bool:
+        return ACTION_POLICY[action](request.user)
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:
         form = super().get_form(request, obj, change, **kwargs)
-        assignee = form.base_fields.get("assignee")
+        fields = form.base_fields
+        user = request.user
+        assignee = fields.get("assignee")
         if isinstance(assignee, ModelChoiceField):
             assignee.queryset = User.objects.filter(
                 is_active=True, is_staff=True, groups__name=LEGAL_AID
             ).distinct()
+        can_triage = obj is not None and policy.can_triage(user, obj)
+        if can_triage:
+            fields["status"].choices = [("", _("— choose —")), *next_statuses(obj)]
+        else:
+            del fields["status"], fields["note"]
+        if obj is not None and policy.can_share(user, obj):
+            organisation = fields["organisation"]
+            assert isinstance(organisation, ModelChoiceField)
+            organisation.queryset = selectors.partner_organisations_for_sharing()
+        else:
+            del fields["organisation"]
+        if not policy.can_ask_witness(user):
+            del fields["question"]
         return form
 
-    def save_model(self, request: HttpRequest, obj: Report, form: Any, change: bool) -> None:
-        user = staff(request)
-        data = form.cleaned_data
-        services.report_triage_update(
-            report=obj,
-            by=user,
-            priority=data["priority"],
-            assignee=data["assignee"],
-            follow_up_on=data["follow_up_on"],
-            labels=list(data["labels"]),
-        )
-        if data["legal_hold"] != Report.objects.get(pk=obj.pk).legal_hold:
-            services.report_legal_hold_set(report=obj, by=user, hold=data["legal_hold"])
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        # Labels were set by the service; new notes go through report_note_add; the other
-        # inlines are read-only. Nothing is written by the formsets themselves.
-        for formset in formsets:
-            unsaved = formset.save(commit=False)
-            if formset.model is ReportNote:
-                for note in unsaved:
-                    services.report_note_add(
-                        report=form.instance, by=staff(request), body=note.body
-                    )
-
-    def change_view(
+    def render_change_form(
         self,
         request: HttpRequest,
-        object_id: str,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
         form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        report = self.get_object(request, object_id)
-        context = dict(extra_context or {})
-        if report is not None:
+        obj: Report | None = None,
+    ) -> Any:
+        if obj is not None:
             user = request.user
-            context["can_triage"] = policy.can_triage(user, report)
-            context["next_statuses"] = [
-                (value, label)
-                for value, label in CaseStatus.choices
-                if value in services.CASE_TRANSITIONS.get(report.case_status, set())
-            ]
-            context["can_reveal"] = policy.can_reveal_contact(user, report)
-            context["can_share"] = policy.can_share(user, report)
-            context["can_ask"] = policy.can_ask_witness(user)
-            shares = list(selectors.report_active_shares(report=report))
-            context["shares"] = shares
-            context["contact_shareable"] = {
-                share.pk for share in shares if policy.can_share_contact(user, share)
-            }
-            context["organisations"] = list(selectors.partner_organisations_for_sharing())
-        return super().change_view(request, object_id, form_url, context)
+            original_text = policy.can_read_original_text(user)
+            shares = list(selectors.report_active_shares(report=obj))
+            context.update(
+                report_page_context(
+                    obj, form=context["adminform"].form, original_text=original_text
+                )
+            )
+            context.update(
+                {
+                    "title": f"Report {str(obj.pk)[:8]}",
+                    "description_shown": obj.shown("description"),
+                    "description_original": obj.description
+                    if original_text and obj.description != obj.shown("description")
+                    else "",
+                    "can_triage": policy.can_triage(user, obj),
+                    "can_reveal": policy.can_reveal_contact(user, obj),
+                    "can_share": policy.can_share(user, obj),
+                    "can_ask": policy.can_ask_witness(user),
+                    "notes": list(obj.notes.select_related("author")),
+                    "shares": shares,
+                    "contact_shareable": {
+                        share.pk for share in shares if policy.can_share_contact(user, share)
+                    },
+                    "partner_cases": list(obj.partner_cases.select_related("organisation")),
+                    "unsaved": request.method == "POST",
+                }
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -235,55 +274,87 @@ class ReportAdmin(ReportFactsMixin, StaffModelAdmin[Report]):
         return super().changelist_view(request, context)
 
     def get_urls(self) -> list[URLPattern]:
-        def wrap(route: str, view: Callable[..., HttpResponseBase], name: str) -> URLPattern:
-            return path(route, self.admin_site.admin_view(view), name=f"reports_report_{name}")
+        def revoke(request: HttpRequest, pk: UUID, share_id: int) -> HttpResponse:
+            return self.page_action_view(request, pk, "revoke", target=share_id)
+
+        def share_contact(request: HttpRequest, pk: UUID, share_id: int) -> HttpResponse:
+            return self.page_action_view(request, pk, "share_contact", target=share_id)
 
         return [
-            wrap("export.csv", self.export_view, "export"),
-            wrap("<uuid:pk>/status/", post_only(self.status_view), "status"),
-            wrap("<uuid:pk>/reveal/", post_only(self.reveal_view), "reveal"),
-            wrap("<uuid:pk>/share/", post_only(self.share_view), "share"),
-            wrap("<uuid:pk>/revoke/<int:share_id>/", post_only(self.revoke_view), "revoke"),
-            wrap(
-                "<uuid:pk>/share-contact/<int:share_id>/",
-                post_only(self.share_contact_view),
-                "share_contact",
+            path(
+                "export.csv",
+                self.admin_site.admin_view(self.export_view),
+                name="reports_report_export",
             ),
-            wrap("<uuid:pk>/ask/", post_only(self.ask_view), "ask"),
+            path(
+                "<uuid:pk>/revoke/<int:share_id>/",
+                self.admin_site.admin_view(post_only(revoke)),
+                name="reports_report_revoke",
+            ),
+            path(
+                "<uuid:pk>/share-contact/<int:share_id>/",
+                self.admin_site.admin_view(post_only(share_contact)),
+                name="reports_report_share_contact",
+            ),
+            *self.page_urls(),
             *super().get_urls(),
         ]
 
-    # --- Views behind the change form's buttons ---------------------------------------------
+    # --- The page's actions -------------------------------------------------------------------
 
-    def _visible(
-        self, request: HttpRequest, pk: UUID, allowed: Callable[[policy.AnyUser], bool]
-    ) -> Report:
-        # The role first (403), then the report among those this user may see (404).
-        if not allowed(request.user):
-            raise PermissionDenied
-        return get_object_or_404(self.get_queryset(request), pk=pk)
-
-    def _back(self, report: Report) -> HttpResponseRedirect:
-        return HttpResponseRedirect(report_change_url(report))
-
-    def status_view(self, request: HttpRequest, pk: UUID) -> HttpResponse:
-        report = self._visible(request, pk, policy.can_triage)
+    def page_work(self, request: HttpRequest, obj: Report, form: Any, action: PageAction) -> None:
         user = staff(request)
-        status = request.POST.get("status", "")
-        service_call(
-            request,
-            lambda: services.report_case_status_set(report=report, by=user, status=status),
-            "Case status changed.",
-        )
-        return self._back(report)
+        data = form.cleaned_data
+        saved = self._save_triage(obj, form, user, assign=action.name == "assign")
+        match action.name:
+            case "status":
+                services.report_case_status_set(report=obj, by=user, status=data["status"])
+                action.done = "Case status changed."
+            case "share":
+                organisation = data["organisation"]
+                services.report_share(report=obj, organisation=organisation, by=user)
+                action.done = f"Shared with {organisation}."
+            case "revoke":
+                share = get_object_or_404(ReportShare, pk=action.target, report=obj)
+                services.report_share_revoke(share=share, by=user)
+                action.done = f"No longer shared with {share.organisation}."
+            case "share_contact":
+                share = get_object_or_404(ReportShare, pk=action.target, report=obj)
+                services.report_share_contact(share=share, by=user)
+                action.done = (
+                    f"{share.organisation} may now read the witness's contact details (recorded)."
+                )
+            case "ask":
+                services.report_message_ask(report=obj, by=user, body=data["question"])
+                action.done = "Question sent; the witness sees it on the follow-up page."
+            case "reveal":
+                contact = services.report_contact_reveal(report=obj, by=user)
+                action.response = self._contact_page(request, obj, contact)
+            case "assign":
+                action.done = "Assigned to you."
+            case _:
+                action.done = "Saved." if saved else "Nothing to save."
 
-    def reveal_view(self, request: HttpRequest, pk: UUID) -> HttpResponse:
-        report = self._visible(request, pk, policy.can_reveal_contact)
-        try:
-            contact = services.report_contact_reveal(report=report, by=staff(request))
-        except services.ContactNotAvailable:
-            messages.error(request, "No contact details, or the witness did not consent.")
-            return self._back(report)
+    def _save_triage(self, report: Report, form: Any, user: User, *, assign: bool) -> bool:
+        """The page's edits (triage fields, legal hold, a new note); True if any."""
+        changes: dict[str, Any] = {}
+        if "priority" in form.fields:
+            data = form.cleaned_data
+            changes = {n: data[n] for n in ("priority", "assignee", "follow_up_on", "labels")
+                       if n in form.changed_data}  # fmt: skip
+            if "labels" in changes:
+                changes["labels"] = list(changes["labels"])
+            if "legal_hold" in form.changed_data:
+                services.report_legal_hold_set(report=report, by=user, hold=data["legal_hold"])
+            if data["note"].strip():
+                services.report_note_add(report=report, by=user, body=data["note"])
+        if assign:
+            changes["assignee"] = user
+        if changes:
+            services.report_triage_update(report=report, by=user, **changes)
+        return bool(changes) or bool(set(form.changed_data) & {"legal_hold", "note"})
+
+    def _contact_page(self, request: HttpRequest, report: Report, contact: Any) -> HttpResponse:
         context = {
             **self.admin_site.each_context(request),
             "title": f"Contact details of {report}",
@@ -296,48 +367,9 @@ class ReportAdmin(ReportFactsMixin, StaffModelAdmin[Report]):
         response["Cache-Control"] = "no-store"
         return response
 
-    def share_view(self, request: HttpRequest, pk: UUID) -> HttpResponse:
-        report = self._visible(request, pk, policy.can_share)
-        user = staff(request)
-        organisation = get_object_or_404(PartnerOrganisation, pk=request.POST.get("organisation"))
-        service_call(
-            request,
-            lambda: services.report_share(report=report, organisation=organisation, by=user),
-            f"Shared with {organisation}.",
-        )
-        return self._back(report)
-
-    def revoke_view(self, request: HttpRequest, pk: UUID, share_id: int) -> HttpResponse:
-        report = self._visible(request, pk, policy.can_share)
-        share = get_object_or_404(ReportShare, pk=share_id, report=report)
-        services.report_share_revoke(share=share, by=staff(request))
-        messages.success(request, f"No longer shared with {share.organisation}.")
-        return self._back(report)
-
-    def share_contact_view(self, request: HttpRequest, pk: UUID, share_id: int) -> HttpResponse:
-        report = self._visible(request, pk, policy.can_share_contact)
-        share = get_object_or_404(ReportShare, pk=share_id, report=report)
-        user = staff(request)
-        service_call(
-            request,
-            lambda: services.report_share_contact(share=share, by=user),
-            f"{share.organisation} may now read the witness's contact details (recorded).",
-        )
-        return self._back(report)
-
-    def ask_view(self, request: HttpRequest, pk: UUID) -> HttpResponse:
-        report = self._visible(request, pk, policy.can_ask_witness)
-        user = staff(request)
-        body = request.POST.get("body", "")
-        service_call(
-            request,
-            lambda: services.report_message_ask(report=report, by=user, body=body),
-            "Question sent; the witness sees it on the follow-up page.",
-        )
-        return self._back(report)
-
     def export_view(self, request: HttpRequest) -> HttpResponse:
-        """The current filtered list as CSV, through the shared field policy."""
+        """The current filtered list as CSV, through the shared field policy. UTF-8 with a
+        byte-order mark, so that spreadsheet programs read "Três" and "mañana" right."""
         if not policy.can_export(request.user):
             raise PermissionDenied
         changelist = self.get_changelist_instance(request)
@@ -345,6 +377,7 @@ class ReportAdmin(ReportFactsMixin, StaffModelAdmin[Report]):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="testigo-reports.csv"'
         response["Cache-Control"] = "no-store"
+        response.write("\ufeff")
         writer = csv.writer(response)
         names = list(SHAREABLE_FIELDS)
         writer.writerow(names)
@@ -371,6 +404,27 @@ class ReportAdmin(ReportFactsMixin, StaffModelAdmin[Report]):
 
     def has_triage_permission(self, request: HttpRequest) -> bool:
         return policy.can_triage(request.user)
+
+
+# Who may take each action of the report page (a role's decision; the service checks
+# the report too).
+ACTION_POLICY: dict[str, Callable[[policy.AnyUser], bool]] = {
+    "status": policy.can_triage,
+    "assign": policy.can_triage,
+    "reveal": policy.can_reveal_contact,
+    "share": policy.can_share,
+    "revoke": policy.can_share,
+    "share_contact": policy.can_share_contact,
+    "ask": policy.can_ask_witness,
+}
+
+
+def next_statuses(report: Report) -> list[tuple[str, str]]:
+    return [
+        (value, str(label))
+        for value, label in CaseStatus.choices
+        if value in services.CASE_TRANSITIONS.get(report.case_status, set())
+    ]
 
 
 @admin.register(Label)

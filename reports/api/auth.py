@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, NotAuthenticated
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
@@ -16,6 +16,9 @@ from rest_framework_api_key.permissions import KeyParser
 
 from reports import selectors, services
 from reports.models import PartnerAPIKey, PartnerOrganisation
+
+# Every 401 names the scheme: a developer who sent "Bearer ..." learns what to send.
+EXPECTED = "Send your organisation's key as the header `Authorization: Api-Key <key>`."
 
 
 class PartnerKeyAuthentication(BaseAuthentication):
@@ -25,12 +28,18 @@ class PartnerKeyAuthentication(BaseAuthentication):
     parser = KeyParser()
 
     def authenticate(self, request: Request) -> tuple[Any, PartnerAPIKey] | None:
+        header = request.META.get("HTTP_AUTHORIZATION", "")
         key = self.parser.get(request)
+        if not header:
+            raise NotAuthenticated(f"No API key. {EXPECTED}")
         if not key:
-            return None
+            scheme = header.partition(" ")[0][:20]
+            raise AuthenticationFailed(f"Unknown authorization scheme {scheme!r}. {EXPECTED}")
         api_key = selectors.partner_api_key_from(key)
         if api_key is None:
-            raise AuthenticationFailed("The API key is not valid, has expired or was revoked.")
+            raise AuthenticationFailed(
+                f"The API key is not valid, has expired or was revoked. {EXPECTED}"
+            )
         services.partner_api_key_touch(api_key=api_key)
         return AnonymousUser(), api_key
 

@@ -44,9 +44,7 @@ class PartnerReportFilter(django_filters.FilterSet):
     updated_since = django_filters.IsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gte", label="Changed at or after (ISO 8601)."
     )
-    town = django_filters.CharFilter(
-        field_name="town", lookup_expr="iexact", label="Town (case-insensitive)."
-    )
+    town = django_filters.CharFilter(method="filter_town", label="Town (case-insensitive).")
     agency = django_filters.MultipleChoiceFilter(
         choices=Agency.choices, method="filter_agency", label="Agency seen; repeat for any of."
     )
@@ -72,6 +70,15 @@ class PartnerReportFilter(django_filters.FilterSet):
             raise ValidationError(outside)
         result: QuerySet[Report] = super().filter_queryset(queryset)
         return result
+
+    def filter_town(self, queryset: QuerySet[Report], name: str, value: str) -> Any:
+        # The town as the partner is shown it: a redacted town is matched by its redaction
+        # only, or the filter would tell what the redaction hid.
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(town_redacted__isnull=True, town__iexact=value) | Q(town_redacted__iexact=value)
+        )
 
     def filter_agency(self, queryset: QuerySet[Report], name: str, value: list[str]) -> Any:
         if not value:

@@ -29,6 +29,7 @@ from reports.api.auth import (
     PartnerKeyThrottle,
     organisation_of,
 )
+from reports.api.docs import PARTNER_TAG
 from reports.api.errors import (
     LinkExpired,
     partner_exception_handler,
@@ -104,6 +105,8 @@ class ReportListView(PartnerView, GenericAPIView[Report]):
 
     @extend_schema(
         operation_id="partner_reports_list",
+        summary="List the reports shared with you",
+        tags=[PARTNER_TAG],
         responses={
             200: PartnerReportSerializer(many=True),
             **problem_responses(400, 401, 404, 429),
@@ -128,6 +131,8 @@ class ReportListView(PartnerView, GenericAPIView[Report]):
 class ReportDetailView(PartnerView):
     @extend_schema(
         operation_id="partner_reports_retrieve",
+        summary="Get one shared report",
+        tags=[PARTNER_TAG],
         parameters=[REPORT_ID],
         responses={200: PartnerReportSerializer, **problem_responses(401, 404, 429)},
     )
@@ -142,6 +147,8 @@ class ReportDetailView(PartnerView):
 class ReportMediaView(PartnerView):
     @extend_schema(
         operation_id="partner_reports_media_list",
+        summary="List a report's sanitized media",
+        tags=[PARTNER_TAG],
         parameters=[REPORT_ID],
         responses={200: PartnerMediaSerializer(many=True), **problem_responses(401, 404, 429)},
         description=(
@@ -169,6 +176,8 @@ class MediaDownloadView(APIView):
 
     @extend_schema(
         operation_id="partner_media_download",
+        summary="Download a media file (signed link, no key)",
+        tags=[PARTNER_TAG],
         auth=[],
         parameters=[
             OpenApiParameter(
@@ -220,6 +229,8 @@ def _request_hash(request: Request, report_id: str) -> str:
 class PartnerCaseView(PartnerView):
     @extend_schema(
         operation_id="partner_reports_case_retrieve",
+        summary="Read your own case status on a report",
+        tags=[PARTNER_TAG],
         parameters=[REPORT_ID],
         responses={200: PartnerCaseSerializer, **problem_responses(401, 404, 429)},
         description=(
@@ -234,6 +245,8 @@ class PartnerCaseView(PartnerView):
 
     @extend_schema(
         operation_id="partner_reports_case_update",
+        summary="Record your own case status on a report",
+        tags=[PARTNER_TAG],
         parameters=[
             REPORT_ID,
             OpenApiParameter(

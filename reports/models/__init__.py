@@ -34,6 +34,7 @@ from reports.models.partners import (
 )
 from reports.models.reports import (
     CASE_TRANSITIONS,
+    REDACTABLE_FACTS,
     CaseStatus,
     Incident,
     Label,
@@ -57,6 +58,7 @@ from reports.vocabulary import AuditAction, RefusalReason
 __all__ = [
     "CASE_TRANSITIONS",
     "MEDIA_TRANSITIONS",
+    "REDACTABLE_FACTS",
     "REPORTED_FACTS",
     "SETTLED_MEDIA",
     "Agency",

@@ -14,6 +14,19 @@ from django.utils.translation import gettext_lazy as _
 
 from reports.models.facts import Answer, ContactChannel, PlaceType, Warrant, WitnessRelation
 
+# The witness's free-text facts: each has a ``<fact>_redacted`` twin a moderator sets,
+# and everything after moderation reads ``Report.shown(fact)``. Witness messages are
+# redacted the same way (ReportMessage.body_redacted).
+REDACTABLE_FACTS = (
+    "description",
+    "occurred_text",
+    "location_text",
+    "town",
+    "local_police_department",
+    "uniforms",
+    "vehicles",
+)
+
 
 class Moderation(models.TextChoices):
     RECEIVED = "received", _("Received")  # media still being sanitized
@@ -94,6 +107,11 @@ class Report(models.Model):
     location_text = models.CharField(_("where"), max_length=300, blank=True)
     # Structured facts (SALUTE and what matters legally). Blank means not answered.
     occurred_at = models.DateTimeField(_("date and time"), null=True, blank=True)
+    # The witness's own clock when they gave occurred_at: its offset from UTC in minutes
+    # (null when unknown) and, when the phone told us, its IANA zone. occurred_at itself
+    # is an instant; these say how to show it as the witness's local time.
+    occurred_utc_offset = models.SmallIntegerField(_("UTC offset (minutes)"), null=True, blank=True)
+    occurred_time_zone = models.CharField(_("time zone"), max_length=64, blank=True)
     happening_now = models.BooleanField(_("happening now"), default=False, db_index=True)
     town = models.CharField(_("town"), max_length=120, blank=True, db_index=True)
     place_type = models.CharField(
@@ -152,11 +170,28 @@ class Report(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     # --- Moderation (staff side) ---
-    # The text everyone downstream of moderation sees; None until a moderator redacts.
-    # The witness's original stays in ``description`` behind view_original_text.
-    # None (not "") marks "never redacted", so a moderator may redact to an empty text.
+    # For each free-text fact (REDACTABLE_FACTS), the text everyone downstream of
+    # moderation sees; None until a moderator redacts it. The witness's original stays in
+    # the fact's own field, behind view_original_text. None (not "") marks "never
+    # redacted", so a moderator may redact to an empty text. Read through ``shown()``.
     description_redacted = models.TextField(  # noqa: DJ001
         _("what happened (redacted)"), null=True, blank=True
+    )
+    occurred_text_redacted = models.TextField(  # noqa: DJ001
+        _("when (redacted)"), null=True, blank=True
+    )
+    location_text_redacted = models.TextField(  # noqa: DJ001
+        _("where (redacted)"), null=True, blank=True
+    )
+    town_redacted = models.TextField(_("town (redacted)"), null=True, blank=True)  # noqa: DJ001
+    local_police_department_redacted = models.TextField(  # noqa: DJ001
+        _("police department (redacted)"), null=True, blank=True
+    )
+    uniforms_redacted = models.TextField(  # noqa: DJ001
+        _("uniforms and markings (redacted)"), null=True, blank=True
+    )
+    vehicles_redacted = models.TextField(  # noqa: DJ001
+        _("vehicles and plates (redacted)"), null=True, blank=True
     )
     redacted_at = models.DateTimeField(null=True, blank=True)
     redacted_by = models.ForeignKey(
@@ -229,12 +264,16 @@ class Report(models.Model):
     def __str__(self) -> str:
         return f"Report {str(self.id)[:8]}"
 
+    def shown(self, fact: str) -> str:
+        """A free-text fact as staff downstream of moderation, exports and partners see
+        it: the moderator's redaction when there is one, else the witness's words."""
+        assert fact in REDACTABLE_FACTS, fact
+        redacted: str | None = getattr(self, f"{fact}_redacted")
+        return redacted if redacted is not None else str(getattr(self, fact))
+
     @property
     def description_shown(self) -> str:
-        """What staff downstream of moderation, exports and partners see."""
-        if self.description_redacted is not None:
-            return self.description_redacted
-        return self.description
+        return self.shown("description")
 
 
 class ModerationQueue(Report):
@@ -264,6 +303,8 @@ class ReportMessage(models.Model):
         related_name="+",
     )
     body = models.TextField()
+    # A moderator's redaction of a witness's message; None when never redacted.
+    body_redacted = models.TextField(null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -271,6 +312,11 @@ class ReportMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_sender_display()} message on {self.report}"
+
+    @property
+    def body_shown(self) -> str:
+        """The message as staff who may not read the witness's own words see it."""
+        return self.body_redacted if self.body_redacted is not None else self.body
 
 
 class ReportNote(models.Model):

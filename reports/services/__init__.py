@@ -52,6 +52,7 @@ from reports.services.media import (
     report_settle_if_ready,
 )
 from reports.services.moderation import (
+    Redaction,
     incident_group,
     incident_rename,
     report_approve,
@@ -113,6 +114,7 @@ __all__ = [
     "IdempotencyKeyInFlight",
     "IdempotencyKeyReused",
     "InvalidTransition",
+    "Redaction",
     "ReportLocked",
     "ServiceError",
     "ShareNotAllowed",

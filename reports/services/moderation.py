@@ -4,7 +4,8 @@ group reports of one event."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -19,12 +20,15 @@ from django.utils import timezone
 from reports import policy
 from reports.contact import Contact, contact_seal
 from reports.models import (
+    REDACTABLE_FACTS,
     AuditAction,
     CaseStatus,
     Incident,
+    MessageSender,
     Moderation,
     RejectReason,
     Report,
+    ReportMessage,
     WebhookEvent,
 )
 from reports.services.alerts import report_alert_enqueue, report_is_urgent
@@ -89,13 +93,32 @@ def report_lock_acquire(*, report: Report, by: User) -> bool:
     return True
 
 
-def report_lock_release(*, report: Report, by: User) -> None:
+def report_lock_release(*, report: Report, by: User, until: datetime | None = None) -> bool:
     """Give up ``by``'s own edit lock; a lock someone else holds is left alone (the update
-    is conditional on the holder)."""
+    is conditional on the holder). With ``until``, only the lock taken when the page that
+    asks was shown: a page left after a reload must not free the lock the reload renewed.
+    True when a lock was released."""
     if not policy.can_moderate(by):
         raise PermissionDenied
-    if Report.objects.filter(id=report.id, locked_by=by).update(locked_by=None, locked_until=None):
-        audit_record(action=AuditAction.REPORT_UNLOCKED, actor=by, report_id=report.id)
+    held = Report.objects.filter(id=report.id, locked_by=by)
+    if until is not None:
+        held = held.filter(locked_until=until)
+    if not held.update(locked_by=None, locked_until=None):
+        return False
+    audit_record(action=AuditAction.REPORT_UNLOCKED, actor=by, report_id=report.id)
+    return True
+
+
+@dataclasses.dataclass(frozen=True)
+class Redaction:
+    """A moderator's redactions, applied together: free-text facts by name (each of
+    REDACTABLE_FACTS) and the witness's messages by id. Only what the moderator changed."""
+
+    facts: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    messages: Mapping[int, str] = dataclasses.field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.facts or self.messages)
 
 
 def _moderation_update(*, report: Report, by: User, **changes: Any) -> None:
@@ -112,77 +135,124 @@ def _moderation_update(*, report: Report, by: User, **changes: Any) -> None:
     raise ReportLocked(f"This report is being handled by {current.locked_by}.")
 
 
-def report_redact(*, report: Report, by: User, text: str) -> Report:
-    """Set the redacted text everyone downstream sees; the original is kept."""
+def _redaction_changes(*, report: Report, by: User, redaction: Redaction) -> dict[str, Any]:
+    """The report's column changes for ``redaction`` (empty when it names no fact)."""
+    unknown = set(redaction.facts) - set(REDACTABLE_FACTS)
+    if unknown:
+        raise ServiceError(f"Not a free-text fact: {', '.join(sorted(unknown))}.")
+    if not redaction:
+        return {}
+    changes: dict[str, Any] = {f"{fact}_redacted": text for fact, text in redaction.facts.items()}
+    return {**changes, "redacted_at": timezone.now(), "redacted_by": by}
+
+
+def _redaction_record(*, report: Report, by: User, redaction: Redaction) -> None:
+    """Redact the witness's messages and audit the whole redaction (within the caller's
+    transaction, after the report's own conditional update succeeded)."""
+    lengths: dict[str, dict[str, int]] = {
+        fact: {"original_length": len(str(getattr(report, fact))), "redacted_length": len(text)}
+        for fact, text in redaction.facts.items()
+    }
+    messages = ReportMessage.objects.filter(
+        report=report, sender=MessageSender.WITNESS, id__in=list(redaction.messages)
+    ).in_bulk()
+    if set(messages) != set(redaction.messages):
+        raise ServiceError("Only the witness's messages on this report can be redacted.")
+    for message_id, text in redaction.messages.items():
+        ReportMessage.objects.filter(id=message_id).update(body_redacted=text)
+        lengths[f"message:{message_id}"] = {
+            "original_length": len(messages[message_id].body),
+            "redacted_length": len(text),
+        }
+    # Lengths only: the audit trail never holds the witness's words.
+    audit_record(action=AuditAction.REPORT_REDACTED, actor=by, report_id=report.id, data=lengths)
+
+
+def _decide(*, report: Report, by: User, redaction: Redaction | None, **changes: Any) -> None:
+    """One moderation update carrying the redaction with the decision's own changes."""
+    redaction = redaction or Redaction()
+    columns = _redaction_changes(report=report, by=by, redaction=redaction)
+    _moderation_update(report=report, by=by, **columns, **changes)
+    if redaction:
+        _redaction_record(report=report, by=by, redaction=redaction)
+
+
+def report_redact(*, report: Report, by: User, redaction: Redaction) -> Report:
+    """Set the redacted text everyone downstream sees; the witness's words are kept."""
     if not policy.can_moderate(by):
         raise PermissionDenied
-    now = timezone.now()
-    _moderation_update(
-        report=report, by=by, description_redacted=text, redacted_at=now, redacted_by=by
-    )
-    # Lengths only: the audit trail never holds the witness's words.
-    audit_record(
-        action=AuditAction.REPORT_REDACTED,
-        actor=by,
-        report_id=report.id,
-        data={"original_length": len(report.description), "redacted_length": len(text)},
-    )
+    if not redaction:
+        return report
+    with transaction.atomic():
+        _decide(report=report, by=by, redaction=redaction)
     report.refresh_from_db()
     return report
 
 
-def report_approve(*, report: Report, by: User) -> Report:
+def report_approve(*, report: Report, by: User, redaction: Redaction | None = None) -> Report:
+    """Approve a pending report, with the moderator's redaction in the same update: the
+    redaction and the approval are one decision, never one without the other."""
     if not policy.can_moderate(by):
         raise PermissionDenied
     now = timezone.now()
-    _moderation_update(
-        report=report,
-        by=by,
-        moderation=Moderation.APPROVED,
-        case_status=CaseStatus.NEW,
-        reviewed_at=now,
-        reviewed_by=by,
-        locked_by=None,
-        locked_until=None,
-    )
-    audit_record(action=AuditAction.REPORT_APPROVED, actor=by, report_id=report.id)
+    with transaction.atomic():
+        _decide(
+            report=report,
+            by=by,
+            redaction=redaction,
+            moderation=Moderation.APPROVED,
+            case_status=CaseStatus.NEW,
+            reviewed_at=now,
+            reviewed_by=by,
+            locked_by=None,
+            locked_until=None,
+        )
+        audit_record(action=AuditAction.REPORT_APPROVED, actor=by, report_id=report.id)
     report.refresh_from_db()
     return report
 
 
 def report_reject(
-    *, report: Report, by: User, reason: str, duplicate_of: Report | None = None
+    *,
+    report: Report,
+    by: User,
+    reason: str,
+    duplicate_of: Report | None = None,
+    redaction: Redaction | None = None,
 ) -> Report:
+    """Reject a pending report for ``reason``; a redaction made on the way is kept too."""
     if not policy.can_moderate(by):
         raise PermissionDenied
     if reason not in RejectReason.values:
-        raise ServiceError(f"Unknown reason {reason!r}.")
+        raise ServiceError(f"Unknown reason {reason!r}." if reason else "Choose a reason.")
     if reason == RejectReason.DUPLICATE:
         if duplicate_of is None or duplicate_of.id == report.id:
             raise ServiceError("A duplicate needs the report it duplicates.")
     else:
         duplicate_of = None
     now = timezone.now()
-    _moderation_update(
-        report=report,
-        by=by,
-        moderation=Moderation.REJECTED,
-        reject_reason=reason,
-        duplicate_of=duplicate_of,
-        reviewed_at=now,
-        reviewed_by=by,
-        locked_by=None,
-        locked_until=None,
-    )
-    audit_record(
-        action=AuditAction.REPORT_REJECTED,
-        actor=by,
-        report_id=report.id,
-        data={
-            "reason": reason,
-            "duplicate_of": str(duplicate_of.id) if duplicate_of is not None else None,
-        },
-    )
+    with transaction.atomic():
+        _decide(
+            report=report,
+            by=by,
+            redaction=redaction,
+            moderation=Moderation.REJECTED,
+            reject_reason=reason,
+            duplicate_of=duplicate_of,
+            reviewed_at=now,
+            reviewed_by=by,
+            locked_by=None,
+            locked_until=None,
+        )
+        audit_record(
+            action=AuditAction.REPORT_REJECTED,
+            actor=by,
+            report_id=report.id,
+            data={
+                "reason": reason,
+                "duplicate_of": str(duplicate_of.id) if duplicate_of is not None else None,
+            },
+        )
     report.refresh_from_db()
     return report
 

@@ -60,10 +60,10 @@ def test_moderator_redacts_asks_and_approves(
     page.goto(live_server.url + "/admin/reports/moderationqueue/")
     page.get_by_role("link", name=str(report.id)[:8]).click()
     page.locator("#id_description_redacted").fill("Agents took [name] from [address].")
-    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_role("button", name="Save redaction", exact=True).click()
     page.get_by_label("Question").fill("Which way did the vans go?")
     page.get_by_role("button", name="Send question").click()
-    page.get_by_role("button", name="Approve").click()
+    page.get_by_role("button", name="Approve", exact=True).click()
     page.wait_for_url(live_server.url + "/admin/reports/moderationqueue/")
 
     report.refresh_from_db()

@@ -41,7 +41,12 @@ def build_world() -> World:
     approved = report_create(
         receipt_hash="a" * 64,
         description="approved",
-        facts={"consent_contact": True, "consent_share_partners": True, "town": "X"},
+        facts={
+            "consent_contact": True,
+            "consent_share_partners": True,
+            "consent_contact_partners": True,
+            "town": "X",
+        },
         contact=Contact(value="+1 555 0100"),
     )
     Report.objects.filter(id=approved.id).update(

@@ -90,8 +90,10 @@ TABLE: dict[str, tuple[str, int, int, int, int]] = {
     "reports_moderationqueue_delete": ("GET", 302, 403, 403, 403),
     "reports_moderationqueue_group": ("POST", 302, 302, 403, 403),
     "reports_moderationqueue_history": ("GET", 302, 200, 403, 403),
+    "reports_moderationqueue_next": ("GET", 302, 302, 403, 403),
     "reports_moderationqueue_reject": ("POST", 302, 302, 403, 403),
     "reports_moderationqueue_release": ("POST", 302, 302, 403, 403),
+    "reports_moderationqueue_unlock": ("POST", 302, 204, 403, 403),
     "reports_partnerapikey_add": ("GET", 302, 403, 403, 200),
     "reports_partnerapikey_change": ("GET", 302, 403, 403, 200),
     "reports_partnerapikey_changelist": ("GET", 302, 403, 403, 200),
@@ -104,6 +106,7 @@ TABLE: dict[str, tuple[str, int, int, int, int]] = {
     "reports_partnerorganisation_history": ("GET", 302, 403, 200, 200),
     "reports_report_add": ("GET", 302, 403, 403, 403),
     "reports_report_ask": ("POST", 302, 302, 302, 403),
+    "reports_report_assign": ("POST", 302, 403, 302, 403),
     "reports_report_change": ("GET", 302, 200, 200, 200),
     "reports_report_changelist": ("GET", 302, 200, 200, 200),
     "reports_report_delete": ("GET", 302, 403, 403, 403),
@@ -171,7 +174,7 @@ def _url(world: World, name: str) -> str:
     for prefix, obj in world.objects.items():
         if name.startswith(prefix + "_"):
             suffix = name[len(prefix) + 1 :]
-            if suffix in ("changelist", "add", "export"):
+            if suffix in ("changelist", "add", "export", "next"):
                 return reverse(f"admin:{name}")
             if suffix in ("revoke", "share_contact"):
                 share = world.objects["reports_reportshare"]
@@ -190,8 +193,8 @@ def _url(world: World, name: str) -> str:
 
 POST_DATA = {
     "reports_moderationqueue_reject": {"reason": "spam"},
-    "reports_moderationqueue_ask": {"body": "Which street?"},
-    "reports_report_ask": {"body": "Which street?"},
+    "reports_moderationqueue_ask": {"question": "Which street?"},
+    "reports_report_ask": {"question": "Which street?"},
     "reports_report_status": {"status": "in_progress"},
 }
 
@@ -203,6 +206,8 @@ def _status(world: World, role: str, name: str, method: str) -> int:
         data: dict[str, Any] = dict(POST_DATA.get(name, {}))
         if name == "reports_report_share":
             data["organisation"] = world.objects["reports_partnerorganisation"].pk
+        if name == "reports_moderationqueue_group":
+            data["group_with"] = [world.objects["reports_report"].pk]
         return client.post(url, data).status_code
     return client.get(url).status_code
 

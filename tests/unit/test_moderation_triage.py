@@ -128,14 +128,16 @@ def test_report_lock_release_needs_the_moderate_permission(
 
 def test_report_redact_keeps_original_and_audits_lengths_only(moderator: User) -> None:
     report = services.report_redact(
-        report=_report(), by=moderator, text="Agents took [name] from [address]."
+        report=_report(),
+        by=moderator,
+        redaction=services.Redaction(facts={"description": "Agents took [name] from [address]."}),
     )
     assert (report.description, report.description_shown) == (
         "Agents took Maria Lopez from 12 Elm St.",
         "Agents took [name] from [address].",
     )
     event = AuditEvent.objects.get(action="report.redacted")
-    assert event.data == {"original_length": 39, "redacted_length": 34}
+    assert event.data == {"description": {"original_length": 39, "redacted_length": 34}}
 
 
 def test_moderator_cannot_reveal_contact_or_triage(moderator: User) -> None:
@@ -215,11 +217,16 @@ def test_policy_never_includes_contact_or_original_text() -> None:
 
 def test_export_csv_uses_redacted_text_and_no_contact(moderator: User, legal_aid: User) -> None:
     report = _report(contact_channel="phone", contact_sealed=b"sealed")
-    services.report_redact(report=report, by=moderator, text="=HYPERLINK(redacted)")
-    services.report_approve(report=report, by=moderator)
+    services.report_approve(
+        report=report,
+        by=moderator,
+        redaction=services.Redaction(facts={"description": "=HYPERLINK(redacted)"}),
+    )
     _report(2)  # pending: not in legal aid's list
     response = verified_client(legal_aid).get("/admin/reports/report/export.csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    # UTF-8 with a byte-order mark, so that spreadsheet programs read accents right.
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [(r["id"], r["description"]) for r in rows] == [
         (str(report.id), "'=HYPERLINK(redacted)")
     ]

@@ -307,7 +307,8 @@ def test_partner_key_revoked_or_expired_answers_401(world: PartnerWorld) -> None
         expired,
         status=401,
         code="authentication_failed",
-        detail="The API key is not valid, has expired or was revoked.",
+        detail="The API key is not valid, has expired or was revoked. Send your "
+        "organisation's key as the header `Authorization: Api-Key <key>`.",
     )
     services.partner_api_key_revoke(api_key=api_key)
     PartnerAPIKey.objects.filter(pk=api_key.pk).update(expiry_date=None)
@@ -317,7 +318,8 @@ def test_partner_key_revoked_or_expired_answers_401(world: PartnerWorld) -> None
         anonymous,
         status=401,
         code="not_authenticated",
-        detail="Authentication credentials were not provided.",
+        detail="No API key. Send your organisation's key as the header "
+        "`Authorization: Api-Key <key>`.",
     )
     assert anonymous["WWW-Authenticate"] == "Api-Key"
 

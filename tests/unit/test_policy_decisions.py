@@ -209,7 +209,12 @@ def _organisation() -> PartnerOrganisation:
 ROLE_DECISIONS: list[tuple[str, Call]] = [
     ("can_moderate", lambda r, by: services.report_lock_acquire(report=r, by=by)),
     ("can_moderate", lambda r, by: services.report_lock_release(report=r, by=by)),
-    ("can_moderate", lambda r, by: services.report_redact(report=r, by=by, text="x")),
+    (
+        "can_moderate",
+        lambda r, by: services.report_redact(
+            report=r, by=by, redaction=services.Redaction(facts={"description": "x"})
+        ),
+    ),
     ("can_moderate", lambda r, by: services.report_approve(report=r, by=by)),
     ("can_moderate", lambda r, by: services.report_reject(report=r, by=by, reason="spam")),
     ("can_moderate", lambda r, by: services.incident_group(reports=[r, r], by=by)),

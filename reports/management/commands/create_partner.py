@@ -35,5 +35,11 @@ class Command(BaseCommand):
             raise CommandError(f"An organisation named {name!r} already exists.")
         organisation, key = partner_create(name=name, shared_fields=fields)
         self.stdout.write(f"Created {organisation.name} (id {organisation.id}).")
+        if not fields:
+            self.stderr.write(
+                f"Warning: no --fields, so {organisation.name} receives only the id of each "
+                "report shared with it. Choose its fields in the admin (Partner "
+                "organisations), or give --fields when creating it."
+            )
         self.stdout.write("API key (stored only as a hash; it will not be shown again):")
         self.stdout.write(key)
