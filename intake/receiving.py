@@ -41,7 +41,7 @@ from intake.quarantine import EncryptedUpload, EncryptingUploadHandler
 from intake.receipts import receipt_code_new
 from intake.segments import database_connection_release
 from intake.services import RefusedUpload, report_media_add, submission_submit
-from intake.throttle import client_token
+from intake.throttle import budget_client
 from reports import selectors
 from reports.models import RefusalReason, Report
 from reports.services import (
@@ -81,7 +81,7 @@ class TextFirst:
         self.refused: list[RefusedUpload] = []
         self._csrf_checked = False
         # The throttle's daily HMAC of the client, for its byte budget (intake/budgets.py).
-        self.client = client_token(request)
+        self.client = budget_client(request)
 
     @property
     def committed(self) -> bool:

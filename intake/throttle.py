@@ -61,6 +61,21 @@ def client_token(request: HttpRequest) -> str:
     return hmac.new(_daily_secret(day), address.encode(), hashlib.sha256).hexdigest()[:32]
 
 
+def budget_client(request: HttpRequest) -> str:
+    """The client token for byte budgets (intake/budgets.py), or "" (no client budget)
+    while the cache is unreachable: as with throttling, during an outage a witness's report
+    matters more than abuse control, and an outage must never cost the report."""
+    global _cache_down_until
+    if time.monotonic() < _cache_down_until:
+        return ""
+    try:
+        return client_token(request)
+    except Exception:
+        _cache_down_until = time.monotonic() + CACHE_RETRY_AFTER_S
+        logger.warning("throttle cache unavailable; byte budgets count no client")
+        return ""
+
+
 def throttle_hit(request: HttpRequest, *, scope: str, limit: int) -> bool:
     """Count one request in ``scope``; True when the client is over ``limit`` per hour.
 

@@ -38,7 +38,12 @@ from intake.resumable import (
     resumable_upload_create,
     upload_key_hash,
 )
-from intake.throttle import TooManyCodeAttempts, client_token, receipt_code_report, throttle_hit
+from intake.throttle import (
+    TooManyCodeAttempts,
+    budget_client,
+    receipt_code_report,
+    throttle_hit,
+)
 from reports import selectors
 from reports.models import MediaItem, MediaStatus, Report
 from reports.problems import problem_response
@@ -137,7 +142,7 @@ def tus_create(request: HttpRequest) -> HttpResponse:
         return _error(429, messages.THROTTLED, "throttled")
     if report is None:
         return _error(403, messages.RECEIPT_UNKNOWN, "receipt")
-    over = upload_budget_check(client=client_token(request), report=report, length=length)
+    over = upload_budget_check(client=budget_client(request), report=report, length=length)
     if over is not None:
         return _error(TUS_STATUS[over], messages.refusal_message(over), over)
     try:

@@ -73,7 +73,7 @@ def test_api_submit_answers_translated_503_and_keeps_nothing_when_database_dies_
     require_postgres()
     quarantine_before = quarantine_files()
 
-    with _connection_killed_before("reports_mediaitem") as seen:
+    with _connection_killed_before("reports_report") as seen:
         response = Client().post(
             "/api/v1/intake/reports/",
             {
@@ -92,10 +92,41 @@ def test_api_submit_answers_translated_503_and_keeps_nothing_when_database_dies_
         "por favor, inténtelo de nuevo en un minuto.",
     )
     assert response["Retry-After"] == "30"
-    # No half-written report: the report row was inserted, then rolled back with the rest.
+    # The text is committed first (intake.receiving): killed before its row, nothing stays.
     assert Report.objects.count() == 0
     assert MediaItem.objects.count() == 0
     # The stored ciphertext of the lost submission was removed with it.
+    assert quarantine_files() == quarantine_before
+
+
+def test_api_submit_keeps_the_text_and_refuses_the_file_when_database_dies_mid_file() -> None:
+    """Text first (promise 9): the report's text was committed before the file's row, so
+    losing the database while the file is stored costs the file only, said in the witness's
+    language, and leaves no ciphertext behind."""
+    require_postgres()
+    quarantine_before = quarantine_files()
+
+    with _connection_killed_before("reports_mediaitem") as seen:
+        response = Client().post(
+            "/api/v1/intake/reports/",
+            {
+                "description": "Text kept, file lost.",
+                "media": SimpleUploadedFile("a.jpg", jpeg_with_gps()),
+            },
+            HTTP_ACCEPT_LANGUAGE="es",
+        )
+
+    assert seen != []
+    assert response.status_code == 201, response.content
+    assert response.json()["refused_media"] == [
+        {
+            "index": 0,
+            "reason": "storage_error",
+            "message": "No se pudo guardar el archivo. Inténtelo de nuevo.",
+        }
+    ]
+    assert list(Report.objects.values_list("description", flat=True)) == ["Text kept, file lost."]
+    assert MediaItem.objects.count() == 0
     assert quarantine_files() == quarantine_before
 
 

@@ -1,0 +1,168 @@
+"""The media pipeline's and the witness side's reads: what to sweep, claim and settle;
+uploads and their budgets."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from django.db.models import (
+    Count,
+    F,
+    Q,
+    QuerySet,
+    Sum,
+)
+from django.db.models.functions import Coalesce, Greatest
+
+from reports.models import (
+    SETTLED_MEDIA,
+    MediaItem,
+    MediaStatus,
+    Moderation,
+    Report,
+    ReportMessage,
+)
+
+
+def media_items_to_sweep(*, idle_before: datetime) -> QuerySet[MediaItem]:
+    """Items whose task may have been lost: quarantined and idle, or claimed that long ago
+    (the task then decides whether the claim is abandoned; a live one is left alone)."""
+    return MediaItem.objects.filter(
+        Q(status=MediaStatus.QUARANTINED, updated_at__lt=idle_before)
+        | Q(status=MediaStatus.PROCESSING, claimed_at__lt=idle_before)
+    ).order_by("created_at")
+
+
+_IN_PIPELINE = (MediaStatus.QUARANTINED, MediaStatus.PROCESSING)
+
+
+def media_item_in_turn(*, media_item_id: UUID | str, in_flight: int) -> MediaItem | None:
+    """The item if it may be queued for processing now: claimed already (its task decides),
+    or among the first ``in_flight`` of its report's items in the pipeline, in report
+    order. Else None: it waits for its turn (or is settled, or gone)."""
+    item = (
+        MediaItem.objects.filter(id=media_item_id, status__in=_IN_PIPELINE)
+        .only("id", "report_id", "position", "status", "size_received", "upload_length")
+        .first()
+    )
+    if item is None or item.status == MediaStatus.PROCESSING:
+        return item
+    ahead = (
+        MediaItem.objects.filter(report_id=item.report_id, status__in=_IN_PIPELINE)
+        .filter(Q(position__lt=item.position) | Q(position=item.position, id__lt=item.id))
+        .count()
+    )
+    return item if ahead < in_flight else None
+
+
+def report_media_in_turn(*, report_id: UUID | str, in_flight: int) -> list[UUID]:
+    """The report's quarantined items now in their turn (see media_item_in_turn)."""
+    window = MediaItem.objects.filter(report_id=report_id, status__in=_IN_PIPELINE).order_by(
+        "position", "id"
+    )[:in_flight]
+    return [item.id for item in window.only("id", "status") if item.status == "quarantined"]
+
+
+def media_item_claim_holder(*, media_item_id: UUID | str) -> MediaItem | None:
+    """The item if a worker holds it in processing (status, claimant and attempts only)."""
+    return (
+        MediaItem.objects.filter(id=media_item_id, status=MediaStatus.PROCESSING)
+        .only("id", "report_id", "status", "claimed_by", "claimed_at", "attempts")
+        .first()
+    )
+
+
+def media_items_with_leftover_quarantine() -> QuerySet[MediaItem]:
+    """Settled items whose quarantine copy was not destroyed (a crash in between)."""
+    return MediaItem.objects.filter(status__in=[MediaStatus.CLEAN, MediaStatus.REJECTED]).exclude(
+        quarantine_name=""
+    )
+
+
+def reports_received_without_media_in_flight() -> QuerySet[Report]:
+    """Received reports none of whose media is still in the pipeline: a crash between
+    the last item settling and the report moving on leaves these behind."""
+    in_flight = MediaItem.objects.exclude(status__in=SETTLED_MEDIA).values("report_id")
+    return Report.objects.filter(moderation=Moderation.RECEIVED).exclude(id__in=in_flight)
+
+
+def report_by_receipt(*, receipt_hash: str) -> Report | None:
+    return Report.objects.filter(receipt_hash=receipt_hash).first()
+
+
+def report_by_reference(reference: str) -> Report | None:
+    """A report by its full id or the 8-character short id staff see in lists."""
+    reference = reference.strip().lower()
+    try:
+        return Report.objects.filter(id=UUID(reference)).first()
+    except ValueError:
+        pass
+    if len(reference) == 8 and all(c in "0123456789abcdef" for c in reference):
+        matches = list(Report.objects.filter(id__startswith=reference)[:2])
+        if len(matches) == 1:
+            return matches[0]
+    return None
+
+
+def media_item_by_upload_key(*, key_hash: str) -> MediaItem | None:
+    if not key_hash:
+        return None
+    return MediaItem.objects.filter(upload_key_hash=key_hash).first()
+
+
+def media_items_upload_expired(*, now: datetime, stalled_before: datetime) -> QuerySet[MediaItem]:
+    """Resumable uploads past their expiry, or with no bytes recorded since
+    ``stalled_before`` (every stored part updates the row)."""
+    return MediaItem.objects.filter(
+        Q(upload_expires_at__lt=now) | Q(updated_at__lt=stalled_before),
+        status=MediaStatus.UPLOADING,
+    )
+
+
+def report_media_bytes(*, report: Report) -> int:
+    """Bytes the report's files take or have reserved (a resumable upload counts its
+    declared length from the start); refused and abandoned files, whose bytes are gone,
+    do not count."""
+    size = Greatest(F("size_received"), Coalesce(F("upload_length"), 0))
+    total = (
+        report.media_items.exclude(status=MediaStatus.REJECTED)
+        .aggregate(total=Sum(size))
+        .get("total")
+    )
+    return int(total or 0)
+
+
+def uploads_outstanding_bytes() -> int:
+    """Bytes announced by resumable uploads in progress and not yet received."""
+    total = MediaItem.objects.filter(status=MediaStatus.UPLOADING).aggregate(
+        total=Sum(Coalesce(F("upload_length"), 0) - F("upload_offset"))
+    )["total"]
+    return int(total or 0)
+
+
+def report_media_count(*, report: Report) -> int:
+    return report.media_items.count()
+
+
+def report_next_position(*, report: Report) -> int:
+    last = report.media_items.order_by("-position").values_list("position", flat=True).first()
+    return 0 if last is None else last + 1
+
+
+def report_messages(*, report: Report) -> QuerySet[ReportMessage]:
+    """The conversation with the witness, oldest first, with who asked."""
+    return report.messages.select_related("author").order_by("created_at", "id")
+
+
+def report_media_summary(*, report: Report) -> dict[str, int]:
+    """How many of the report's files are ready, in progress, or could not be used."""
+    counts = dict(
+        report.media_items.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    in_progress = (MediaStatus.UPLOADING, MediaStatus.QUARANTINED, MediaStatus.PROCESSING)
+    return {
+        "ready": counts.get(MediaStatus.CLEAN, 0),
+        "in_progress": sum(counts.get(s, 0) for s in in_progress),
+        "refused": counts.get(MediaStatus.REJECTED, 0) + counts.get(MediaStatus.FAILED, 0),
+    }
