@@ -50,7 +50,6 @@ import resource
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -66,6 +65,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from intake import legal_hold, sanitize
+from intake.leftovers import quarantine_orphans_sweep, work_folder, work_folders_sweep
 from intake.preview import EXIT_TOO_MANY_PIXELS
 from intake.quarantine import ConcatenatedReader, DecryptingReader, plaintext_size
 from intake.sanitize.exiftool import exiftool_findings
@@ -299,9 +299,8 @@ def _opener(name: str) -> Callable[[], BinaryIO]:
 def _media_item_sanitize(item: MediaItem) -> str:
     with (
         quarantine_plaintext(item) as plaintext,
-        tempfile.TemporaryDirectory(prefix="testigo-") as tmp,
+        work_folder() as workdir,
     ):
-        workdir = Path(tmp)
         sealed_original_name = _legal_hold_seal(item=item, plaintext=plaintext, workdir=workdir)
         plaintext.seek(0)
         output_path = workdir / "out"
@@ -436,6 +435,9 @@ def quarantine_sweep() -> int:
         )
     for leftover in selectors.media_items_with_leftover_quarantine():
         media_item_destroy_quarantine(item=leftover)
+    # What killed processes left: unrecorded upload parts, a dead worker's work folders.
+    quarantine_orphans_sweep(now=now)
+    work_folders_sweep()
     candidates = selectors.media_items_to_sweep(
         idle_before=now - timedelta(seconds=settings.TESTIGO_SWEEP_AFTER_S)
     )
