@@ -54,7 +54,8 @@ def quarantine_orphans_sweep(*, now: datetime | None = None) -> int:
             except FileNotFoundError:  # removed meanwhile (the item finished)
                 continue
             removed += 1
-        if item is None:
+        # An emptied folder nothing points at goes too, so the listing stays short.
+        if not any(name.startswith(prefix) for name in known):
             _folder_remove_if_empty(prefix)
     return removed
 

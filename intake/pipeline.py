@@ -435,9 +435,6 @@ def quarantine_sweep() -> int:
         )
     for leftover in selectors.media_items_with_leftover_quarantine():
         media_item_destroy_quarantine(item=leftover)
-    # What killed processes left: unrecorded upload parts, a dead worker's work folders.
-    quarantine_orphans_sweep(now=now)
-    work_folders_sweep()
     candidates = selectors.media_items_to_sweep(
         idle_before=now - timedelta(seconds=settings.TESTIGO_SWEEP_AFTER_S)
     )
@@ -447,4 +444,8 @@ def quarantine_sweep() -> int:
             count += 1
     for report in selectors.reports_received_without_media_in_flight():
         report_settle_if_ready(report=report)
+    # Last, so a storage error here never holds up the re-queueing above: what killed
+    # processes left, unrecorded upload parts and a dead worker's work folders.
+    quarantine_orphans_sweep(now=now)
+    work_folders_sweep()
     return count
