@@ -282,6 +282,11 @@ TESTIGO_MAX_IMAGE_BYTES = env_int("TESTIGO_MAX_IMAGE_BYTES", 25 * 1024 * 1024)
 # that received no bytes for TESTIGO_UPLOAD_STALL_S (a client that reserved and went).
 TESTIGO_UPLOAD_EXPIRY_S = env_int("TESTIGO_UPLOAD_EXPIRY_S", 24 * 3600)
 TESTIGO_UPLOAD_STALL_S = env_int("TESTIGO_UPLOAD_STALL_S", 30 * 60)
+# The sweeper deletes upload parts their row does not list once older than this (a part
+# being recorded right now is younger), and worker work folders whose process is gone.
+TESTIGO_ORPHAN_GRACE_S = env_int("TESTIGO_ORPHAN_GRACE_S", 600)
+# The parent of the worker's private work folders (<host>_<pid>_<random>), per host.
+TESTIGO_WORK_DIR = Path(env_str("TESTIGO_WORK_DIR", str(VAR_DIR / "work"))).resolve()
 # Byte budgets (intake/budgets.py): over a report's life, per client (the throttle's HMAC)
 # per hour, and the free space kept on every local disk uploads or the database use. Below
 # the floor new files are refused, in the witness's language, and report text still lands.

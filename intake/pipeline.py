@@ -50,7 +50,6 @@ import resource
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -66,6 +65,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from intake import legal_hold, sanitize
+from intake.leftovers import quarantine_orphans_sweep, work_folder, work_folders_sweep
 from intake.preview import EXIT_TOO_MANY_PIXELS
 from intake.quarantine import ConcatenatedReader, DecryptingReader, plaintext_size
 from intake.sanitize.exiftool import exiftool_findings
@@ -299,9 +299,8 @@ def _opener(name: str) -> Callable[[], BinaryIO]:
 def _media_item_sanitize(item: MediaItem) -> str:
     with (
         quarantine_plaintext(item) as plaintext,
-        tempfile.TemporaryDirectory(prefix="testigo-") as tmp,
+        work_folder() as workdir,
     ):
-        workdir = Path(tmp)
         sealed_original_name = _legal_hold_seal(item=item, plaintext=plaintext, workdir=workdir)
         plaintext.seek(0)
         output_path = workdir / "out"
@@ -445,4 +444,8 @@ def quarantine_sweep() -> int:
             count += 1
     for report in selectors.reports_received_without_media_in_flight():
         report_settle_if_ready(report=report)
+    # Last, so a storage error here never holds up the re-queueing above: what killed
+    # processes left, unrecorded upload parts and a dead worker's work folders.
+    quarantine_orphans_sweep(now=now)
+    work_folders_sweep()
     return count

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_process_init, worker_ready
 from django.conf import settings
 from django.db import connection
 
 from intake.followup import sessions_expired_clear
+from intake.leftovers import work_folders_sweep
 from intake.pipeline import (
     ProcessingInterrupted,
     ProcessOutcome,
@@ -57,3 +59,11 @@ def sweep_quarantine() -> int:
 @shared_task
 def clear_expired_sessions() -> None:
     sessions_expired_clear()
+
+
+@worker_ready.connect
+@worker_process_init.connect
+def _work_folders_clean(**_: Any) -> None:
+    # Beat sweeps on one host only: each worker (and each replacement pool child, after
+    # a sibling was killed) clears the work folders its host's dead processes left.
+    work_folders_sweep()
