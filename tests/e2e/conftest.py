@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -52,3 +54,29 @@ def phone_page(browser: Any) -> Iterator[Any]:
     page = context.new_page()
     yield page
     context.close()
+
+
+class _NeutralSite(BaseHTTPRequestHandler):
+    """Stands for the weather site Quick exit leads to: this machine has no network, and a
+    Playwright route cannot answer it here (routes never see the redirect from /exit/)."""
+
+    def do_GET(self) -> None:
+        body = b"<!doctype html><title>Weather</title><p>Sunny."
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def neutral_site() -> Iterator[str]:
+    # "localhost", not 127.0.0.1: another host than the live server, so no cookie is shared.
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NeutralSite)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{server.server_address[1]}/"
+    server.shutdown()

@@ -190,12 +190,11 @@ def test_witness_without_javascript_reports_and_follows_up(
 
 
 def test_quick_exit_replaces_page_with_neutral_site_leaving_no_back_trail(
-    browser: Any, live_server: Any
+    browser: Any, live_server: Any, settings: Any, neutral_site: str
 ) -> None:
     context = browser.new_context(viewport=PHONE_VIEWPORT, is_mobile=True)
     page = context.new_page()
-    neutral = settings.TESTIGO_QUICK_EXIT_URL
-    page.route(neutral + "**", lambda route: route.fulfill(body="<title>Weather</title>"))
+    settings.TESTIGO_QUICK_EXIT_URL = neutral = neutral_site
     page.goto(live_server.url + "/")
     page.goto(live_server.url + "/safety/")
     length_before = page.evaluate("history.length")
