@@ -21,7 +21,8 @@ _UPLOAD_KEY = re.compile(r"(/tus/)[A-Za-z0-9_\-%=]+")
 # Five groups of four receipt symbols, with dashes or run together, in either case.
 _SYMBOL = f"[{ALPHABET}{ALPHABET.lower()}]"
 _RECEIPT_CODE = re.compile(
-    rf"(?<![A-Za-z0-9]){_SYMBOL}{{4}}(?:-?{_SYMBOL}{{4}}){{4}}(?![A-Za-z0-9])"
+    # Not inside a longer dashed token: a UUID's tail is not a receipt code.
+    rf"(?<![A-Za-z0-9-]){_SYMBOL}{{4}}(?:-?{_SYMBOL}{{4}}){{4}}(?![A-Za-z0-9-])"
 )
 GUNICORN_LOGGERS = ("gunicorn.error", "gunicorn.access")
 

@@ -150,15 +150,18 @@ def gps_jpeg_file(tmp_path: Path, gps_jpeg: bytes) -> Path:
 
 
 def throttle_reset() -> None:
-    """Forget every throttle counter (and nothing else: the broker may share the Redis db)."""
+    """Forget every throttle counter and byte budget (and nothing else: the broker may
+    share the Redis db)."""
     from django.core.cache import cache
 
     if settings.REDIS_URL:
         import redis
 
         client = redis.Redis.from_url(settings.REDIS_URL)
-        for key in client.scan_iter("*throttle:*"):
-            client.delete(key)
+        # Throttle counters and the byte budgets counted per client and hour.
+        for pattern in ("*throttle:*", "*budget:*"):
+            for key in client.scan_iter(pattern):
+                client.delete(key)
     else:
         cache.clear()
 

@@ -161,8 +161,8 @@ def test_app_sees_the_client_address_and_no_forged_forwarding(
             answer += chunk
 
     seen = upstream.headers
-    assert seen["x-real-ip"] == "127.0.9.9"
-    assert "x-forwarded-for" not in seen
+    assert seen["x-forwarded-for"] == "127.0.9.9"
+    assert "x-real-ip" not in seen
     assert seen["host"] == "testigo.example.org"
     assert seen["x-forwarded-proto"] == "http"
     assert b"6.6.6.6" not in answer  # the recorder echoes all it got
