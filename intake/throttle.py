@@ -20,6 +20,7 @@ import hmac
 import logging
 import secrets
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
@@ -61,36 +62,38 @@ def client_token(request: HttpRequest) -> str:
     return hmac.new(_daily_secret(day), address.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def budget_client(request: HttpRequest) -> str:
-    """The client token for byte budgets (intake/budgets.py), or "" (no client budget)
-    while the cache is unreachable: as with throttling, during an outage a witness's report
-    matters more than abuse control, and an outage must never cost the report."""
+def _unless_cache_down[T](read: Callable[[], T], *, fallback: T, what: str) -> T:
+    """``read()`` from the cache, or ``fallback`` while it is unreachable (Redis down): a
+    witness's report matters more than abuse control for the minutes of an outage. After a
+    failure this process stops asking for CACHE_RETRY_AFTER_S, so requests do not each wait
+    for the cache's timeout."""
     global _cache_down_until
     if time.monotonic() < _cache_down_until:
-        return ""
+        return fallback
     try:
-        return client_token(request)
+        return read()
     except Exception:
         _cache_down_until = time.monotonic() + CACHE_RETRY_AFTER_S
-        logger.warning("throttle cache unavailable; byte budgets count no client")
-        return ""
+        logger.warning("throttle cache unavailable; %s", what)
+        return fallback
+
+
+def budget_client(request: HttpRequest) -> str:
+    """The client token for byte budgets (intake/budgets.py), or "" (no client budget)
+    while the cache is unreachable."""
+    return _unless_cache_down(
+        lambda: client_token(request), fallback="", what="byte budgets count no client"
+    )
 
 
 def throttle_hit(request: HttpRequest, *, scope: str, limit: int) -> bool:
-    """Count one request in ``scope``; True when the client is over ``limit`` per hour.
-
-    With the cache unreachable (Redis down) the request is let through: a witness's
-    report matters more than abuse control for the minutes of an outage."""
-    global _cache_down_until
-    if time.monotonic() < _cache_down_until:
-        return False
-    try:
-        return _count(request, scope=scope, limit=limit)
-    except Exception:
-        # Do not make every request of the outage wait for the cache's timeout.
-        _cache_down_until = time.monotonic() + CACHE_RETRY_AFTER_S
-        logger.warning("throttle cache unavailable; %s requests let through", scope)
-        return False
+    """Count one request in ``scope``; True when the client is over ``limit`` per hour, and
+    False (let through) while the cache is unreachable."""
+    return _unless_cache_down(
+        lambda: _count(request, scope=scope, limit=limit),
+        fallback=False,
+        what=f"{scope} requests let through",
+    )
 
 
 def _key(request: HttpRequest, scope: str) -> str:
