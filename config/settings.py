@@ -16,6 +16,11 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from config.env import env_bool, env_int, env_list, env_networks, env_secret, env_str
+from config.settings_fixed import AUTH_PASSWORD_VALIDATORS as AUTH_PASSWORD_VALIDATORS
+from config.settings_fixed import REST_FRAMEWORK as REST_FRAMEWORK
+from config.settings_fixed import SECURE_CSP as SECURE_CSP
+from config.settings_fixed import SPECTACULAR_SETTINGS as SPECTACULAR_SETTINGS
+from config.settings_fixed import logging_config
 
 django_stubs_ext.monkeypatch()
 
@@ -411,15 +416,6 @@ AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 # No TOTP secret is ever shown in the admin: devices come from the owner's enrolment page.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {
-        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-        "OPTIONS": {"min_length": 12},
-    },
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
 # Axes' middleware runs wrapped in reports.middleware.StaffAxesMiddleware (admin only).
 SILENCED_SYSTEM_CHECKS = ["axes.W002"]
 OTP_TOTP_ISSUER = env_str("TESTIGO_OTP_ISSUER", "Testigo")
@@ -479,54 +475,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # A witness's phone may be seized: no cookie of ours outlives the browser session (the
 # follow-up session's own cookie ends with it, intake/followup.py).
 CSRF_COOKIE_AGE = None
-# Everything from our own origin only; no inline script or style, no plug-ins, no frames.
-SECURE_CSP = {
-    "default-src": ["'self'"],
-    "script-src": ["'self'"],
-    "style-src": ["'self'"],
-    "connect-src": ["'self'"],
-    "frame-src": ["'none'"],
-    "img-src": ["'self'", "blob:"],
-    "media-src": ["'self'", "blob:"],
-    "object-src": ["'none'"],
-    "base-uri": ["'none'"],
-    "frame-ancestors": ["'none'"],
-    "form-action": ["'self'"],
-}
 
-# --- REST framework -----------------------------------------------------------------------
-REST_FRAMEWORK = {
-    # Every error a DRF view answers is a problem document (reports.problems).
-    "EXCEPTION_HANDLER": "reports.api.errors.problem_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "reports.api.errors.ProblemAutoSchema",
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "UNAUTHENTICATED_USER": None,
-}
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Testigo API",
-    # The introduction (authentication, errors, webhooks and their signatures) and the
-    # order of operations, partner first, come from reports.api.docs.partner_reference.
-    "DESCRIPTION": "Partner access and witness intake for Testigo.",
-    "POSTPROCESSING_HOOKS": [
-        "drf_spectacular.hooks.postprocess_schema_enums",
-        "reports.api.docs.partner_reference",
-    ],
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    # The reference page at /api/docs/ loads Redoc from our own static files, never a CDN.
-    "REDOC_DIST": "SIDECAR",
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Several facts share the yes / no / don't know answer set.
-    "ENUM_NAME_OVERRIDES": {
-        "AnswerEnum": "reports.models.Answer",
-        "PartnerCaseStatusEnum": "reports.models.PartnerCaseStatus",
-        "CaseStatusEnum": "reports.models.CaseStatus",
-    },
-}
 
 # --- Partner API and webhooks ---------------------------------------------------------------
 # Requests per API key (the key's id, never a client address).
@@ -547,19 +496,4 @@ if not 1 <= TESTIGO_WEBHOOK_TIMEOUT_S <= 15:
 TESTIGO_IDEMPOTENCY_DAYS = env_int("TESTIGO_IDEMPOTENCY_DAYS", 7)
 
 # --- Logging: no client addresses, no user agents, no capabilities -------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    # Upload keys and receipt codes are redacted from every record (config/logging_filters.py;
-    # gunicorn's own loggers get the same filter from config/wsgi.py).
-    "filters": {"redact": {"()": "config.logging_filters.RedactCapabilities"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
-    },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {
-        # The dev server's access log; it prints request lines only, but keep it quiet.
-        "django.server": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_config(level=env_str("LOG_LEVEL", "INFO"))

@@ -13,7 +13,7 @@ audited, and this module drives them:
   uploading    → quarantined   resumable.resumable_upload_append, last part
                                → media_item_upload_append; processing queued
   uploading    → rejected      resumable.resumable_upload_abandon (cancelled, refused,
-                               or expired by quarantine_sweep: past its expiry, or no
+                               or expired by sweeper.quarantine_sweep: past its expiry, or no
                                bytes for TESTIGO_UPLOAD_STALL_S) → media_item_upload_abandon
   quarantined  → processing    media_item_process → media_item_claim
   processing   → processing    media_item_process taking back its own interrupted try's
@@ -26,7 +26,7 @@ audited, and this module drives them:
 
 Settled items (clean, rejected, failed) never move again. Each settling change above also
 moves the report from received to pending once none of its media is in flight
-(reports.services.media._report_settle); quarantine_sweep catches any left behind, and
+(reports.services.media._report_settle); sweeper.quarantine_sweep catches any left behind, and
 re-queues items whose task was lost. After a clean or rejected result the quarantine copy
 is destroyed (media_item_destroy_quarantine); a failed item keeps it, never viewable.
 
@@ -35,7 +35,8 @@ one settles, on media_small or media_large by size: one report's many files cann
 up the next witness's (promise 12). Pixels are decoded only in the resource-limited child
 that makes previews and image hashes (preview_make, intake/preview.py).
 
-Celery tasks in intake/tasks.py take ids and call media_item_process and quarantine_sweep.
+Celery tasks in intake/tasks.py take ids and call media_item_process and the sweeper
+(intake/sweeper.py, quarantine_sweep).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from celery import current_app
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
@@ -65,7 +67,7 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from intake import legal_hold, sanitize
-from intake.leftovers import quarantine_orphans_sweep, work_folder, work_folders_sweep
+from intake.leftovers import work_folder
 from intake.preview import EXIT_TOO_MANY_PIXELS
 from intake.quarantine import ConcatenatedReader, DecryptingReader, plaintext_size
 from intake.sanitize.exiftool import exiftool_findings
@@ -78,7 +80,6 @@ from reports.services import (
     media_item_mark_clean,
     media_item_reject,
     media_item_release,
-    report_settle_if_ready,
 )
 
 logger = logging.getLogger(__name__)
@@ -87,6 +88,9 @@ logger = logging.getLogger(__name__)
 # publish, so that during a broker outage each request pays the publish timeout at most
 # once instead of once per file.
 _publish_paused_until = 0.0
+
+# The task's own name (intake/tasks.py): queued by name, as reports/jobs.py does.
+PROCESS_MEDIA = "intake.tasks.process_media"
 
 
 def media_item_enqueue(*, media_item_id: Any) -> bool:
@@ -100,8 +104,6 @@ def media_item_enqueue(*, media_item_id: Any) -> bool:
     witness's report. Files over TESTIGO_MEDIA_LARGE_BYTES go to their own queue, so a
     long video does not hold up photos."""
     global _publish_paused_until
-    from intake.tasks import process_media
-
     if time.monotonic() < _publish_paused_until:
         return False
     item = selectors.media_item_in_turn(
@@ -112,7 +114,9 @@ def media_item_enqueue(*, media_item_id: Any) -> bool:
     size = max(item.size_received, item.upload_length or 0)
     queue = "media_large" if size > settings.TESTIGO_MEDIA_LARGE_BYTES else "media_small"
     try:
-        process_media.apply_async(kwargs={"media_item_id": str(media_item_id)}, queue=queue)
+        current_app.send_task(
+            PROCESS_MEDIA, kwargs={"media_item_id": str(media_item_id)}, queue=queue
+        )
     except Exception as exc:
         _publish_paused_until = time.monotonic() + settings.TESTIGO_PUBLISH_PAUSE_S
         logger.warning(
@@ -419,33 +423,3 @@ def media_item_destroy_quarantine(*, item: MediaItem) -> None:
         if not item.quarantine_name.endswith("/"):  # a parts prefix is not a file
             storages["quarantine"].delete(item.quarantine_name)
         media_item_forget_quarantine(item=item)
-
-
-def quarantine_sweep() -> int:
-    """Re-queue items whose task was lost and finish interrupted clean-ups. Returns how
-    many items were re-queued (published to the broker)."""
-    # resumable.py builds on this module, so it is imported here, not at the top.
-    from intake.resumable import resumable_upload_abandon
-
-    now = timezone.now()
-    stalled_before = now - timedelta(seconds=settings.TESTIGO_UPLOAD_STALL_S)
-    for expired in selectors.media_items_upload_expired(now=now, stalled_before=stalled_before):
-        resumable_upload_abandon(
-            item=expired, reason=RefusalReason.UPLOAD_EXPIRED, actor_label="system"
-        )
-    for leftover in selectors.media_items_with_leftover_quarantine():
-        media_item_destroy_quarantine(item=leftover)
-    candidates = selectors.media_items_to_sweep(
-        idle_before=now - timedelta(seconds=settings.TESTIGO_SWEEP_AFTER_S)
-    )
-    count = 0
-    for media_item_id in candidates.values_list("id", flat=True):
-        if media_item_enqueue(media_item_id=media_item_id):
-            count += 1
-    for report in selectors.reports_received_without_media_in_flight():
-        report_settle_if_ready(report=report)
-    # Last, so a storage error here never holds up the re-queueing above: what killed
-    # processes left, unrecorded upload parts and a dead worker's work folders.
-    quarantine_orphans_sweep(now=now)
-    work_folders_sweep()
-    return count

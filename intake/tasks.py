@@ -12,11 +12,12 @@ from django.db import connection
 from intake.followup import sessions_expired_clear
 from intake.leftovers import work_folders_sweep
 from intake.pipeline import (
+    PROCESS_MEDIA,
     ProcessingInterrupted,
     ProcessOutcome,
     media_item_process,
-    quarantine_sweep,
 )
+from intake.sweeper import quarantine_sweep
 
 # Retries of a task that lost its database connection; beyond them the sweeper takes over.
 DATABASE_RETRIES = 8
@@ -26,7 +27,7 @@ def _backoff(retries: int) -> int:
     return int(min(2 ** max(retries, 1), 300))
 
 
-@shared_task(bind=True, max_retries=None, acks_late=True)
+@shared_task(name=PROCESS_MEDIA, bind=True, max_retries=None, acks_late=True)
 def process_media(
     self: Any, *, media_item_id: str, abandoned_claims: list[str] | None = None
 ) -> str:

@@ -17,9 +17,9 @@ from django.core.files.storage import storages
 from intake.pipeline import (
     _media_item_sanitize,
     media_item_destroy_quarantine,
-    quarantine_sweep,
     worker_identity,
 )
+from intake.sweeper import quarantine_sweep
 from reports.models import AuditEvent, MediaItem, MediaStatus, Moderation
 from reports.roles import MODERATOR
 from reports.services import media_item_claim, media_item_mark_clean

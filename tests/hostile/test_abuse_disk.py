@@ -22,7 +22,7 @@ from django.test import Client
 from django.utils import timezone
 from pytest_django.fixtures import Settings
 
-from intake.pipeline import quarantine_sweep
+from intake.sweeper import quarantine_sweep
 from reports.models import MediaItem, MediaStatus, Report
 from tests.factories import jpeg_with_gps
 from tests.factories.problems import assert_problem

@@ -26,8 +26,9 @@ from pytest_django.fixtures import Settings
 
 from config.celery import app
 from intake import tasks
-from intake.pipeline import media_item_enqueue, media_item_process, quarantine_sweep
+from intake.pipeline import media_item_enqueue, media_item_process
 from intake.quarantine import EncryptingWriter
+from intake.sweeper import quarantine_sweep
 from reports.dhash import dhash, hamming
 from reports.models import MediaItem, MediaStatus, Report
 from reports.services import media_item_quarantine, report_create
@@ -161,10 +162,11 @@ def test_a_reports_items_are_queued_a_few_at_a_time_and_large_ones_apart(
     assert settings.TESTIGO_MEDIA_IN_FLIGHT_PER_REPORT == 2
     published: list[tuple[str, str]] = []
 
-    def record(*, kwargs: dict[str, str], queue: str) -> None:
+    def record(name: str, *, kwargs: dict[str, str], queue: str) -> None:
+        assert name == tasks.process_media.name
         published.append((kwargs["media_item_id"], queue))
 
-    monkeypatch.setattr(tasks.process_media, "apply_async", record)
+    monkeypatch.setattr(app, "send_task", record)
     photo = jpeg_with_gps()
     flood = _report_with_items([photo] * 10)
     items = list(flood.media_items.order_by("position"))

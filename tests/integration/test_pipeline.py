@@ -17,7 +17,7 @@ from django.test import Client
 from django.utils import timezone
 from PIL import Image
 
-from intake.pipeline import quarantine_sweep
+from intake.sweeper import quarantine_sweep
 from reports.models import MediaItem, MediaStatus, Moderation, Report
 from tests.factories import quarantined_item
 from tests.factories.tools import require_shared_samples, require_tool

@@ -17,9 +17,9 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
 from intake.leftovers import work_folder, work_folders_sweep, work_root
-from intake.pipeline import quarantine_sweep
 from intake.resumable import resumable_upload_append
 from intake.segments import SEGMENT_BYTES
+from intake.sweeper import quarantine_sweep
 from reports.models import MediaItem, MediaStatus
 from tests.unit.test_segments import _reader, _upload
 

@@ -12,8 +12,9 @@ from django.core.files.storage import storages
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from intake.pipeline import quarantine_plaintext, quarantine_sweep
+from intake.pipeline import quarantine_plaintext
 from intake.services import report_submit
+from intake.sweeper import quarantine_sweep
 from reports.models import MediaItem, MediaStatus, Moderation, Report
 from tests.factories.problems import assert_problem
 
