@@ -1,0 +1,144 @@
+"""Property-based and hostile: the SEI, ICC and TIFF depth checks of intake/sanitize/.
+
+Random NAL streams: cleaning keeps every sample's size and every non-SEI NAL unit in order,
+and the independent verifier then finds no user data; random bytes end as Rejected, never
+as another exception.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from intake.sanitize import _sei
+from intake.sanitize.errors import Rejected
+from intake.sanitize.verify import _nal
+
+pytestmark = [pytest.mark.hostile]
+
+CODECS = st.sampled_from(["avc", "hevc"])
+LENGTH_SIZES = st.sampled_from([1, 2, 4])
+
+
+def _coded(value: int) -> bytes:
+    return b"\xff" * (value // 255) + bytes((value % 255,))
+
+
+@st.composite
+def sei_nal(draw: st.DrawFn, codec: str) -> bytes:
+    messages = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from([0, 1, 4, 5, 6, 137, 136, 133, 200, 300]),
+                st.binary(max_size=40),
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    rbsp = b"".join(_coded(t) + _coded(len(p)) + p for t, p in messages) + b"\x80"
+    header = b"\x06" if codec == "avc" else bytes((39 << 1, 1))
+    return header + _sei.escape(rbsp)
+
+
+@st.composite
+def sample(draw: st.DrawFn) -> tuple[str, int, list[bytes]]:
+    codec = draw(CODECS)
+    length_size = draw(LENGTH_SIZES)
+    slice_header = b"\x65" if codec == "avc" else bytes((19 << 1, 1))
+    nals = draw(
+        st.lists(
+            st.one_of(
+                sei_nal(codec),
+                st.binary(min_size=1, max_size=60).map(lambda b: slice_header + b),
+            ),
+            min_size=1,
+            max_size=6,
+        )
+    )
+    limit = (1 << (8 * length_size)) - 1
+    return codec, length_size, [n for n in nals if len(n) <= limit]
+
+
+def _framed(nals: list[bytes], length_size: int) -> bytes:
+    return b"".join(len(n).to_bytes(length_size, "big") + n for n in nals)
+
+
+@settings(max_examples=300, deadline=None)
+@given(sample())
+def test_sei_clean_sample_keeps_size_and_slices(case: tuple[str, int, list[bytes]]) -> None:
+    codec, length_size, nals = case
+    data = _framed(nals, length_size)
+    codec_t: _sei.Codec = "avc" if codec == "avc" else "hevc"
+    try:
+        out, _removed = _sei.clean_sample(codec_t, length_size, data)
+    except Rejected:
+        return  # too little room for a filler unit: refused, never published
+    cleaned = data if out is None else out
+    assert len(cleaned) == len(data)
+    slices = [n for n in nals if _sei.nal_type(codec_t, n) not in (6, 39, 40)]
+    kept = _sei.split_nals(cleaned, length_size)
+    assert [n for n in kept if _sei.nal_type(codec_t, n) not in (6, 12, 38, 39, 40)] == slices
+
+    def read(pos: int, n: int) -> bytes:
+        return cleaned[pos : pos + n]
+
+    assert _nal.stream_findings(codec == "hevc", length_size, read, 0, len(cleaned)) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(CODECS, LENGTH_SIZES, st.binary(max_size=200))
+def test_sei_random_sample_bytes_rejected_or_same_size(codec: str, size: int, data: bytes) -> None:
+    codec_t: _sei.Codec = "avc" if codec == "avc" else "hevc"
+    try:
+        out, _ = _sei.scan_sample(codec_t, size, lambda p, n: data[p : p + n], 0, len(data))
+    except Rejected:
+        return
+    assert out is None or len(out) == len(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=120), st.booleans())
+def test_sei_random_hvcc_rejected_or_parsed(data: bytes, layered: bool) -> None:
+    try:
+        out, length_size, _ = _sei.clean_hvcc(b"\x01" + data, layered)
+    except Rejected:
+        return
+    assert (len(out) <= len(data) + 1, length_size in (1, 2, 4)) == (True, True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=80))
+def test_sei_random_avcc_rejected_or_parameter_sets_only(data: bytes) -> None:
+    try:
+        length_size = _sei.avcc_length_size(b"\x01" + data)
+    except Rejected:
+        return
+    assert (length_size in (1, 2, 4), _nal.avcc_findings(b"\x01" + data)[1]) == (True, [])
+
+
+def test_sei_avcc_with_sei_nal_rejected() -> None:
+    sei = bytes((0x06, 5, 17)) + bytes(16) + b"C" + b"\x80"
+    record = bytes((1, 66, 0, 30, 0xFF, 0xE1)) + len(sei).to_bytes(2, "big") + sei + b"\x00"
+    with pytest.raises(Rejected) as caught:
+        _sei.avcc_length_size(record)
+    assert caught.value.code == "unsafe_content"
+
+
+def test_sei_removal_freeing_less_than_a_filler_unit_rejected() -> None:
+    # Recovery point (kept) and an empty vendor T.35 message (2 bytes): 2 freed bytes cannot
+    # hold a 6-byte filler unit, and the sample must keep its size, so it is refused.
+    data = _framed([b"\x06" + bytes((6, 1, 0x84, 4, 0)) + b"\x80", b"\x65\x88"], 4)
+    with pytest.raises(Rejected) as caught:
+        _sei.clean_sample("avc", 4, data)
+    assert caught.value.code == "unsafe_content"
+
+
+def test_sei_whole_nal_removed_becomes_trailing_filler() -> None:
+    sei = b"\x06" + bytes((5, 17)) + bytes(16) + b"C" + b"\x80"
+    data = _framed([sei, b"\x65\x88\x84", b"\x0a"], 4)  # SEI, IDR slice, end of sequence
+    out, removed = _sei.clean_sample("avc", 4, data)
+    assert out is not None
+    types = [n[0] & 0x1F for n in _sei.split_nals(out, 4)]
+    assert (removed, types, len(out)) == ([5], [5, 12, 10], len(data))
