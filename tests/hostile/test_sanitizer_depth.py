@@ -7,11 +7,13 @@ as another exception.
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intake.sanitize import _sei
+from intake.sanitize import _sei, sanitize_stream
 from intake.sanitize.errors import Rejected
 from intake.sanitize.verify import _nal
 
@@ -142,3 +144,85 @@ def test_sei_whole_nal_removed_becomes_trailing_filler() -> None:
     assert out is not None
     types = [n[0] & 0x1F for n in _sei.split_nals(out, 4)]
     assert (removed, types, len(out)) == ([5], [5, 12, 10], len(data))
+
+
+# ------------------------------------------------------------------ TIFF strips into metadata
+
+DESCRIPTION = b"CANARY owner GPS 42.2626N 71.8023W\x00"
+PIXELS = bytes(range(16))
+
+
+def _tiff(strip_at: int | None = None, strip_len: int = 16) -> tuple[bytes, dict[str, int]]:
+    """A 16x1 grey TIFF: header, IFD0 (with a description and an EXIF IFD holding a GPS-ish
+    text), the EXIF IFD, the description, the pixels. ``strip_at`` moves StripOffsets."""
+    where: dict[str, int] = {}
+    entries = 9
+    ifd0_at = 8
+    exif_at = ifd0_at + 2 + 12 * entries + 4
+    exif_text_at = exif_at + 2 + 12 + 4
+    desc_at = exif_text_at + len(DESCRIPTION)
+    pixels_at = desc_at + len(DESCRIPTION)
+    where |= {"ifd0": ifd0_at, "exif": exif_at, "exif text": exif_text_at}
+    where |= {"description": desc_at, "pixels": pixels_at, "header": 0}
+
+    def entry(tag: int, kind: int, count: int, value: int) -> bytes:
+        packed = value.to_bytes(2, "little") + b"\0\0" if kind == 3 else value.to_bytes(4, "little")
+        return (
+            tag.to_bytes(2, "little")
+            + kind.to_bytes(2, "little")
+            + count.to_bytes(4, "little")
+            + packed
+        )
+
+    ifd0 = (
+        entries.to_bytes(2, "little")
+        + b"".join(
+            [
+                entry(256, 3, 1, 16),
+                entry(257, 3, 1, 1),
+                entry(258, 3, 1, 8),
+                entry(259, 3, 1, 1),
+                entry(262, 3, 1, 1),
+                entry(270, 2, len(DESCRIPTION), desc_at),
+                entry(273, 4, 1, pixels_at if strip_at is None else strip_at),
+                entry(279, 4, 1, strip_len),
+                entry(34665, 4, 1, exif_at),
+            ]
+        )
+        + bytes(4)
+    )
+    exif = (1).to_bytes(2, "little") + entry(0x9286, 7, len(DESCRIPTION), exif_text_at) + bytes(4)
+    data = b"II*\x00" + ifd0_at.to_bytes(4, "little") + ifd0 + exif + DESCRIPTION + DESCRIPTION
+    return data + PIXELS, where
+
+
+def _run(data: bytes) -> tuple[str, str, bytes]:
+    out = io.BytesIO()
+    manifest = sanitize_stream(io.BytesIO(data), out)
+    return manifest.status, manifest.reason, out.getvalue()
+
+
+def test_tiff_plain_strip_clean() -> None:
+    status, reason, out = _run(_tiff()[0])
+    assert (status, reason, out.endswith(PIXELS), b"CANARY" in out) == ("clean", "", True, False)
+
+
+@pytest.mark.parametrize("target", ["header", "ifd0", "exif", "exif text", "description"])
+def test_tiff_strip_into_metadata_rejected(target: str) -> None:
+    where = _tiff()[1]
+    status, reason, out = _run(_tiff(strip_at=where[target])[0])
+    assert (status, reason, out) == ("rejected", "unsafe_content", b"")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=200), st.integers(min_value=1, max_value=40))
+def test_tiff_strip_anywhere_is_pixels_or_rejected(strip_at: int, length: int) -> None:
+    data, where = _tiff(strip_at=strip_at, strip_len=length)
+    status, reason, out = _run(data)
+    metadata_end = where["pixels"]
+    if strip_at + length > len(data):
+        assert status == "rejected"
+    elif strip_at < metadata_end:
+        assert (status, reason) == ("rejected", "unsafe_content")
+    else:
+        assert (status, out.endswith(data[strip_at : strip_at + length])) == ("clean", True)
