@@ -25,6 +25,7 @@ from ._exif import (
     capture_time_of,
     orientation_of,
 )
+from ._icc import neutral_or_none
 from ._io import copy_exact, file_size
 from .context import StripContext
 from .errors import Rejected, malformed
@@ -126,7 +127,7 @@ def strip(src: BinaryIO, dst: BinaryIO, ctx: StripContext) -> None:
 
     layout = _Layout(reader, kept, ctx)
     _refuse_overlap(layout, _metadata_ranges(reader, ifd0, next_ifd))
-    _write(reader, dst, kept, layout)
+    _write(reader, dst, kept, layout, ctx)
     ctx.lossless = True
 
 
@@ -194,7 +195,13 @@ class _Layout:
                 _check_jpeg_block(reader, offset, count)
 
 
-def _write(reader: TiffReader, dst: BinaryIO, kept: dict[int, IfdEntry], layout: _Layout) -> None:
+def _write(
+    reader: TiffReader,
+    dst: BinaryIO,
+    kept: dict[int, IfdEntry],
+    layout: _Layout,
+    ctx: StripContext,
+) -> None:
     order = reader.byteorder
     block_count = len(layout.offsets)
     # Every kept value, in file byte order (unchanged, so raw bytes stay valid).
@@ -204,6 +211,16 @@ def _write(reader: TiffReader, dst: BinaryIO, kept: dict[int, IfdEntry], layout:
             continue
         limit = MAX_ICC_BYTES if tag == ICC_PROFILE else MAX_VALUE_BYTES
         values[tag] = (entry.type, entry.count, reader.value(entry, limit))
+    if ICC_PROFILE in values:
+        # One byte per value (BYTE or UNDEFINED), so the count is the new length.
+        kind, _count, raw = values[ICC_PROFILE]
+        neutral, changed = neutral_or_none(raw)
+        if neutral is None:
+            del values[ICC_PROFILE]
+        else:
+            values[ICC_PROFILE] = (kind, len(neutral), neutral)
+        for what in changed:
+            ctx.remove(f"ICC {what}", "IFD0")
     counts_raw = b"".join(c.to_bytes(4, order) for c in layout.counts)
     values[layout.counts_tag] = (LONG, block_count, counts_raw)
     values[layout.offsets_tag] = (LONG, block_count, bytes(4 * block_count))  # placeholder

@@ -23,6 +23,7 @@ from .boxes import (
     free_box,
     keep_only,
     make_box,
+    neutral_colr,
     only,
     process_dinf,
     s32,
@@ -412,6 +413,8 @@ def _process_stsd(buf: bytearray, stsd: Box, track: Track, st: State) -> None:
                 keep_only(buf, kid, set(WAVE_CHILDREN), where + "/wave", st)
             elif kid.type == b"free":
                 zero_payload(buf, kid)
+            elif kid.type == b"colr":
+                neutral_colr(buf, kid, where, st)
             elif kid.type not in allowed:
                 st.remove(fourcc(kid.type), where)
                 to_free(buf, kid)

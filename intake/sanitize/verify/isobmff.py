@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from . import _nal
+from ._icc import icc_findings
 
 _MAX_IN_MEMORY = 64 << 20
 _MAX_SPANS = 2_000_000
@@ -347,6 +348,11 @@ class _Checker:
         self.track_spans(data, stbl, self.nal_framing.get(int(track_id)))
         return int(track_id)
 
+    def check_colr(self, data: bytes, lo: int, hi: int) -> None:
+        if data[lo : lo + 4] in (b"prof", b"rICC"):
+            for finding in icc_findings(data[lo + 4 : hi]):
+                self.bad(f"colr: {finding}")
+
     def read_at(self, pos: int, n: int) -> bytes:
         self.f.seek(pos)
         return self.f.read(n)
@@ -411,6 +417,8 @@ class _Checker:
                         self.bad(f"{_name(child)}: {finding}")
                     if child != b"lhvC" or framing is None:
                         framing = (child != b"avcC", size)
+                if child == b"colr":
+                    self.check_colr(data, cp, ce)
                 if child in _PADDING:
                     if data[cp:ce].count(0) != ce - cp:
                         self.bad("non-zero padding in a sample entry")
@@ -701,6 +709,11 @@ class _Checker:
         for kind, _s2, p, e in _split(data, cp, ce, "ipco"):
             if kind not in _PROPERTIES:
                 self.bad(f"item property {_name(kind)} is not allowed")
+            elif kind == b"colr":
+                self.check_colr(data, p, e)
+            elif kind in (b"hvcC", b"lhvC"):
+                for finding in _nal.hvcc_findings(data[p:e], kind == b"lhvC")[1]:
+                    self.bad(f"item property {_name(kind)}: {finding}")
             props.append((kind, p, e))
         assoc: dict[int, list[int]] = {}
         for _s, p, _e in kids.get(b"ipma", []):

@@ -23,6 +23,7 @@ SHARED = {
     for name in (
         "_dates",
         "_exif",
+        "_icc",
         "_id3",
         "_io",
         "_sei",
