@@ -83,9 +83,10 @@ def neutral_profile(profile: bytes, pad_to: int | None = None) -> tuple[bytes, l
         data = profile[offset : offset + size]
         kind = data[:4]
         name = sig.decode("latin-1")
-        if sig in (b"desc", b"cprt") and kind in TEXT_TYPES:
+        if sig in (b"desc", b"cprt"):
+            # Text of the type the profile's version expects ('desc'/'text' in v2, 'mluc').
             text = NEUTRAL_DESC if sig == b"desc" else NEUTRAL_CPRT
-            neutral = text_tag(kind, text)
+            neutral = text_tag(kind if kind in TEXT_TYPES else b"mluc", text)
             if neutral != data:
                 changed.append(name)
             tags.append((sig, neutral))

@@ -13,9 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intake.sanitize import _sei, sanitize_stream
+from intake.sanitize import _icc, _sei, sanitize_stream
 from intake.sanitize.errors import Rejected
 from intake.sanitize.verify import _nal
+from intake.sanitize.verify._icc import icc_findings
+from tests.unit.sanitize.icc_fixtures import identifying_profile
 
 pytestmark = [pytest.mark.hostile]
 
@@ -226,3 +228,32 @@ def test_tiff_strip_anywhere_is_pixels_or_rejected(strip_at: int, length: int) -
         assert (status, reason) == ("rejected", "unsafe_content")
     else:
         assert (status, out.endswith(data[strip_at : strip_at + length])) == ("clean", True)
+
+
+# ------------------------------------------------------------------ ICC profiles
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 255)), max_size=8))
+def test_icc_mutated_profile_dropped_or_verified_neutral(edits: list[tuple[int, int]]) -> None:
+    profile = bytearray(identifying_profile())
+    for at, value in edits:
+        if at < len(profile):
+            profile[at] = value
+    neutral, _changed = _icc.neutral_or_none(bytes(profile))
+    if neutral is not None:
+        assert (icc_findings(neutral), b"CANARY" in neutral) == ([], False)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2000), st.integers(0, 1000))
+def test_icc_in_place_padding_keeps_size(cut: int, extra: int) -> None:
+    profile = identifying_profile()
+    try:
+        neutral, _ = _icc.neutral_profile(
+            profile[: len(profile) - cut], pad_to=len(profile) + extra
+        )
+    except Rejected:
+        return
+    assert (len(neutral), int.from_bytes(neutral[:4], "big")) == (len(profile) + extra,) * 2
+    assert icc_findings(neutral) == []
