@@ -1033,3 +1033,25 @@ def test_large_file_streams_with_bounded_memory(tmp_path: Path) -> None:
         kept = bytearray(random.Random(1).randbytes(256)[128:])  # noqa: S311
         kept[:5] = ((1 << 20) - 128 - 4).to_bytes(4, "big") + b"\x65"  # its NAL header
         assert f.read(128) == kept
+
+
+def test_heic_hvcc_property_sei_user_data_removed(media_dir: Path, tmp_path: Path) -> None:
+    # A camera's HEVC configuration record carrying SEI user data (GPS, serial) as a prefix
+    # SEI array: the property is rebuilt without it; the picture decodes the same.
+    primary, props = _coded_item(_gradient((64, 48)), media_dir, "sei.heic")
+    hvcc = next(p for p in props if p[4:8] == b"hvcC")
+    payload = bytes.fromhex("086f3693b7b34f2c965321492feee5b8") + b"CANARY GPS 42.2626N SN-4242"
+    sei = bytes((39 << 1, 1, 5, len(payload))) + payload + b"\x80"
+    record = bytearray(hvcc[8:])
+    record[22] += 1  # one more array: prefix SEI, one NAL unit
+    record += bytes((39,)) + (1).to_bytes(2, "big") + len(sei).to_bytes(2, "big") + sei
+    planted = [fx.box(b"hvcC", bytes(record)) if p is hvcc else p for p in props]
+    src = media_dir / "sei-built.heic"
+    items = [fx.HeifItem(1, b"hvc1", primary, [(True, p) for p in planted])]
+    src.write_bytes(fx.heif(items, primary=1, refs=[]))
+    manifest, out = sanitize_path(src, tmp_path)
+    assert (manifest.status, manifest.reason) == ("clean", "")
+    assert raw_canaries(out.read_bytes()) == []
+    removed = [(r.where, r.what) for r in manifest.removed if "user data" in r.what]
+    assert removed == [("meta/iprp/ipco/hvcC", "unregistered user data")]
+    assert _decode(out) == _decode(src)
