@@ -1,6 +1,7 @@
 """JPEG: keep the frame, tables and scans byte for byte; keep a rebuilt JFIF APP0, ICC
-profile APP2 and Adobe APP14 (they change how pixels decode); drop every other APPn, COM and
-everything after EOI. An Orientation-only EXIF is written when the photo needs turning.
+profile APP2 (its identifying text replaced, see _icc) and Adobe APP14 (they change how
+pixels decode); drop every other APPn, COM and everything after EOI. An Orientation-only
+EXIF is written when the photo needs turning.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from typing import BinaryIO, NamedTuple
 
 from . import errors
 from ._exif import exif_facts, orientation_tiff
+from ._icc import neutral_or_none
 from ._io import copy_exact, file_size, read_exact
 from .context import StripContext
 from .errors import Rejected, malformed
@@ -33,6 +35,8 @@ UNSUPPORTED_FRAMES = {0xC5, 0xC6, 0xC7, 0xCD, 0xCE, 0xCF, 0xDE, 0xDF, 0xF7}
 
 EXIF_ID = b"Exif\x00\x00"
 ICC_ID = b"ICC_PROFILE\x00"
+# Profile bytes per APP2 segment: 65535 minus the length field, ICC_ID and the two counters.
+ICC_CHUNK = 65535 - 2 - 14
 JFIF_ID = b"JFIF\x00"
 ADOBE_ID = b"Adobe"
 
@@ -88,6 +92,7 @@ class _JpegStripper:
             raise malformed("no SOI")
         header = self._read_header()
         first_scan_data = self.src.tell()
+        header = self._neutral_icc(header)
         self._write_header(header)
         self.src.seek(first_scan_data)
         self._copy_scans()
@@ -121,6 +126,43 @@ class _JpegStripper:
                 self.src.seek(span.offset + span.length)
             else:
                 raise self._unknown(marker)
+
+    def _neutral_icc(self, header: list[bytes | _Span]) -> list[bytes | _Span]:
+        """Join the ICC chunks, replace the profile's identifying text and split it again
+        where the first chunk stood."""
+        spans = [i for i in header if isinstance(i, _Span) and i.marker == APP2]
+        if not spans:
+            return header
+        chunks: dict[int, bytes] = {}
+        totals = set()
+        for span in spans:
+            payload = self._payload(span, span.length)
+            number, total = payload[len(ICC_ID)], payload[len(ICC_ID) + 1]
+            if number == 0 or number > total or number in chunks:
+                raise malformed("ICC profile chunks out of sequence")
+            chunks[number] = payload[len(ICC_ID) + 2 :]
+            totals.add(total)
+        if len(totals) != 1 or len(chunks) != totals.pop():
+            raise malformed("ICC profile chunks missing")
+        profile, changed = neutral_or_none(b"".join(chunks[n] for n in sorted(chunks)))
+        for what in changed:
+            self.ctx.remove(f"ICC {what}", "APP2")
+        if profile is None:
+            return [i for i in header if not (isinstance(i, _Span) and i.marker == APP2)]
+        pieces = [profile[i : i + ICC_CHUNK] for i in range(0, len(profile), ICC_CHUNK)]
+        if len(pieces) > 255:
+            raise Rejected(errors.TOO_LARGE, "ICC profile too large")
+        segments = b"".join(
+            _segment_bytes(APP2, ICC_ID + bytes((n, len(pieces))) + piece)
+            for n, piece in enumerate(pieces, 1)
+        )
+        out: list[bytes | _Span] = []
+        for item in header:
+            if item is spans[0]:
+                out.append(segments)
+            elif not (isinstance(item, _Span) and item.marker == APP2):
+                out.append(item)
+        return out
 
     def _write_header(self, header: list[bytes | _Span]) -> None:
         dst = self.dst

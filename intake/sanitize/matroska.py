@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from . import errors
+from . import _sei, errors
 from ._dates import iso_date
 from ._io import copy_exact, file_size, read_exact, write_zeros
 from ._vorbis import VORBIS_COMMENT
@@ -228,6 +228,8 @@ _AUDIO_CODECS = frozenset(
     )
 )
 _AAC = re.compile(r"A_AAC/MPEG[24]/(MAIN|LC|SSR|LTP|LC/SBR)")
+# Codecs whose frames are length-prefixed NAL units, scanned for SEI user data.
+_NAL_CODECS: dict[str, _sei.Codec] = {"V_MPEG4/ISO/AVC": "avc", "V_MPEGH/ISO/HEVC": "hevc"}
 # Frames of these codecs are whole JPEG images, each of which may carry EXIF.
 _JPEG_CODECS = frozenset(("V_MJPEG", "V_MS/VFW/FOURCC"))
 _NEUTRAL_APP = b"Testigo"
@@ -298,6 +300,10 @@ class _Stripper:
         self.kept_tracks: set[int] = set()
         self.dropped_blocks: Counter[int] = Counter()
         self.has_video = False
+        # H.264/HEVC tracks: (codec, NAL length size), from their CodecPrivate.
+        self.nal_tracks: dict[int, tuple[_sei.Codec, int]] = {}
+        self.sei_removed: Counter[int] = Counter()
+        self.sei_types: set[int] = set()
 
     # -- reading --------------------------------------------------------------------------
 
@@ -448,16 +454,6 @@ class _Stripper:
         self.finish()
         return limit
 
-    def generic(self, element: _Element, where: str) -> None:
-        keep = _KEEP[element.id]
-        for child in self.children(element.data, element.end):
-            if child.id not in keep:
-                self.discard(child, where)
-            elif child.id in _KEEP:
-                self.generic(child, where)
-            else:
-                self.check_leaf(child, where)
-
     def check_leaf(self, leaf: _Element, where: str) -> None:
         """Refuse leaves of impossible width; drop language fields that are not codes."""
         if leaf.id in _FLOATS and leaf.size not in (0, 4, 8):
@@ -540,6 +536,13 @@ class _Stripper:
         self.kept_tracks.add(number)
         self.has_video |= track_type == 1
         where = f"Segment/Tracks/{label}"
+        nal_codec = _NAL_CODECS.get(codec)
+        if nal_codec is not None:
+            if not any(kid.id == CODECPRIVATE for kid in kids):
+                raise errors.malformed(f"matroska: {codec} without CodecPrivate")
+            if any(kid.id == CONTENTENCODINGS for kid in kids):
+                # Header stripping would hide the NAL framing our SEI scan relies on.
+                raise errors.Rejected(errors.UNSUPPORTED_FORMAT, "matroska: encoded NAL track")
         for kid in kids:
             if kid.id not in _KEEP[TRACKENTRY]:
                 what = "track name" if kid.id == 0x536E else None
@@ -547,6 +550,8 @@ class _Stripper:
                     self.void(kid)
                 else:
                     self.remove(kid, where, what)
+            elif kid.id == CODECPRIVATE and nal_codec is not None:
+                self.nal_private(kid, nal_codec, number, where)
             elif kid.id == CODECPRIVATE:
                 self.codec_private(kid, codec, where)
             elif kid.id == CONTENTENCODINGS:
@@ -586,6 +591,23 @@ class _Stripper:
         cleaned = _vorbis_private(data) if codec == "A_VORBIS" else _flac_private(data)
         if cleaned == data:
             return
+        self.replace_private(element, cleaned)
+        self.ctx.remove("codec comment header", where)
+
+    def nal_private(self, element: _Element, codec: _sei.Codec, track: int, where: str) -> None:
+        """avcC/hvcC: note the NAL length size; clean SEI out of an hvcC."""
+        data = self.value(element)
+        if codec == "avc":
+            self.nal_tracks[track] = (codec, _sei.avcc_length_size(data))
+            return
+        cleaned, length_size, gone = _sei.clean_hvcc(data)
+        self.nal_tracks[track] = (codec, length_size)
+        if gone:
+            self.replace_private(element, cleaned)
+            self.ctx.remove(_sei.removed_label(gone), where + "/CodecPrivate")
+
+    def replace_private(self, element: _Element, cleaned: bytes) -> None:
+        """Write a shorter CodecPrivate in place, a Void making up the rest."""
         id_len = 2  # CodecPrivate's id, 0x63A2
         width = element.data - element.pos - id_len
         total = element.end - element.pos
@@ -598,7 +620,24 @@ class _Stripper:
         self.patch(element.pos, len(replacement), replacement)
         if rest:
             self.patch(element.pos + len(replacement), rest, None)
-        self.ctx.remove("codec comment header", where)
+
+    def nal_block(self, block: _Element, head: bytes) -> None:
+        """Rewrite, at its own size, a kept H.264/HEVC frame that carries SEI user data."""
+        track = _block_track(head, block.size)
+        framing = self.nal_tracks.get(track)
+        if framing is None:
+            return
+        width = 9 - head[0].bit_length()
+        if len(head) < width + 3:
+            raise errors.malformed("matroska: block too short")
+        if head[width + 2] & 0x06:
+            raise errors.Rejected(errors.UNSUPPORTED_FORMAT, "matroska: laced video frames")
+        start = block.data + width + 3
+        replacement, gone = _sei.scan_sample(*framing, self.peek, start, block.end - start)
+        if replacement is not None:
+            self.patch(start, len(replacement), replacement)
+            self.sei_removed[track] += 1
+            self.sei_types.update(gone)
 
     def cluster(self, start: int, end: int | None, limit: int) -> int:
         if not self.tracks_seen:
@@ -621,6 +660,8 @@ class _Stripper:
                 if track not in self.kept_tracks:
                     self.void(element)
                     self.dropped_blocks[track] += 1
+                elif self.nal_tracks:
+                    self.nal_block(element, buf[head_len:])
             elif eid == BLOCKGROUP:
                 self.block_group(element)
             elif eid == ENCRYPTEDBLOCK:
@@ -642,6 +683,18 @@ class _Stripper:
             self.dropped_blocks[track or 0] += 1
             return
         self.generic(group, "Segment/Cluster/BlockGroup")
+
+    def generic(self, element: _Element, where: str) -> None:
+        keep = _KEEP[element.id]
+        for child in self.children(element.data, element.end):
+            if child.id not in keep:
+                self.discard(child, where)
+            elif child.id in _KEEP:
+                self.generic(child, where)
+            elif child.id == BLOCK and self.nal_tracks:
+                self.nal_block(child, self.peek(child.data, min(12, child.size)))
+            else:
+                self.check_leaf(child, where)
 
     def tags_names(self, tags: _Element) -> None:
         """Record the names of removed tags and take a stated recording date as evidence."""
@@ -684,6 +737,10 @@ class _Stripper:
         for track, count in sorted(self.dropped_blocks.items()):
             self.ctx.remove(f"{count} blocks of track {track}", "Segment/Cluster")
         self.dropped_blocks.clear()
+        label = _sei.removed_label(sorted(self.sei_types))
+        for track, count in sorted(self.sei_removed.items()):
+            self.ctx.remove(f"{label} ({count} frames)", f"Segment/Cluster (track {track})")
+        self.sei_removed.clear()
 
 
 def _element_budget(size: int) -> int:

@@ -1,5 +1,6 @@
 """PNG and APNG: keep the chunks that define pixels, colour and animation; drop text, EXIF,
-time and every other ancillary chunk. IDAT and fdAT are copied unchanged (CRC checked).
+time and every other ancillary chunk. iCCP keeps its colour data under a neutral name, the
+profile's identifying text replaced (see _icc). IDAT and fdAT are copied unchanged (CRC checked).
 An Orientation-only eXIf is written before the first IDAT when the image needs turning.
 """
 
@@ -10,6 +11,7 @@ from typing import BinaryIO
 
 from . import errors
 from ._exif import exif_facts, orientation_tiff
+from ._icc import neutral_or_none
 from ._io import file_size, read_exact
 from .context import StripContext
 from .errors import Rejected, malformed
@@ -136,6 +138,9 @@ def _copy_chunks(src: BinaryIO, dst: BinaryIO, size: int, ctx: StripContext) -> 
             continue
         if kind == b"fdAT" and not idat_seen:
             raise malformed("fdAT before IDAT")
+        if kind == b"iCCP":
+            dst.write(_neutral_iccp(read_exact(src, length + 4), kind, ctx))
+            continue
         _copy_checked(src, dst, length, kind)
         if kind == b"IEND":
             break
@@ -160,6 +165,37 @@ def _copy_checked(src: BinaryIO, dst: BinaryIO, length: int, kind: bytes) -> Non
     if int.from_bytes(stored, "big") != crc:
         raise malformed(f"CRC mismatch in {kind!r}")
     dst.write(stored)
+
+
+# iCCP: the profile is named (1-79 Latin-1 bytes); the name can say whose it is.
+ICC_NAME = b"ICC Profile"  # as Pillow and libpng name it
+MAX_ICC_BYTES = 16 << 20
+
+
+def _neutral_iccp(data_and_crc: bytes, kind: bytes, ctx: StripContext) -> bytes:
+    data, crc = data_and_crc[:-4], data_and_crc[-4:]
+    if zlib.crc32(kind + data) != int.from_bytes(crc, "big"):
+        raise malformed("CRC mismatch in iCCP")
+    name, sep, rest = data.partition(b"\x00")
+    if not sep or not rest or rest[0] != 0 or not 1 <= len(name) <= 79:
+        raise malformed("bad iCCP")
+    inflater = zlib.decompressobj()
+    try:
+        profile = inflater.decompress(rest[1:], MAX_ICC_BYTES)
+    except zlib.error:
+        profile = b""  # does not parse: dropped below
+    if inflater.unconsumed_tail:
+        raise Rejected(errors.TOO_LARGE, "ICC profile too large")
+    neutral, changed = neutral_or_none(profile)
+    if name != ICC_NAME and neutral is not None:
+        changed.append("profile name")
+    for what in changed:
+        ctx.remove(f"ICC {what}", "iCCP")
+    if neutral is None:
+        return b""
+    if neutral == profile and name == ICC_NAME:
+        return _chunk(kind, data)  # nothing to replace: the stored bytes stay as they were
+    return _chunk(b"iCCP", ICC_NAME + b"\x00\x00" + zlib.compress(neutral, 9))
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:

@@ -1,12 +1,20 @@
-"""TIFF: rewrite as a fresh single-IFD TIFF holding only image-structure tags."""
+"""TIFF: rewrite as a fresh single-IFD TIFF holding only image-structure tags.
+
+Strip and tile bytes are copied as they are, so a strip or tile that points into the file's
+own metadata (an IFD, a tag's value such as a description, EXIF or GPS IFD, a thumbnail or
+another page) would publish that metadata as pixels: such a file is refused (promise: no
+location or identity leaves with the media).
+"""
 
 from __future__ import annotations
 
+import bisect
 from typing import BinaryIO
 
 from . import errors
 from ._exif import (
     BYTE,
+    IFD,
     LONG,
     RATIONAL,
     SHORT,
@@ -17,6 +25,7 @@ from ._exif import (
     capture_time_of,
     orientation_of,
 )
+from ._icc import neutral_or_none
 from ._io import copy_exact, file_size
 from .context import StripContext
 from .errors import Rejected, malformed
@@ -117,7 +126,8 @@ def strip(src: BinaryIO, dst: BinaryIO, ctx: StripContext) -> None:
             ctx.remove("invalid Orientation", "IFD0")
 
     layout = _Layout(reader, kept, ctx)
-    _write(reader, dst, kept, layout)
+    _refuse_overlap(layout, _metadata_ranges(reader, ifd0, next_ifd))
+    _write(reader, dst, kept, layout, ctx)
     ctx.lossless = True
 
 
@@ -185,7 +195,13 @@ class _Layout:
                 _check_jpeg_block(reader, offset, count)
 
 
-def _write(reader: TiffReader, dst: BinaryIO, kept: dict[int, IfdEntry], layout: _Layout) -> None:
+def _write(
+    reader: TiffReader,
+    dst: BinaryIO,
+    kept: dict[int, IfdEntry],
+    layout: _Layout,
+    ctx: StripContext,
+) -> None:
     order = reader.byteorder
     block_count = len(layout.offsets)
     # Every kept value, in file byte order (unchanged, so raw bytes stay valid).
@@ -195,6 +211,16 @@ def _write(reader: TiffReader, dst: BinaryIO, kept: dict[int, IfdEntry], layout:
             continue
         limit = MAX_ICC_BYTES if tag == ICC_PROFILE else MAX_VALUE_BYTES
         values[tag] = (entry.type, entry.count, reader.value(entry, limit))
+    if ICC_PROFILE in values:
+        # One byte per value (BYTE or UNDEFINED), so the count is the new length.
+        kind, _count, raw = values[ICC_PROFILE]
+        neutral, changed = neutral_or_none(raw)
+        if neutral is None:
+            del values[ICC_PROFILE]
+        else:
+            values[ICC_PROFILE] = (kind, len(neutral), neutral)
+        for what in changed:
+            ctx.remove(f"ICC {what}", "IFD0")
     counts_raw = b"".join(c.to_bytes(4, order) for c in layout.counts)
     values[layout.counts_tag] = (LONG, block_count, counts_raw)
     values[layout.offsets_tag] = (LONG, block_count, bytes(4 * block_count))  # placeholder
@@ -234,6 +260,67 @@ def _write(reader: TiffReader, dst: BinaryIO, kept: dict[int, IfdEntry], layout:
     for offset, count in zip(layout.offsets, layout.counts, strict=True):
         reader.src.seek(offset)
         copy_exact(reader.src, dst, count)
+
+
+# Tags whose values point at further IFDs: SubIFDs, EXIF, GPS, Interoperability.
+IFD_POINTERS = frozenset((330, 34665, 34853, 40965))
+# (offsets, byte counts) pairs of image data in any IFD, and the old JPEG thumbnail.
+DATA_TAGS = ((273, 279), (324, 325), (513, 514))
+MAX_IFDS = 64
+
+
+def _metadata_ranges(
+    reader: TiffReader, ifd0: list[IfdEntry], next_ifd: int
+) -> list[tuple[int, int]]:
+    """[start, end) of every byte the output does not keep as IFD0 pixels: the header, every
+    IFD reachable from IFD0 (next IFDs, SubIFDs, EXIF, GPS, Interoperability), every value
+    they point at, and the image data of every other IFD. An IFD that cannot be read
+    cannot be ruled out, so it fails the file."""
+    ranges = [(0, 8)]
+    todo = [(reader.first_ifd, ifd0, next_ifd)]
+    seen = {reader.first_ifd}
+    while todo:
+        offset, entries, following = todo.pop()
+        ranges.append((offset, offset + 2 + 12 * len(entries) + 4))
+        pointers = [following] if following else []
+        by_tag = {e.tag: e for e in entries}
+        for entry in entries:
+            at = reader.value_offset(entry)
+            if at is not None:
+                ranges.append((at, at + reader.value_size(entry)))
+            if entry.tag in IFD_POINTERS and entry.type in (LONG, IFD):
+                pointers += reader.integers(entry, 4 * MAX_IFDS)
+        if offset != reader.first_ifd:
+            for offsets_tag, counts_tag in DATA_TAGS:
+                if offsets_tag in by_tag and counts_tag in by_tag:
+                    starts = reader.integers(by_tag[offsets_tag], 4 * MAX_BLOCKS)
+                    counts = reader.integers(by_tag[counts_tag], 4 * MAX_BLOCKS)
+                    ranges += [(a, a + n) for a, n in zip(starts, counts, strict=False)]
+        for pointer in pointers:
+            if pointer in seen:
+                continue
+            if len(seen) >= MAX_IFDS:
+                raise Rejected(errors.UNSAFE_CONTENT, "too many IFDs to account for")
+            seen.add(pointer)
+            entries_next, following_next = reader.read_ifd(pointer)
+            todo.append((pointer, entries_next, following_next))
+    return ranges
+
+
+def _refuse_overlap(layout: _Layout, ranges: list[tuple[int, int]]) -> None:
+    merged: list[list[int]] = []
+    for start, end in sorted(r for r in ranges if r[1] > r[0]):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    starts = [m[0] for m in merged]
+    for offset, count in zip(layout.offsets, layout.counts, strict=True):
+        if not count:
+            continue
+        i = bisect.bisect_right(starts, offset + count - 1) - 1
+        if i >= 0 and merged[i][1] > offset:
+            raise Rejected(errors.UNSAFE_CONTENT, "strip or tile data overlaps metadata")
 
 
 JPEG_TABLE_MARKERS = frozenset((0xC4, 0xDB, 0xDD, 0xCC))

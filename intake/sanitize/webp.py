@@ -9,6 +9,7 @@ from typing import BinaryIO, NamedTuple
 
 from . import errors
 from ._exif import exif_facts, orientation_tiff
+from ._icc import neutral_or_none
 from ._io import copy_exact, file_size, read_exact
 from .context import StripContext
 from .errors import Rejected, malformed
@@ -134,7 +135,8 @@ def _extended(src: BinaryIO, dst: BinaryIO, ctx: StripContext, chunks: list[_Chu
     # Orientation 1 is the default: no EXIF is needed to say so.
     exif = orientation_tiff(ctx.orientation) if ctx.orientation not in (None, 1) else None
     flags = vp8x[0] & ALPHA_FLAG
-    if any(c.fourcc == b"ICCP" for c in kept):
+    icc = _neutral_icc(src, ctx, kept)
+    if icc is not None:
         flags |= ICC_FLAG
     if exif is not None:
         flags |= EXIF_FLAG
@@ -144,10 +146,26 @@ def _extended(src: BinaryIO, dst: BinaryIO, ctx: StripContext, chunks: list[_Chu
     for chunk in kept:
         if chunk.fourcc == b"ANMF":
             _copy_frame(src, dst, ctx, chunk)
+        elif chunk.fourcc == b"ICCP" and icc is not None:
+            dst.write(b"ICCP" + len(icc).to_bytes(4, "little") + icc + b"\x00" * (len(icc) & 1))
         else:
             _copy(src, dst, chunk)
     if exif is not None:
         dst.write(b"EXIF" + len(exif).to_bytes(4, "little") + exif + b"\x00" * (len(exif) & 1))
+
+
+def _neutral_icc(src: BinaryIO, ctx: StripContext, kept: list[_Chunk]) -> bytes | None:
+    """The ICC profile with its identifying text replaced; an unreadable one leaves ``kept``."""
+    chunk = next((c for c in kept if c.fourcc == b"ICCP"), None)
+    if chunk is None:
+        return None
+    src.seek(chunk.offset + 8)
+    icc, changed = neutral_or_none(read_exact(src, chunk.size))
+    for what in changed:
+        ctx.remove(f"ICC {what}", "ICCP")
+    if icc is None:
+        kept.remove(chunk)
+    return icc
 
 
 def _read_exif_facts(src: BinaryIO, ctx: StripContext, chunk: _Chunk) -> None:

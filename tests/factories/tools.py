@@ -19,7 +19,11 @@ DEBIAN_PACKAGES = {
     "nginx": "nginx",
 }
 
-SHARED_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "media-samples"
+# Beside the checkout (/work/main -> /work/shared); a worktree deeper down names it.
+SHARED_SAMPLES = Path(
+    os.environ.get("TESTIGO_SHARED_SAMPLES")
+    or Path(__file__).resolve().parents[3] / "shared" / "media-samples"
+)
 
 
 def tools_required() -> bool:

@@ -31,6 +31,7 @@ from .boxes import FREE, Box, children, fourcc, fourccs, free_box, only, to_free
 from .fragments import process_mfra, process_moof
 from .heif import rebuild_heif_meta
 from .moov import note_meta, process_moov
+from .sei import clean_samples
 from .state import State, TopBox
 
 # A box parsed in memory larger than this is refused: real moov boxes of long phone videos
@@ -116,6 +117,7 @@ def _strip(src: BinaryIO, dst: BinaryIO, ctx: StripContext) -> None:
             idx = _write_payload(src, dst, tb.start + tb.hdr, tb.end, cov_s, cov_e, idx)
     if dst.tell() != st.size:
         raise malformed("output size differs from input")
+    clean_samples(src, dst, st)
 
     _finish_context(st)
     ctx.lossless = not st.dropped_media

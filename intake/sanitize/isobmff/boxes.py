@@ -13,6 +13,7 @@ from array import array
 from dataclasses import dataclass
 
 from .. import errors
+from .._icc import neutral_profile
 from ..errors import Rejected, malformed
 from .state import State
 
@@ -163,3 +164,16 @@ def _check_dref(buf: bytearray, dref: Box) -> None:
             # name a person or a place.
             raise Rejected(errors.UNSAFE_CONTENT, "external data reference")
         buf[entry.body + 4 : entry.end] = bytes(entry.end - entry.body - 4)
+
+
+def neutral_colr(buf: bytearray, colr: Box, where: str, st: State) -> None:
+    """A 'colr' box with an ICC profile ('prof', 'rICC') keeps its colour data; the
+    profile's identifying text is replaced in place, at the same size (see _icc)."""
+    kind = bytes(buf[colr.body : colr.body + 4])
+    if kind not in (b"prof", b"rICC"):
+        return
+    start = colr.body + 4
+    neutral, changed = neutral_profile(bytes(buf[start : colr.end]), pad_to=colr.end - start)
+    buf[start : colr.end] = neutral
+    for what in changed:
+        st.remove(f"ICC {what}", where + "/colr")

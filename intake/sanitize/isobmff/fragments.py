@@ -6,9 +6,12 @@ removed tracks become 'free', and their bytes are zeroed like any removed track'
 
 from __future__ import annotations
 
+from array import array
+
 from .. import errors
 from ..errors import Rejected, malformed
 from .boxes import Box, children, fourcc, keep_only, only, s32, to_free, uint, zero_payload
+from .moov import MAX_NAL_SAMPLES
 from .state import State
 
 
@@ -105,6 +108,18 @@ def _traf_ranges(
         end = start + nbytes
         if start < 0 or end > st.size:
             raise malformed("fragment data runs past the end of the file")
+        if collect and kept and track_id in st.nal_tracks:
+            starts, lengths = st.nal_samples.setdefault(track_id, (array("q"), array("q")))
+            if len(starts) + count > MAX_NAL_SAMPLES:
+                raise Rejected(errors.TOO_LARGE, "too many video samples")
+            at = start
+            for i in range(count):
+                length = default_size
+                if rflags & 0x200:
+                    length = uint(buf, p + i * stride + 4 * fields.index(0x200), 4, run.end)
+                starts.append(at)
+                lengths.append(length)
+                at += length
         if collect and kept:
             assert st.moof_ranges is not None
             st.ranges.add(st.moof_ranges, start, end)

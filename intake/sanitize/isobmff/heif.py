@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
-from .. import errors
+from .. import _sei, errors
 from .._io import read_exact
 from ..errors import Rejected, malformed
 from .boxes import (
@@ -25,6 +25,7 @@ from .boxes import (
     fourccs,
     full_box,
     make_box,
+    neutral_colr,
     only,
     process_dinf,
     uint,
@@ -276,7 +277,7 @@ def _rebuilt_children(
             if built:
                 out.append(built)
         elif t == b"iprp":
-            out.append(_build_iprp(buf, meta.props, renumber, meta.ipmas, keep))
+            out.append(_build_iprp(buf, meta.props, renumber, meta.ipmas, keep, st))
         elif t == b"idat":
             data = bytearray(box.end - box.body)
             for start, end in idat_keep:
@@ -566,8 +567,9 @@ def _build_iprp(
     renumber: dict[int, int],
     ipmas: list[_Ipma],
     keep: list[int],
+    st: State,
 ) -> bytes:
-    properties = (bytes(buf[props[i - 1].start : props[i - 1].end]) for i in renumber)
+    properties = (_clean_property(buf, props[i - 1], st) for i in renumber)
     ipco = make_box(b"ipco", b"".join(properties))
     parts = [ipco]
     for version, flags, entries in ipmas:
@@ -587,6 +589,21 @@ def _build_iprp(
             n += 1
         parts.append(full_box(b"ipma", version, flags, n.to_bytes(4, "big") + bytes(body)))
     return make_box(b"iprp", b"".join(parts))
+
+
+def _clean_property(buf: bytearray, prop: Box, st: State) -> bytes:
+    """A kept property: ICC text neutral in 'colr', SEI user data out of 'hvcC'/'lhvC'."""
+    data = bytearray(buf[prop.start : prop.end])
+    box = Box(prop.type, 0, prop.hdr, len(data))
+    if prop.type == b"colr":
+        neutral_colr(data, box, "meta/iprp/ipco", st)
+    elif prop.type in (b"hvcC", b"lhvC"):
+        record = bytes(data[box.body :])
+        cleaned, _size, gone = _sei.clean_hvcc(record, layered=prop.type == b"lhvC")
+        if gone:
+            st.remove(_sei.removed_label(gone), f"meta/iprp/ipco/{fourcc(prop.type)}")
+            return make_box(prop.type, cleaned)
+    return bytes(data)
 
 
 def _primary_size(

@@ -12,6 +12,7 @@ import contextlib
 import re
 from array import array
 
+from .. import _sei, errors
 from ..errors import Rejected, malformed
 from .boxes import (
     Box,
@@ -22,6 +23,7 @@ from .boxes import (
     free_box,
     keep_only,
     make_box,
+    neutral_colr,
     only,
     process_dinf,
     s32,
@@ -60,6 +62,14 @@ STBL_CHILDREN = fourccs(
 )
 
 KEPT_HANDLERS = fourccs("vide soun")
+
+# Sample entries whose samples are length-prefixed H.264 or HEVC NAL units.
+AVC_ENTRIES = fourccs("avc1 avc2 avc3 avc4 dva1 dvav")
+HEVC_ENTRIES = fourccs("hvc1 hev1 dvh1 dvhe")
+
+# Video samples whose NAL units are read for SEI (16 bytes each in memory): ten hours at
+# 60 frames a second.
+MAX_NAL_SAMPLES = 2_200_000
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ][0-9:.+\-Z]*)?$")
 
@@ -377,7 +387,10 @@ def _process_stbl(buf: bytearray, stbl: Box, track: Track, st: State) -> None:
         else:
             st.remove(fourcc(box.type), where)
             to_free(buf, box)
-    _collect_samples(buf, kids, st.ranges, st.size)
+    samples = None
+    if track.track_id in st.nal_tracks:
+        samples = st.nal_samples.setdefault(track.track_id, (array("q"), array("q")))
+    _collect_samples(buf, kids, st.ranges, st.size, samples)
 
 
 def _process_stsd(buf: bytearray, stsd: Box, track: Track, st: State) -> None:
@@ -394,14 +407,48 @@ def _process_stsd(buf: bytearray, stsd: Box, track: Track, st: State) -> None:
             buf[entry.body + 42 : entry.body + 74] = bytes(32)
             kids = children(buf, entry.body + 78, entry.end)
             allowed = VISUAL_ENTRY_CHILDREN
+            _nal_config(buf, entry, kids, track, st)
         for kid in kids:
             if kid.type == b"wave" and audio:
                 keep_only(buf, kid, set(WAVE_CHILDREN), where + "/wave", st)
             elif kid.type == b"free":
                 zero_payload(buf, kid)
+            elif kid.type == b"colr":
+                neutral_colr(buf, kid, where, st)
             elif kid.type not in allowed:
                 st.remove(fourcc(kid.type), where)
                 to_free(buf, kid)
+
+
+def _nal_config(buf: bytearray, entry: Box, kids: list[Box], track: Track, st: State) -> None:
+    """Note an H.264/HEVC track's NAL length size; clean SEI out of its hvcC/lhvC."""
+    codec: _sei.Codec
+    if entry.type in AVC_ENTRIES:
+        codec = "avc"
+    elif entry.type in HEVC_ENTRIES:
+        codec = "hevc"
+    else:
+        return
+    length_size = 0
+    for kid in kids:
+        raw = bytes(buf[kid.body : kid.end])
+        if kid.type == b"avcC" and codec == "avc":
+            length_size = _sei.avcc_length_size(raw)
+        elif kid.type in (b"hvcC", b"lhvC") and codec == "hevc":
+            cleaned, size, gone = _sei.clean_hvcc(raw, layered=kid.type == b"lhvC")
+            if kid.type == b"hvcC" or not length_size:
+                length_size = size
+            if gone:
+                # The record shrinks; a free box after it keeps the sample entry's size.
+                new = make_box(kid.type, cleaned)
+                if kid.hdr != 8 or kid.size - len(new) < 8:
+                    raise Rejected(errors.UNSAFE_CONTENT, "no room to remove SEI from hvcC")
+                buf[kid.start : kid.end] = new + free_box(kid.size - len(new))
+                st.remove(_sei.removed_label(gone), f"track {track.track_id}/{fourcc(kid.type)}")
+    if not length_size:
+        raise malformed("H.264/HEVC sample entry without its configuration record")
+    if st.nal_tracks.setdefault(track.track_id, (codec, length_size)) != (codec, length_size):
+        raise Rejected(errors.UNSUPPORTED_FORMAT, "sample entries of different NAL framing")
 
 
 def _audio_entry_children(buf: bytearray, entry: Box) -> list[Box]:
@@ -421,8 +468,15 @@ def _audio_entry_children(buf: bytearray, entry: Box) -> list[Box]:
     raise malformed("short audio sample entry")
 
 
-def _collect_samples(buf: bytearray, kids: list[Box], ranges: Ranges, size: int) -> None:
-    """Add the byte range of every chunk of a track to ``ranges``."""
+def _collect_samples(
+    buf: bytearray,
+    kids: list[Box],
+    ranges: Ranges,
+    size: int,
+    samples: tuple[array[int], array[int]] | None = None,
+) -> None:
+    """Add the byte range of every chunk of a track to ``ranges``; with ``samples``, also
+    each sample's (start, size)."""
     stco = only(kids, b"stco")
     co64 = only(kids, b"co64")
     stsc = only(kids, b"stsc")
@@ -469,6 +523,26 @@ def _collect_samples(buf: bytearray, kids: list[Box], ranges: Ranges, size: int)
             if start + nbytes > size:
                 raise malformed("chunk runs past the end of the file")
             ranges.add(pair, start, start + nbytes)
+            if samples is not None:
+                _add_samples(samples, start, sample - per_chunk, per_chunk, constant, sizes)
+
+
+def _add_samples(
+    samples: tuple[array[int], array[int]],
+    start: int,
+    first: int,
+    count: int,
+    constant: int,
+    sizes: array[int] | None,
+) -> None:
+    starts, lengths = samples
+    if len(starts) + count > MAX_NAL_SAMPLES:
+        raise Rejected(errors.TOO_LARGE, "too many video samples")
+    for i in range(first, first + count):
+        length = constant if sizes is None else sizes[i]
+        starts.append(start)
+        lengths.append(length)
+        start += length
 
 
 def _sample_sizes(

@@ -15,6 +15,9 @@ from array import array
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
+from . import _nal
+from ._icc import icc_findings
+
 _MAX_IN_MEMORY = 64 << 20
 _MAX_SPANS = 2_000_000
 _MAX_UNORDERED = 250_000
@@ -48,6 +51,8 @@ _VIDEO_CODECS = set(
     b"avc1 avc2 avc3 avc4 hvc1 hev1 dvh1 dvhe dva1 dvav av01 vp08 vp09 mp4v s263 h263 "
     b"apcn apch apcs apco ap4h ap4x".split()
 )
+_AVC = set(b"avc1 avc2 avc3 avc4 dva1 dvav".split())
+_HEVC = set(b"hvc1 hev1 dvh1 dvhe".split())
 _AUDIO_CODECS = set(
     b"mp4a ac-3 ec-3 ac-4 Opus fLaC alac samr sawb sowt twos lpcm in24 in32 fl32 fl64 "
     b"ulaw alaw ima4 .mp3 mha1 mhm1 ipcm fpcm".split()
@@ -128,6 +133,8 @@ class _Checker:
         # Media byte ranges, one (starts, ends) pair per track, fragment run list or image.
         self.spans: list[tuple[array[int], array[int]]] = []
         self.span_count = 0
+        # H.264/HEVC tracks: (is HEVC, NAL length size); their samples are read for SEI.
+        self.nal_framing: dict[int, tuple[bool, int]] = {}
         self.mdat: list[tuple[int, int]] = []
         self.saw_moov = False
         self.saw_meta = False
@@ -335,9 +342,25 @@ class _Checker:
         _s, sp, se = minf[b"stbl"][0]
         stbl = self.walk(data, sp, se, b"stbl", "stbl")
         for _s, p, e in stbl.get(b"stsd", []):
-            self.check_stsd(data, p, e, handler)
-        self.track_spans(data, stbl)
+            framing = self.check_stsd(data, p, e, handler)
+            if framing is not None:
+                self.nal_framing[int(track_id)] = framing
+        self.track_spans(data, stbl, self.nal_framing.get(int(track_id)))
         return int(track_id)
+
+    def check_colr(self, data: bytes, lo: int, hi: int) -> None:
+        if data[lo : lo + 4] in (b"prof", b"rICC"):
+            for finding in icc_findings(data[lo + 4 : hi]):
+                self.bad(f"colr: {finding}")
+
+    def read_at(self, pos: int, n: int) -> bytes:
+        self.f.seek(pos)
+        return self.f.read(n)
+
+    def check_nals(self, framing: tuple[bool, int] | None, start: int, size: int) -> None:
+        if framing is not None:
+            for finding in _nal.stream_findings(*framing, self.read_at, start, size)[:3]:
+                self.bad(finding)
 
     def check_hdlr(self, data: bytes, lo: int, hi: int, where: str) -> bytes:
         if lo + 24 > hi:
@@ -354,7 +377,8 @@ class _Checker:
             elif data[payload + 4 : end].count(0) != end - payload - 4:
                 self.bad("dref entry carries text")
 
-    def check_stsd(self, data: bytes, lo: int, hi: int, handler: bytes) -> None:
+    def check_stsd(self, data: bytes, lo: int, hi: int, handler: bytes) -> tuple[bool, int] | None:
+        framing = None
         for kind, _start, payload, end in _split(data, lo + 8, hi, "stsd"):
             if handler == b"soun":
                 if kind not in _AUDIO_CODECS:
@@ -382,6 +406,19 @@ class _Checker:
                 boxes = _split(data, payload + 78, end, "video entry")
                 allowed = _VIDEO_ENTRY_BOXES
             for child, _s, cp, ce in boxes:
+                if (child == b"avcC" and kind in _AVC) or (
+                    child in (b"hvcC", b"lhvC") and kind in _HEVC
+                ):
+                    if child == b"avcC":
+                        size, found = _nal.avcc_findings(data[cp:ce])
+                    else:
+                        size, found = _nal.hvcc_findings(data[cp:ce], child == b"lhvC")
+                    for finding in found:
+                        self.bad(f"{_name(child)}: {finding}")
+                    if child != b"lhvC" or framing is None:
+                        framing = (child != b"avcC", size)
+                if child == b"colr":
+                    self.check_colr(data, cp, ce)
                 if child in _PADDING:
                     if data[cp:ce].count(0) != ce - cp:
                         self.bad("non-zero padding in a sample entry")
@@ -394,6 +431,9 @@ class _Checker:
                                 self.bad("non-zero padding in wave")
                         elif grandchild not in _WAVE_BOXES:
                             self.bad(f"wave box {_name(grandchild)} is not allowed")
+            if kind in _AVC | _HEVC and framing is None:
+                self.bad(f"{_name(kind)} sample entry without its configuration record")
+        return framing
 
     def check_tref(self, data: bytes, lo: int, hi: int) -> None:
         for kind, _start, payload, end in _split(data, lo, hi, "trak"):
@@ -407,7 +447,12 @@ class _Checker:
                     if target not in self.handlers:
                         self.bad(f"tref {_name(ref)} points at missing track {target}")
 
-    def track_spans(self, data: bytes, stbl: dict[bytes, list[tuple[int, int, int]]]) -> None:
+    def track_spans(
+        self,
+        data: bytes,
+        stbl: dict[bytes, list[tuple[int, int, int]]],
+        framing: tuple[bool, int] | None,
+    ) -> None:
         """Mark every chunk of a kept track as media bytes."""
         chunk_box = stbl.get(b"stco") or stbl.get(b"co64")
         sizes_box = stbl.get(b"stsz") or stbl.get(b"stz2")
@@ -473,6 +518,7 @@ class _Checker:
                 sample += per_chunk
                 lo = chunk_at(chunk - 1)
                 self.span(lo, lo + length)
+                self.check_nals(framing, lo, length)
 
     # ------------------------------------------------------------------ fragments
 
@@ -527,6 +573,7 @@ class _Checker:
                 else:
                     total = count * default
                 self.span(cursor, cursor + total)
+                self.check_nals(self.nal_framing.get(track), cursor, total)
                 cursor += total
             previous_end = cursor
 
@@ -662,6 +709,11 @@ class _Checker:
         for kind, _s2, p, e in _split(data, cp, ce, "ipco"):
             if kind not in _PROPERTIES:
                 self.bad(f"item property {_name(kind)} is not allowed")
+            elif kind == b"colr":
+                self.check_colr(data, p, e)
+            elif kind in (b"hvcC", b"lhvC"):
+                for finding in _nal.hvcc_findings(data[p:e], kind == b"lhvC")[1]:
+                    self.bad(f"item property {_name(kind)}: {finding}")
             props.append((kind, p, e))
         assoc: dict[int, list[int]] = {}
         for _s, p, _e in kids.get(b"ipma", []):

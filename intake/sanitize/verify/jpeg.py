@@ -13,6 +13,7 @@ import re
 from typing import BinaryIO
 
 from ._exif import minimal_orientation_exif_findings
+from ._icc import icc_findings
 
 # 256 KiB reads: larger blocks make the allocator re-fault fresh pages for each one.
 _READ_SIZE = 256 << 10
@@ -59,6 +60,7 @@ class _Seen:
     exif: bool = False
     in_scans: bool = False
     icc_numbers: list[tuple[int, int]] = dataclasses.field(default_factory=list)
+    icc_data: list[bytes] = dataclasses.field(default_factory=list)
 
 
 def _walk(f: BinaryIO, size: int, findings: list[str]) -> None:
@@ -97,6 +99,8 @@ def _walk(f: BinaryIO, size: int, findings: list[str]) -> None:
             t != total for _, t in seen.icc_numbers
         ):
             findings.append("ICC profile chunks out of sequence")
+        else:
+            findings += icc_findings(b"".join(seen.icc_data))
 
 
 def _segment(
@@ -141,6 +145,7 @@ def _segment(
             findings.append(f"empty ICC chunk at {at}")
         else:
             seen.icc_numbers.append((payload[12], payload[13]))
+            seen.icc_data.append(payload[14:])
         return "ICC"
     if code == 0xEE and not seen.adobe and not seen.in_scans:
         seen.adobe = True

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
+from . import _nal
+
 # Kinds: "m" master, "u" unsigned, "i" signed, "f" float, "b" binary, "s" ASCII string.
 _U, _I, _F, _B, _S, _M = "u", "i", "f", "b", "s", "m"
 
@@ -162,6 +164,8 @@ class _Reader:
         self.total = f.tell()
         self.findings: list[str] = []
         self.tracks: dict[int, int] = {}  # track number -> type
+        # H.264/HEVC tracks: (is HEVC, NAL length size); their frames are read for SEI.
+        self.nal_framing: dict[int, tuple[bool, int]] = {}
         self.tracks_done = False
         # Reading cost grows with the element count: refuse absurd densities.
         self.elements_left = 1_000_000 + self.total // 256
@@ -306,6 +310,16 @@ class _Reader:
         track = int.from_bytes(raw[:width], "big") & ((1 << (7 * width)) - 1)
         if size < width + 3 or track not in self.tracks:
             self.note(f"block at {data} for undeclared track {track}")
+            return
+        framing = self.nal_framing.get(track)
+        if framing is None:
+            return
+        if len(raw) < width + 3 or raw[width + 2] & 0x06:
+            self.note(f"laced H.264/HEVC block at {data}")
+            return
+        start = data + width + 3
+        for finding in _nal.stream_findings(*framing, self.at, start, data + size - start)[:3]:
+            self.note(f"block at {data}: {finding}")
 
     def track_entry(self, entry: dict[int, bytes]) -> None:
         number = int.from_bytes(entry.get(0xD7, b""), "big")
@@ -321,6 +335,14 @@ class _Reader:
             self.note(f"codec {codec!r} not allowed")
         self.tracks[number] = kind
         private = entry.get(0x63A2, b"")
+        if codec in ("V_MPEG4/ISO/AVC", "V_MPEGH/ISO/HEVC"):
+            hevc = codec == "V_MPEGH/ISO/HEVC"
+            size, found = (
+                _nal.hvcc_findings(private, False) if hevc else _nal.avcc_findings(private)
+            )
+            for finding in found:
+                self.note(f"track {number} CodecPrivate: {finding}")
+            self.nal_framing[number] = (hevc, size)
         if codec == "A_VORBIS" and not _vorbis_private_clean(private):
             self.note("Vorbis codec setup carries comments")
         if codec == "A_FLAC" and not (

@@ -11,6 +11,7 @@ import zlib
 from typing import BinaryIO
 
 from ._exif import minimal_orientation_exif_findings
+from ._icc import icc_findings
 
 # 256 KiB reads: larger blocks make the allocator re-fault fresh pages for each one.
 _READ_SIZE = 256 << 10
@@ -92,6 +93,13 @@ def _content_findings(kind: bytes, body: bytes, before: list[bytes], at: int) ->
         printable = all(0x20 <= c <= 0x7E or c >= 0xA1 for c in name)
         if not 1 <= len(name) <= 79 or not printable or rest[:1] != b"\x00":
             return [f"iCCP at {at} has a bad name or method"]
+        inflater = zlib.decompressobj()
+        try:
+            profile = inflater.decompress(rest[1:], 16 << 20)
+        except zlib.error:
+            return [f"iCCP at {at} does not inflate"]
+        named = [] if name == b"ICC Profile" else [f"iCCP at {at} has a profile name"]
+        return named + [f"iCCP at {at}: {x}" for x in icc_findings(profile)]
     if kind == b"PLTE" and (len(body) % 3 or len(body) > 768):
         return [f"PLTE at {at} has {len(body)} bytes"]
     if kind == b"tRNS" and len(body) > 256:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import BinaryIO, Literal
 
+from ._icc import icc_findings
+
 # Tag -> accepted field types. Anything else in IFD0 is a finding.
 _ALLOWED_TAGS: dict[int, tuple[int, ...]] = {
     256: (3, 4), 257: (3, 4), 258: (3,), 259: (3,), 262: (3,), 266: (3,), 273: (3, 4),
@@ -73,7 +75,7 @@ def verify(f: BinaryIO) -> list[str]:
                 continue
             raw = (
                 read(start, min(length, 1 << 16))
-                if tag not in (273, 279, 324, 325)
+                if tag not in (273, 279, 324, 325, 34675)
                 else read(start, length)
             )
             used.append((start, start + length, f"tag {tag}"))
@@ -87,6 +89,8 @@ def verify(f: BinaryIO) -> list[str]:
             values[tag] = [number(raw[j : j + width]) for j in range(0, len(raw), width)]
 
     findings += _value_findings(values, raw_values)
+    if 34675 in raw_values:
+        findings += [f"ICC profile: {x}" for x in icc_findings(raw_values[34675])]
     compression = values.get(259, [1])[0]
     offsets = values.get(273, values.get(324, []))
     counts = values.get(279, values.get(325, []))

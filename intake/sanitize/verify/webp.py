@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from ._exif import minimal_orientation_exif_findings
+from ._icc import icc_findings
 
 _BITSTREAM = (b"VP8 ", b"VP8L", b"ALPH")
 _TOP_LEVEL = (b"ICCP", b"ANIM", b"ANMF", b"EXIF", *_BITSTREAM)
@@ -50,6 +51,9 @@ def verify(f: BinaryIO) -> list[str]:
     for kind, start, length in chunks[1:]:
         if kind not in _TOP_LEVEL:
             findings.append(f"chunk {kind!r} not allowed at {start - 8}")
+        elif kind == b"ICCP":
+            f.seek(start)
+            findings += [f"ICCP chunk: {x}" for x in icc_findings(f.read(min(length, 16 << 20)))]
         elif kind == b"EXIF":
             f.seek(start)
             blob = f.read(min(length, 64))

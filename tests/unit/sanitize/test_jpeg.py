@@ -18,6 +18,7 @@ from intake.sanitize._io import CHUNK
 from intake.sanitize.verify import jpeg as jpeg_verifier
 from intake.sanitize.verify import scan_markers
 from tests.factories.tools import require_shared_samples
+from tests.unit.sanitize.icc_fixtures import large_neutral_profile, neutral_srgb
 
 from .conftest import (
     GPS_ARGS,
@@ -260,7 +261,7 @@ def test_strip_jfif_thumbnail_removed(sanitized: Sanitize) -> None:
 
 
 def test_strip_icc_and_adobe_kept(sanitized: Sanitize) -> None:
-    profile = bytes(128) + b"CMYK"  # kept verbatim: a profile changes how pixels look
+    profile = neutral_srgb()  # a profile changes how pixels look; already neutral: verbatim
     icc = segment(0xE2, b"ICC_PROFILE\x00\x01\x01" + profile)
     cmyk = image_bytes(gradient("CMYK"), "JPEG")
     assert b"Adobe" in cmyk
@@ -276,7 +277,7 @@ def test_strip_icc_and_adobe_kept(sanitized: Sanitize) -> None:
 
 
 def test_strip_multi_segment_icc_profile_kept(sanitized: Sanitize) -> None:
-    profile = bytes(range(256)) * 400  # 100 KiB: more than one APP2 holds
+    profile = large_neutral_profile()  # 100 KiB: more than one APP2 holds
     planted = image_bytes(gradient(), "JPEG", icc_profile=profile)
     assert planted.count(b"ICC_PROFILE\x00") == 2
 

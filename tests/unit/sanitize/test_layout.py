@@ -20,7 +20,18 @@ ROOT = Path(intake.sanitize.__file__).parent
 # What every stripper may use besides its own modules: the shared helpers and the plumbing.
 SHARED = {
     f"{PACKAGE}.{name}"
-    for name in ("_dates", "_exif", "_id3", "_io", "_vorbis", "context", "errors", "manifest")
+    for name in (
+        "_dates",
+        "_exif",
+        "_icc",
+        "_id3",
+        "_io",
+        "_sei",
+        "_vorbis",
+        "context",
+        "errors",
+        "manifest",
+    )
 } | {f"{PACKAGE}.sniff"}
 # A verifier is written apart from the strippers; it may share only the stream helpers.
 VERIFY_MAY_USE = {f"{PACKAGE}._io"}

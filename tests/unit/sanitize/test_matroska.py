@@ -93,6 +93,7 @@ def _full_mkv(directory: Path, audio: str = "libvorbis") -> Path:
         "-map", "0", "-map", "1", "-map", "2", "-map_metadata", "3", "-map_chapters", "3",
         "-attach", cover, "-metadata:s:t:0", "mimetype=image/jpeg",
         "-c:v", "libx264", "-preset", "ultrafast", "-c:a", audio, "-c:s", "srt",
+        "-bsf:v", "filter_units=remove_types=6",  # no x264 SEI: packets compare byte for byte
         "-metadata", f"artist={CANARY} ARTIST", "-metadata", f"location={LOCATION}",
         "-metadata", "creation_time=2023-07-04T17:37:42Z",
         "-metadata:s:v:0", f"title={CANARY} track name",

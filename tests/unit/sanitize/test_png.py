@@ -16,6 +16,7 @@ from intake.sanitize import sanitize
 from intake.sanitize._exif import orientation_tiff
 from intake.sanitize.verify import png as png_verifier
 from tests.factories.tools import require_shared_samples
+from tests.unit.sanitize.icc_fixtures import neutral_srgb
 
 from .conftest import (
     GPS_ARGS,
@@ -143,7 +144,9 @@ def test_strip_unknown_ancillary_chunks_and_trailer_removed(sanitized: Sanitize)
 
 def test_strip_colour_and_palette_chunks_kept(sanitized: Sanitize) -> None:
     palette = gradient("P")
-    planted = image_bytes(palette, "PNG", transparency=3, dpi=(300, 300), icc_profile=b"\x00" * 128)
+    planted = image_bytes(
+        palette, "PNG", transparency=3, dpi=(300, 300), icc_profile=neutral_srgb()
+    )
     planted = insert_before_idat(
         planted, chunk(b"gAMA", struct.pack(">I", 45455)), chunk(b"sBIT", b"\x08\x08\x08")
     )

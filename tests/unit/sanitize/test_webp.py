@@ -15,6 +15,7 @@ from intake.sanitize import sanitize
 from intake.sanitize._exif import orientation_tiff
 from intake.sanitize.verify import webp as webp_verifier
 from tests.factories.tools import require_shared_samples
+from tests.unit.sanitize.icc_fixtures import neutral_srgb
 
 from .conftest import (
     GPS_ARGS,
@@ -131,7 +132,7 @@ def test_strip_simple_file_with_stray_chunks_cleaned(sanitized: Sanitize) -> Non
 
 
 def test_strip_icc_profile_and_alpha_kept(sanitized: Sanitize) -> None:
-    profile = bytes(range(256)) * 2
+    profile = neutral_srgb()
     translucent = gradient("RGBA")
     translucent.putalpha(gradient("L"))
     original = image_bytes(translucent, "WEBP", icc_profile=profile, lossless=True)
@@ -146,9 +147,9 @@ def test_strip_icc_profile_and_alpha_kept(sanitized: Sanitize) -> None:
 
 
 def test_strip_repeated_icc_profile_dropped(sanitized: Sanitize) -> None:
-    original = webp_bytes(icc_profile=b"\x00" * 64)
+    original = webp_bytes(icc_profile=neutral_srgb())
     icc_at = original.index(b"ICCP")
-    icc = original[icc_at : icc_at + 8 + 64]
+    icc = original[icc_at : icc_at + 8 + len(neutral_srgb())]
     planted = with_riff_size(original[: icc_at + len(icc)] + icc + original[icc_at + len(icc) :])
 
     manifest, out = sanitized(planted)
@@ -308,7 +309,7 @@ def test_verify_clean_output_has_no_findings(sanitized: Sanitize) -> None:
 def test_verify_disallowed_structure_found(
     sanitized: Sanitize, tamper: Callable[[bytes], bytes]
 ) -> None:
-    _, out = sanitized(webp_bytes(icc_profile=b"\x00" * 64))
+    _, out = sanitized(webp_bytes(icc_profile=neutral_srgb()))
 
     assert webp_verifier.verify(io.BytesIO(out)) == []
     assert webp_verifier.verify(io.BytesIO(tamper(out))) != []
