@@ -220,6 +220,18 @@ def object_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectSto
         store.stop()
 
 
+@pytest.fixture
+def own_object_store(tmp_path: Path) -> Iterator[ObjectStore]:
+    """A store of this test's own, to stop and start (the session's is shared)."""
+    store = ObjectStore(tmp_path / "object-store")
+    store.start()
+    try:
+        _buckets_create(store)
+        yield store
+    finally:
+        store.stop()
+
+
 def _buckets_create(store: ObjectStore) -> None:
     """The compose bucket job: `manage.py create_buckets` with the admin's credentials."""
     env = {**os.environ, **store.app_env()}
