@@ -23,7 +23,8 @@ def test_store_down_at_submit_keeps_the_text_and_refuses_the_file_in_spanish(
     own_object_store: ObjectStore, processes: Processes, settings: Any
 ) -> None:
     settings.STORAGES = own_object_store.storages_setting()
-    web = processes.gunicorn(**own_object_store.app_env())
+    processes.extra_env.update(own_object_store.app_env())
+    web = processes.gunicorn()
     own_object_store.stop()
 
     response = api_submit(web, "Agents at the bus stop; photo attached.", [jpeg_with_gps()])
@@ -55,8 +56,8 @@ def test_store_down_during_processing_is_not_an_attempt_and_the_item_completes_a
     wait_for: Callable[..., Any],
 ) -> None:
     settings.STORAGES = own_object_store.storages_setting()
-    env = {**own_object_store.app_env(), "TESTIGO_STORAGE_RETRY_S": "1"}
-    web = processes.gunicorn(**env)
+    processes.extra_env.update(own_object_store.app_env(), TESTIGO_STORAGE_RETRY_S="1")
+    web = processes.gunicorn()
     own_object_store.stop()
     # The file is stored first, with the store up; then the store goes away before any
     # worker looks at it.
@@ -67,7 +68,7 @@ def test_store_down_during_processing_is_not_an_attempt_and_the_item_completes_a
     assert item.status == MediaStatus.QUARANTINED
     own_object_store.stop()
 
-    processes.worker(**env)
+    processes.worker()
     waits = AuditEvent.objects.filter(
         media_item_id=item.id, action=AuditAction.MEDIA_WAITING_FOR_STORAGE
     )
