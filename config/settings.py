@@ -21,6 +21,7 @@ from config.settings_fixed import REST_FRAMEWORK as REST_FRAMEWORK
 from config.settings_fixed import SECURE_CSP as SECURE_CSP
 from config.settings_fixed import SPECTACULAR_SETTINGS as SPECTACULAR_SETTINGS
 from config.settings_fixed import logging_config
+from config.storage import storages_config
 
 django_stubs_ext.monkeypatch()
 
@@ -199,56 +200,8 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
 # --- Media pipeline -----------------------------------------------------------------------
-# The quarantine holds encrypted uploads; it is never served over HTTP (no base_url).
-# The media storage holds sanitized files, served only through permission-checking views.
-if STORAGE_BACKEND == "s3":
-    _s3_common = {
-        "endpoint_url": env_str("AWS_S3_ENDPOINT_URL"),
-        "access_key": env_str("AWS_ACCESS_KEY_ID"),
-        "secret_key": env_str("AWS_SECRET_ACCESS_KEY"),
-        "default_acl": "private",
-        "querystring_auth": True,
-        "file_overwrite": True,
-    }
-    _quarantine_storage: dict[str, object] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {**_s3_common, "bucket_name": env_str("TESTIGO_QUARANTINE_BUCKET")},
-    }
-    _media_storage: dict[str, object] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {**_s3_common, "bucket_name": env_str("TESTIGO_MEDIA_BUCKET")},
-    }
-else:
-    _quarantine_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(VAR_DIR / "quarantine"), "base_url": None},
-    }
-    _media_storage = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {
-            "location": str(VAR_DIR / "media"),
-            "base_url": None,
-            "allow_overwrite": True,
-        },
-    }
-_legal_hold_storage: dict[str, object] = (
-    {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {**_s3_common, "bucket_name": env_str("TESTIGO_LEGAL_HOLD_BUCKET")},
-    }
-    if STORAGE_BACKEND == "s3"
-    else {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": str(VAR_DIR / "legal_hold"), "base_url": None},
-    }
-)
-STORAGES = {
-    "default": _media_storage,
-    "legal_hold": _legal_hold_storage,
-    "quarantine": _quarantine_storage,
-    "media": _media_storage,
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
-}
+# Quarantine, media and legal hold: folders under VAR_DIR or S3 buckets (config/storage.py).
+STORAGES = storages_config(STORAGE_BACKEND, VAR_DIR)
 # AES-256 key (urlsafe base64) that encrypts quarantine files; never stored in the database.
 TESTIGO_QUARANTINE_KEY = env_secret("TESTIGO_QUARANTINE_KEY", _secret_file("quarantine_key"), 32)
 # Secret from which the key sealing witnesses' contact details is derived (promise 5).
@@ -257,6 +210,8 @@ TESTIGO_CONTACT_KEY = env_secret("TESTIGO_CONTACT_KEY", _secret_file("contact_ke
 TESTIGO_SWEEP_INTERVAL_S = env_int("TESTIGO_SWEEP_INTERVAL_S", 60)
 TESTIGO_SWEEP_AFTER_S = env_int("TESTIGO_SWEEP_AFTER_S", 120)
 TESTIGO_MAX_ATTEMPTS = env_int("TESTIGO_MAX_ATTEMPTS", 3)
+# While the object store is down, processing waits (no attempt used) and tries this often.
+TESTIGO_STORAGE_RETRY_S = env_int("TESTIGO_STORAGE_RETRY_S", 30)
 # Items of one report queued at a time; the next is queued as one settles, so one report's
 # many files cannot hold up another report's (intake.pipeline.media_item_enqueue).
 TESTIGO_MEDIA_IN_FLIGHT_PER_REPORT = env_int("TESTIGO_MEDIA_IN_FLIGHT_PER_REPORT", 2)

@@ -23,12 +23,19 @@ audited, and this module drives them:
                                → media_item_reject
   processing   → quarantined   media_item_process: the attempt crashed, or the claimant
                | failed        died → media_item_release (failed once attempts are used up)
+  processing   → quarantined   media_item_process: the object store was unreachable
+                               (StorageUnavailable) → media_item_wait, the attempt given
+                               back: an outage is not the file's fault; the task tries
+                               again every TESTIGO_STORAGE_RETRY_S (intake/tasks.py)
+  failed       → quarantined   staff re-run it from the admin → media_item_retry
+                               (reports/services/media.py), queued on commit
 
-Settled items (clean, rejected, failed) never move again. Each settling change above also
-moves the report from received to pending once none of its media is in flight
-(reports.services.media._report_settle); sweeper.quarantine_sweep catches any left behind, and
-re-queues items whose task was lost. After a clean or rejected result the quarantine copy
-is destroyed (media_item_destroy_quarantine); a failed item keeps it, never viewable.
+Settled items (clean, rejected, failed) never move again by themselves (only staff re-run
+a failed one). Each settling change above also moves the report from received to pending
+once none of its media is in flight (reports.services.media._report_settle);
+sweeper.quarantine_sweep catches any left behind, and re-queues items whose task was
+lost. After a clean or rejected result the quarantine copy is destroyed
+(media_item_destroy_quarantine); a failed item keeps it, never viewable.
 
 Processing is queued a few items per report at a time (media_item_enqueue), the next as
 one settles, on media_small or media_large by size: one report's many files cannot hold
@@ -73,6 +80,7 @@ from intake.quarantine import ConcatenatedReader, DecryptingReader, plaintext_si
 from intake.sanitize.exiftool import exiftool_findings
 from reports import selectors
 from reports.formats import EXTENSIONS
+from reports.jobs import PROCESS_MEDIA, media_queue
 from reports.models import MediaItem, MediaStatus, RefusalReason
 from reports.services import (
     media_item_claim,
@@ -80,7 +88,9 @@ from reports.services import (
     media_item_mark_clean,
     media_item_reject,
     media_item_release,
+    media_item_wait,
 )
+from reports.storage import StorageUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -88,9 +98,6 @@ logger = logging.getLogger(__name__)
 # publish, so that during a broker outage each request pays the publish timeout at most
 # once instead of once per file.
 _publish_paused_until = 0.0
-
-# The task's own name (intake/tasks.py): queued by name, as reports/jobs.py does.
-PROCESS_MEDIA = "intake.tasks.process_media"
 
 
 def media_item_enqueue(*, media_item_id: Any) -> bool:
@@ -111,8 +118,7 @@ def media_item_enqueue(*, media_item_id: Any) -> bool:
     )
     if item is None:
         return False  # not its turn yet: queued when an item ahead of it settles
-    size = max(item.size_received, item.upload_length or 0)
-    queue = "media_large" if size > settings.TESTIGO_MEDIA_LARGE_BYTES else "media_small"
+    queue = media_queue(max(item.size_received, item.upload_length or 0))
     try:
         current_app.send_task(
             PROCESS_MEDIA, kwargs={"media_item_id": str(media_item_id)}, queue=queue
@@ -188,6 +194,7 @@ class ProcessOutcome:
     CLEAN = "clean"
     REJECTED = "rejected"
     RETRY = "retry"
+    WAIT = "wait"
     FAILED = "failed"
 
 
@@ -255,6 +262,11 @@ def _media_item_process(
         outcome = _media_item_sanitize(item)
     except (OperationalError, InterfaceError):
         raise
+    except StorageUnavailable as exc:
+        # Nothing is wrong with the file: wait for the store without using an attempt.
+        logger.warning("object store unavailable processing media item %s: %s", item.id, exc)
+        media_item_wait(item=item, error=str(exc), claimed_by=claim)
+        return ProcessOutcome.WAIT
     except Exception as exc:
         logger.exception("processing media item %s failed", item.id)
         released = media_item_release(

@@ -11,16 +11,15 @@ from django.db import connection
 
 from intake.followup import sessions_expired_clear
 from intake.leftovers import work_folders_sweep
-from intake.pipeline import (
-    PROCESS_MEDIA,
-    ProcessingInterrupted,
-    ProcessOutcome,
-    media_item_process,
-)
+from intake.pipeline import ProcessingInterrupted, ProcessOutcome, media_item_process
 from intake.sweeper import quarantine_sweep
+from reports.jobs import PROCESS_MEDIA
 
 # Retries of a task that lost its database connection; beyond them the sweeper takes over.
 DATABASE_RETRIES = 8
+# Retries of a task that found the object store down (a day at the default interval);
+# beyond them the sweeper re-queues the item, which is back in quarantine.
+STORAGE_RETRIES = 2880
 
 
 def _backoff(retries: int) -> int:
@@ -46,6 +45,8 @@ def process_media(
             countdown=_backoff(self.request.retries),
             exc=exc,
         ) from exc
+    if outcome == ProcessOutcome.WAIT and self.request.retries < STORAGE_RETRIES:
+        raise self.retry(countdown=settings.TESTIGO_STORAGE_RETRY_S)
     # Exponential backoff; the attempt count lives in the database, not the message.
     if outcome == ProcessOutcome.RETRY and self.request.retries < settings.TESTIGO_MAX_ATTEMPTS:
         raise self.retry(countdown=_backoff(self.request.retries))

@@ -45,9 +45,10 @@ from intake.throttle import (
     throttle_hit,
 )
 from reports import selectors
-from reports.models import MediaItem, MediaStatus, Report
+from reports.models import MediaItem, MediaStatus, RefusalReason, Report
 from reports.problems import problem_response
 from reports.services import UploadConflict
+from reports.storage import StorageUnavailable
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,termination,expiration"
@@ -208,6 +209,14 @@ def _patch(request: HttpRequest, item: MediaItem) -> HttpResponse:
         item = resumable_upload_append(item=item, offset=offset, length=length, read=request.read)
     except UploadConflict:
         return _error(409, messages.UPLOAD_CONFLICT, "offset")
+    except StorageUnavailable:
+        # Held for retry: the parts stored before the outage are kept and the upload stays
+        # open, so the client resumes from the offset it asks for next (HEAD).
+        response = _error(
+            503, messages.refusal_message(RefusalReason.STORAGE_ERROR), "storage_unavailable"
+        )
+        response["Retry-After"] = str(settings.TESTIGO_STORAGE_RETRY_S)
+        return response
     except UploadRefused as refused:
         status = 413 if refused.reason == REFUSED_TOO_LARGE else 415
         if refused.reason == "upload_expired":

@@ -11,23 +11,35 @@ from __future__ import annotations
 import logging
 
 from celery import current_app
+from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
 ALERT_FAILED_MEDIA = "reports.tasks.alert_failed_media"
 ALERT_URGENT_REPORT = "reports.tasks.alert_urgent_report"
 DELIVER_WEBHOOK = "reports.tasks.deliver_webhook"
+# The worker's (intake/tasks.py): staff re-running a failed item queue it by name too.
+PROCESS_MEDIA = "intake.tasks.process_media"
 PURGE_EXPIRED = "reports.tasks.purge_expired"
 SEND_ALERTS_DIGEST = "reports.tasks.send_alerts_digest"
 SWEEP_WEBHOOKS = "reports.tasks.sweep_webhooks"
 
 
-def enqueue(task: str, *, countdown: float = 0, **kwargs: str) -> bool:
-    """Publish ``task`` with ``kwargs`` (ids, as strings); False when it could not be. A
-    broker outage is logged, never raised: the rows are committed, and a sweeper or a
-    later step queues the work again."""
+def media_queue(size: int) -> str:
+    """The queue of a media item's processing: long videos on their own, so they never
+    hold up photos (promise 12)."""
+    return "media_large" if size > settings.TESTIGO_MEDIA_LARGE_BYTES else "media_small"
+
+
+def enqueue(task: str, *, countdown: float = 0, queue: str | None = None, **kwargs: str) -> bool:
+    """Publish ``task`` with ``kwargs`` (ids, as strings), on ``queue`` or its routed one;
+    False when it could not be. A broker outage is logged, never raised: the rows are
+    committed, and a sweeper or a later step queues the work again."""
     try:
-        current_app.send_task(task, kwargs=kwargs, countdown=countdown or None)
+        if queue:
+            current_app.send_task(task, kwargs=kwargs, countdown=countdown or None, queue=queue)
+        else:
+            current_app.send_task(task, kwargs=kwargs, countdown=countdown or None)
     except Exception:
         logger.warning("could not queue %s %s", task, kwargs)
         return False

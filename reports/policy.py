@@ -49,6 +49,12 @@ def can_read_original_text(user: AnyUser) -> bool:
     return _has(user, "reports.view_original_text")
 
 
+def can_retry_media(user: AnyUser) -> bool:
+    """Re-run processing of a failed media item: the moderators, who are alerted when an
+    item fails and look at its media."""
+    return _has(user, "reports.moderate_report")
+
+
 def can_ask_witness(user: AnyUser) -> bool:
     """Send the witness a question, shown on their follow-up page."""
     return _has(user, "reports.ask_witness")

@@ -56,6 +56,8 @@ class AuditAction(models.TextChoices):
     MEDIA_REJECTED = "media.rejected", _("Media refused")
     MEDIA_RETRY = "media.retry", _("Media processing to be retried")
     MEDIA_FAILED = "media.failed", _("Media processing failed")
+    MEDIA_WAITING_FOR_STORAGE = "media.waiting_for_storage", _("Media waiting for storage")
+    MEDIA_RERUN = "media.rerun", _("Media processing re-run by staff")
     MEDIA_QUARANTINE_DESTROYED = "media.quarantine_destroyed", _("Quarantine copy destroyed")
     MEDIA_VIEWED = "media.viewed", _("Media viewed by staff")
     MEDIA_DOWNLOADED_BY_PARTNER = "media.downloaded_by_partner", _("Media downloaded by a partner")

@@ -20,6 +20,9 @@ from reports.roles import ADMIN, LEGAL_AID, MODERATOR
 from tests.factories import jpeg_with_gps
 from tests.factories.staff import device_of, staff_user
 
+# The object store's fixtures (object_store, storage_backend) for every test directory.
+pytest_plugins = ["tests.factories.object_store"]
+
 WORKER_READY_TIMEOUT = 60
 
 

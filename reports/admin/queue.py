@@ -48,6 +48,8 @@ from reports.admin.filters import (
 from reports.models import (
     REDACTABLE_FACTS,
     Incident,
+    MediaItem,
+    MediaStatus,
     MessageSender,
     ModerationQueue,
     RejectReason,
@@ -297,6 +299,11 @@ class ModerationQueueAdmin(ReportFactsMixin, PageAdmin[Report]):
                     "lock_until": obj.locked_until,
                     "lock_until_iso": obj.locked_until.isoformat() if obj.locked_until else "",
                     "suggestions": selectors.incident_suggestions(report=obj),
+                    "failed_media": (
+                        list(obj.media_items.filter(status=MediaStatus.FAILED))
+                        if policy.can_retry_media(user)
+                        else []
+                    ),
                     "unsaved": request.method == "POST",
                     "title": f"Report {str(obj.pk)[:8]}",
                 }
@@ -313,6 +320,7 @@ class ModerationQueueAdmin(ReportFactsMixin, PageAdmin[Report]):
             *self.page_urls(),
             own("next/", self.next_view, "next"),
             own("<uuid:pk>/unlock/", post_only(self.unlock_view), "unlock"),
+            own("<uuid:pk>/retry-media/<uuid:item_id>/", post_only(self.retry_view), "retry_media"),
             *super().get_urls(),
         ]
 
@@ -347,6 +355,12 @@ class ModerationQueueAdmin(ReportFactsMixin, PageAdmin[Report]):
             case "release":
                 services.report_lock_release(report=obj, by=user)
                 action.done = "Released; others can take it now."
+            case "retry_media":
+                # The page's edits are saved with the action, as with every other button.
+                services.report_redact(report=obj, by=user, redaction=redaction)
+                item = get_object_or_404(MediaItem, pk=action.target, report=obj)
+                services.media_item_retry(item=item, by=user)
+                action.done = "The file is queued for processing again."
             case _:
                 services.report_redact(report=obj, by=user, redaction=redaction)
                 action.done = "Redaction saved." if redaction else "Nothing to save."
@@ -360,6 +374,10 @@ class ModerationQueueAdmin(ReportFactsMixin, PageAdmin[Report]):
         if action.name in ("approve", "reject", "release"):
             return reverse("admin:reports_moderationqueue_changelist")
         return report_change_url(obj, "moderationqueue")
+
+    def retry_view(self, request: HttpRequest, pk: UUID, item_id: UUID) -> HttpResponse:
+        """Re-run a failed media item (staff decide; the service checks the policy)."""
+        return self.page_action_view(request, pk, "retry_media", target=item_id)
 
     def next_view(self, request: HttpRequest) -> HttpResponse:
         """Open the most urgent report nobody else holds."""

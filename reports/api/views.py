@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from django.core import signing
-from django.http import FileResponse
+from django.http.response import HttpResponseBase
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -45,7 +45,7 @@ from reports.api.serializers import (
 )
 from reports.formats import CONTENT_TYPES
 from reports.models import PartnerOrganisation, Report
-from reports.views import _stream
+from reports.streaming import media_response
 
 REPORT_ID = OpenApiParameter(
     "report_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The report's id."
@@ -191,7 +191,7 @@ class MediaDownloadView(APIView):
             **problem_responses(404, 410),
         },
     )
-    def get(self, request: Request, token: str) -> FileResponse:
+    def get(self, request: Request, token: str) -> HttpResponseBase:
         try:
             claim = media_token_open(token)
         except signing.SignatureExpired as error:
@@ -212,8 +212,10 @@ class MediaDownloadView(APIView):
         if organisation is None or item is None:
             raise NotFound
         services.media_download_record(item=item, organisation=organisation)
-        return _stream(
-            item.media_name, CONTENT_TYPES.get(item.detected_format, "application/octet-stream")
+        return media_response(
+            request,
+            item.media_name,
+            CONTENT_TYPES.get(item.detected_format, "application/octet-stream"),
         )
 
 

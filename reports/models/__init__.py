@@ -23,7 +23,13 @@ from reports.models.facts import (
     Warrant,
     WitnessRelation,
 )
-from reports.models.media import MEDIA_TRANSITIONS, SETTLED_MEDIA, MediaItem, MediaStatus
+from reports.models.media import (
+    MEDIA_STAFF_TRANSITIONS,
+    MEDIA_TRANSITIONS,
+    SETTLED_MEDIA,
+    MediaItem,
+    MediaStatus,
+)
 from reports.models.partners import (
     IdempotencyRecord,
     PartnerAPIKey,
@@ -57,6 +63,7 @@ from reports.vocabulary import AuditAction, RefusalReason
 
 __all__ = [
     "CASE_TRANSITIONS",
+    "MEDIA_STAFF_TRANSITIONS",
     "MEDIA_TRANSITIONS",
     "REDACTABLE_FACTS",
     "REPORTED_FACTS",

@@ -42,6 +42,11 @@ MEDIA_TRANSITIONS: dict[str, set[str]] = {
 }
 
 
+# The one way out of a settled state, and not the pipeline's: staff re-run a failed item
+# (reports.services.media_item_retry), which puts it back in quarantine with fresh attempts.
+MEDIA_STAFF_TRANSITIONS: dict[str, set[str]] = {MediaStatus.FAILED: {MediaStatus.QUARANTINED}}
+
+
 # Media in these states is finished with the pipeline; a report whose items are all
 # settled moves on to moderation.
 SETTLED_MEDIA = (MediaStatus.CLEAN, MediaStatus.REJECTED, MediaStatus.FAILED)

@@ -46,9 +46,11 @@ from reports.services.media import (
     media_item_reject,
     media_item_reject_on_receipt,
     media_item_release,
+    media_item_retry,
     media_item_upload_abandon,
     media_item_upload_append,
     media_item_upload_start,
+    media_item_wait,
     report_settle_if_ready,
 )
 from reports.services.moderation import (
@@ -136,9 +138,11 @@ __all__ = [
     "media_item_reject",
     "media_item_reject_on_receipt",
     "media_item_release",
+    "media_item_retry",
     "media_item_upload_abandon",
     "media_item_upload_append",
     "media_item_upload_start",
+    "media_item_wait",
     "moderators_alert_failed_media",
     "partner_api_key_create",
     "partner_api_key_revoke",

@@ -13,11 +13,15 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from reports import jobs, policy
 from reports.models import (
+    MEDIA_STAFF_TRANSITIONS,
     MEDIA_TRANSITIONS,
     SETTLED_MEDIA,
     AuditAction,
@@ -321,6 +325,69 @@ def media_item_release(
                 partial(moderators_alert_failed_media_enqueue, media_item_id=current.id)
             )
     return current
+
+
+def media_item_wait(*, item: MediaItem, error: str, claimed_by: str) -> MediaItem:
+    """The object store could not be reached during processing: back to quarantine with
+    the attempt its claim counted given back. An outage says nothing about the file, so
+    it must not use up the attempts that end in ``failed``; the task tries again later
+    (intake/tasks.py), and the sweeper after that. Only ``claimed_by``'s claim is put back."""
+    _media_status_check(MediaStatus.PROCESSING, MediaStatus.QUARANTINED)
+    with transaction.atomic():
+        updated = MediaItem.objects.filter(
+            id=item.id, status=MediaStatus.PROCESSING, claimed_by=claimed_by, attempts__gt=0
+        ).update(
+            status=MediaStatus.QUARANTINED,
+            attempts=F("attempts") - 1,
+            claimed_at=None,
+            claimed_by="",
+            updated_at=timezone.now(),
+        )
+        if updated == 1:
+            audit_record(
+                action=AuditAction.MEDIA_WAITING_FOR_STORAGE,
+                actor_label="worker",
+                report_id=item.report_id,
+                media_item_id=item.id,
+                data={"error": error[:200]},
+            )
+    item.refresh_from_db()
+    return item
+
+
+def media_item_retry(*, item: MediaItem, by: User) -> MediaItem:
+    """Staff re-run a failed item (its quarantine copy was kept): back to quarantine with
+    its attempts reset; the caller queues it on commit. Refuses a user the policy does
+    not allow (PermissionDenied) and an item that is not failed (InvalidTransition)."""
+    if not policy.can_retry_media(by):
+        raise PermissionDenied
+    if MediaStatus.QUARANTINED not in MEDIA_STAFF_TRANSITIONS.get(item.status, set()):
+        raise InvalidTransition(f"Only failed media can be re-run, not {item.status} media.")
+    with transaction.atomic():
+        updated = MediaItem.objects.filter(
+            id=item.id, status=MediaStatus.FAILED, quarantine_name__gt=""
+        ).update(
+            status=MediaStatus.QUARANTINED,
+            attempts=0,
+            reject_reason="",
+            claimed_at=None,
+            claimed_by="",
+            updated_at=timezone.now(),
+        )
+        if updated != 1:
+            raise InvalidTransition("This media item was already re-run or has no copy left.")
+        audit_record(
+            action=AuditAction.MEDIA_RERUN,
+            actor=by,
+            report_id=item.report_id,
+            media_item_id=item.id,
+        )
+        queue = jobs.media_queue(max(item.size_received, item.upload_length or 0))
+        transaction.on_commit(
+            partial(jobs.enqueue, jobs.PROCESS_MEDIA, queue=queue, media_item_id=str(item.id))
+        )
+    item.refresh_from_db()
+    return item
 
 
 def media_item_forget_quarantine(*, item: MediaItem) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import tempfile
 import uuid
+from pathlib import Path
 
 from django.core.files import File
 from django.core.files.storage import storages
@@ -56,3 +59,40 @@ def quarantined_item(data: bytes, description: str = "Quarantined.") -> MediaIte
     return media_item_quarantine(
         report=report, position=0, quarantine_name=name, size=len(data), sha256=""
     )
+
+
+def quarantined_file(path: Path, description: str = "Quarantined file.") -> MediaItem:
+    """``quarantined_item`` for a file on disk of any size: encrypted in 1 MiB steps
+    into a temporary file, then stored as the intake stores an upload."""
+    report = report_create(receipt_hash=uuid.uuid4().hex * 2, description=description)
+    with tempfile.TemporaryFile() as sealed, path.open("rb") as plain:
+        writer = EncryptingWriter(sealed)
+        while block := plain.read(1 << 20):
+            writer.write(block)
+        writer.close()
+        sealed.seek(0)
+        name = storages["quarantine"].save(f"{uuid.uuid4().hex}.tq", File(sealed))
+    return media_item_quarantine(
+        report=report, position=0, quarantine_name=name, size=path.stat().st_size, sha256=""
+    )
+
+
+def noise_video(path: Path, size_mb: int) -> Path:
+    """A real H.264 MP4 of about ``size_mb`` MB, quick to make at any size: six seconds of
+    moving noise encoded once, repeated by stream copy."""
+    clip = path.with_suffix(".clip.mp4")
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi",
+         "-i", "color=c=gray:s=640x480:r=25,noise=alls=60:allf=t+u", "-t", "6",
+         "-c:v", "libx264", "-preset", "ultrafast", "-b:v", "12000k", "-maxrate", "12000k",
+         "-bufsize", "6000k", "-pix_fmt", "yuv420p", str(clip)],
+        check=True,
+    )  # fmt: skip
+    loops = max(0, round(size_mb * 1_000_000 / clip.stat().st_size) - 1)
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-stream_loop", str(loops), "-i", str(clip),
+         "-c", "copy", "-movflags", "+faststart", str(path)],
+        check=True,
+    )  # fmt: skip
+    clip.unlink()
+    return path

@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from config.storage import S3_BUCKET_VARIABLES
 from tests.field.proxy import NginxProxy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,8 +35,10 @@ def _compose() -> dict[str, Any]:
 
 
 def _settings_env_names() -> set[str]:
-    source = (ROOT / "config" / "settings.py").read_text()
-    return set(re.findall(r'env_(?:str|bool|int|list|secret|networks)\(\s*"([A-Z0-9_]+)"', source))
+    # The settings and the STORAGES table they take from config/storage.py.
+    source = "".join((ROOT / "config" / name).read_text() for name in ("settings.py", "storage.py"))
+    found = re.findall(r'env_(?:str|bool|int|list|secret|networks)\(\s*"([A-Z0-9_]+)"', source)
+    return {*found, *S3_BUCKET_VARIABLES.values()}
 
 
 def test_compose_has_every_service() -> None:
