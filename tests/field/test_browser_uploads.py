@@ -25,12 +25,12 @@ from reports.models import (
     Report,
     ReportMessage,
 )
+from tests.e2e.chromium import PHONE_VIEWPORT
 from tests.e2e.conftest import browser, neutral_site  # noqa: F401  (the fixtures)
 from tests.factories.tools import require_tool
 from tests.field.phone import (
     EDGE,
     FAST_3G,
-    PHONE_VIEWPORT,
     RECORD_WAKE_LOCK,
     SEGMENT,
     SLOW_3G,
