@@ -361,21 +361,64 @@ def test_follow_up_with_a_file_over_slow_3g_keeps_the_text_first_and_resumes(
     wait_for(lambda: report.media_items.filter(status=MediaStatus.CLEAN).count() == 2, 60)
 
 
+def test_web_process_killed_mid_patch_the_page_resumes_from_what_was_stored(
+    witness_site: str,
+    field_stack: FieldStack,
+    phone: tuple[Any, Any],
+    tmp_path: Path,
+    wait_for: Any,
+) -> None:
+    context, page = phone
+    photo = noise_jpeg(tmp_path / "IMG_9001.jpg", 1_200_000)
+    size = photo.stat().st_size
+    log = TusLog(page)
+    Link(context, page, SLOW_3G)
+
+    send_report(page, witness_site, [photo], "Agents at the train station.")
+
+    def stored() -> int:
+        item = MediaItem.objects.first()
+        return item.upload_offset if item else 0
+
+    until(page, lambda: stored() >= 300_000, 60, "some segments stored")
+    # Between two PATCHes no process holds the phone's request: try until one does.
+    killed = until(page, field_stack.kill_web_worker_serving, 20, "a PATCH in flight")
+    at = time.time()
+    kept = stored()
+
+    assert len(killed) == 1
+    until(page, lambda: all_done(page, 1), 90, "the photo sent after the kill")
+    after = [p for p in log.patches() if p.started > at]
+    # The page asked where the server was and went on from there, never from 0.
+    assert after and after[0].offset is not None and after[0].offset >= kept > 0
+    assert [p.offset for p in log.patches() if p.offset == 0] == [0]
+    # Never failed, and never "Waiting for a connection": the link did not drop.
+    assert states_seen(page) <= {"waiting", "uploading", "slow", "done"}
+    item = MediaItem.objects.get()
+    assert item.upload_offset == size
+    wait_for(lambda: MediaItem.objects.filter(id=item.id, status=MediaStatus.CLEAN).exists(), 60)
+
+
+@pytest.fixture
+def spanish_phone_without_javascript(browser: Any) -> Iterator[tuple[Any, Any]]:  # noqa: F811
+    context = browser.new_context(
+        viewport=PHONE_VIEWPORT, is_mobile=True, java_script_enabled=False, locale="es-ES"
+    )
+    yield context, context.new_page()
+    context.close()
+
+
 def test_followup_without_javascript_cut_by_a_killed_web_process_keeps_the_message(
     witness_site: str,
     field_stack: FieldStack,
-    browser: Any,  # noqa: F811
+    spanish_phone_without_javascript: tuple[Any, Any],
     tmp_path: Path,
-    wait_for: Any,
 ) -> None:
     """Any error on a witness page, here the worst: the web process handling a Spanish
     witness's follow-up dies while the photo is still arriving over Slow 3G. The witness
     gets the proxy's page, in their language among the others, saying what reached us is
     kept, never a bare English 500; and the typed message did reach moderators."""
-    context = browser.new_context(
-        viewport=PHONE_VIEWPORT, is_mobile=True, java_script_enabled=False, locale="es-ES"
-    )
-    page = context.new_page()
+    context, page = spanish_phone_without_javascript
     photo = noise_jpeg(tmp_path / "IMG_8001.jpg", 1_500_000)
     code = api_report(field_stack.address, "Agentes en la parada del autobús.")
     page.goto(witness_site + "/follow-up/")
@@ -396,4 +439,3 @@ def test_followup_without_javascript_cut_by_a_killed_web_process_keeps_the_messa
     page.get_by_text("Lo que ya nos llegó se guardó.").wait_for(timeout=90_000)
     assert "Internal Server Error" not in page.content()
     assert kept.count() == 1
-    context.close()
