@@ -31,12 +31,11 @@ sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-from tests.e2e.conftest import CHROMIUM_ARGS  # noqa: E402
+from tests.e2e.chromium import CHROMIUM_ARGS, PHONE_VIEWPORT  # noqa: E402
 from tests.field.phone import (  # noqa: E402
     EDGE,
     FAST_3G,
     LTE,
-    PHONE_VIEWPORT,
     SLOW_3G,
     Link,
     TusLog,

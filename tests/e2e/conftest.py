@@ -8,22 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.chromium import CHROMIUM_ARGS, PHONE_VIEWPORT
 from tests.factories.tools import require_tool
-
-PHONE_VIEWPORT = {"width": 390, "height": 844}
-# Chromium must not reach out on its own: this machine has no network, and a witness's
-# page must make no third-party request either.
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 
 # Module scope: the async-safety override must not outlive the browser tests.

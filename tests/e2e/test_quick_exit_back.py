@@ -18,7 +18,7 @@ from django.contrib.auth.models import User
 
 from reports.models import Report
 from reports.services import report_message_ask
-from tests.e2e.conftest import CHROMIUM_ARGS, PHONE_VIEWPORT
+from tests.e2e.chromium import CHROMIUM_ARGS, PHONE_VIEWPORT
 from tests.factories.tools import require_tool
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

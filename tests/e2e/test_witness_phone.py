@@ -18,7 +18,7 @@ from django.db import connection
 from reports.models import MediaItem, MediaStatus, MessageSender, Report
 from reports.services import report_message_ask
 from tests.conftest import cache_dump
-from tests.e2e.conftest import PHONE_VIEWPORT
+from tests.e2e.chromium import PHONE_VIEWPORT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

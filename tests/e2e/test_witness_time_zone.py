@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from reports.models import Report
-from tests.e2e.conftest import PHONE_VIEWPORT
+from tests.e2e.chromium import PHONE_VIEWPORT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

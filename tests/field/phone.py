@@ -20,7 +20,6 @@ from typing import Any
 
 from PIL import Image
 
-PHONE_VIEWPORT = {"width": 390, "height": 844}
 SEGMENT = 256 * 1024  # what a cut may cost at most: the server keeps every full segment
 
 

@@ -1,9 +1,12 @@
 """The production-like stack for field tests: the real nginx with deploy/nginx.conf in front
 of gunicorn with config/gunicorn.py, and a real Celery worker, on the test database.
 
-Other test packages can use it by importing the fixture into their conftest:
-``from tests.field.stack import field_stack  # noqa: F401``. ``url`` goes through nginx,
-``direct_url`` straight to gunicorn (bin/serve's configuration, without a proxy)."""
+Other test packages can use it by importing its fixtures into their conftest, as
+tests/field/conftest.py does. ``url`` goes through nginx, ``direct_url`` straight to
+gunicorn (bin/serve's configuration, without a proxy). A module that needs more
+environment for the stack's processes overrides ``field_stack_env``. The static files are
+collected first, as the Docker image does, so pages load their scripts from gunicorn
+(WhiteNoise) as in production."""
 
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from tests.factories.processes import ProcessGroup, children_of, pids_with_connection
 from tests.field.proxy import NginxProxy
@@ -26,6 +30,8 @@ STACK_ENV = {
     "TESTIGO_THROTTLE_REPORTS_PER_HOUR": "100000",
     "TESTIGO_THROTTLE_CODES_PER_HOUR": "100000",
     "TESTIGO_THROTTLE_UPLOADS_PER_HOUR": "100000",
+    "TESTIGO_THROTTLE_FOLLOWUPS_PER_HOUR": "100000",
+    "TESTIGO_THROTTLE_UPLOAD_PARTS_PER_HOUR": "100000",
 }
 
 
@@ -73,12 +79,28 @@ class FieldStack:
         return "\n".join(parts)
 
 
+@pytest.fixture(scope="session")
+def static_collected() -> None:
+    """STATIC_ROOT (under the test VAR_DIR, which the stack shares) filled once: WhiteNoise
+    serves only what is there when gunicorn starts."""
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture(scope="module")
+def field_stack_env() -> dict[str, str]:
+    """Environment a test module adds to the stack's processes: override it there."""
+    return {}
+
+
 @pytest.fixture(scope="module")
 def field_stack(
-    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+    django_db_setup: None,
+    static_collected: None,
+    field_stack_env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[FieldStack]:
     tmp = tmp_path_factory.mktemp("field")
-    processes = ProcessGroup(tmp, extra_env=STACK_ENV)
+    processes = ProcessGroup(tmp, extra_env={**STACK_ENV, **field_stack_env})
     proxy: NginxProxy | None = None
     try:
         direct_address, gunicorn = processes.gunicorn_process()

@@ -1,5 +1,6 @@
 """Issue 11, the browser's side: a witness's phone on a slow or broken uplink sends every
-file, in real Chromium against a real server and Celery worker.
+file, in real Chromium through the production stack: nginx with deploy/nginx.conf in
+front of gunicorn with config/gunicorn.py, and a Celery worker (tests/field/stack.py).
 
 Each test is one condition of the issue's table. The link is shaped and cut through the
 DevTools protocol (tests/field/phone.py); that throttles request bodies too, which the
@@ -15,15 +16,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings
 
-from reports.models import MediaItem, MediaStatus, MessageSender, Moderation, Report
-from tests.e2e.conftest import browser  # noqa: F401  (the fixture)
+from reports.models import (
+    MediaItem,
+    MediaStatus,
+    MessageSender,
+    Moderation,
+    Report,
+    ReportMessage,
+)
+from tests.e2e.chromium import PHONE_VIEWPORT
+from tests.e2e.conftest import browser, neutral_site  # noqa: F401  (the fixtures)
 from tests.factories.tools import require_tool
 from tests.field.phone import (
     EDGE,
     FAST_3G,
-    PHONE_VIEWPORT,
     RECORD_WAKE_LOCK,
     SEGMENT,
     SLOW_3G,
@@ -35,16 +42,21 @@ from tests.field.phone import (
     send_report,
     upload_rows,
 )
+from tests.field.stack import FieldStack
+from tests.field.witness_http import api_report
 
 pytestmark = [pytest.mark.field, pytest.mark.django_db(transaction=True)]
 
 
+@pytest.fixture(scope="module")
+def field_stack_env(neutral_site: str) -> dict[str, str]:  # noqa: F811
+    return {"TESTIGO_QUICK_EXIT_URL": neutral_site}
+
+
 @pytest.fixture
-def witness_site(live_server: Any, celery_worker_process: Any) -> str:
-    """The base URL the phone connects to, with a real worker behind it. Today Django's
-    live server; point this one fixture at the field stack (proxy, gunicorn, worker) to
-    run every test here through it."""
-    return str(live_server.url)
+def witness_site(field_stack: FieldStack) -> str:
+    """The base URL the phone connects to: the proxy, with gunicorn and a worker behind."""
+    return field_stack.url
 
 
 @pytest.fixture
@@ -216,8 +228,14 @@ def test_upload_completes_though_the_link_drops_10_s_every_30_s(
     wait_for(lambda: not MediaItem.objects.filter(status=MediaStatus.UPLOADING).exists(), 30)
 
 
-def test_reload_mid_upload_resumes_without_choosing_the_file_again(
-    witness_site: str, phone: tuple[Any, Any], ffmpeg: str, tmp_path: Path, wait_for: Any
+@pytest.mark.parametrize("how", ["reload", "discard"])
+def test_reload_or_discard_mid_upload_resumes_without_choosing_the_file_again(
+    witness_site: str,
+    phone: tuple[Any, Any],
+    ffmpeg: str,
+    tmp_path: Path,
+    wait_for: Any,
+    how: str,
 ) -> None:
     context, page = phone
     video = noise_video(tmp_path / "VID_5001.mp4", 1_600_000, ffmpeg)
@@ -235,7 +253,16 @@ def test_reload_mid_upload_resumes_without_choosing_the_file_again(
     assert kept_files(page) == 1
     before = stored()
     reloaded = time.time()
-    page.reload()
+    if how == "reload":
+        page.reload()
+    else:
+        # The phone discards the tab to free memory: the page is gone without unloading,
+        # and coming back to the site opens a new one in the same browser profile.
+        page.close(run_before_unload=False)
+        page = context.new_page()
+        log = TusLog(page)
+        Link(context, page, SLOW_3G)
+        page.goto(witness_site + "/")
 
     # Nothing chosen again: the kept file goes on from the server's offset.
     until(page, lambda: all_done(page, 1), 90, "the video sent after the reload")
@@ -253,20 +280,22 @@ def test_reload_mid_upload_resumes_without_choosing_the_file_again(
 
 
 def test_quick_exit_mid_upload_forgets_the_kept_files(
-    witness_site: str, phone: tuple[Any, Any], ffmpeg: str, tmp_path: Path
+    witness_site: str,
+    phone: tuple[Any, Any],
+    ffmpeg: str,
+    tmp_path: Path,
+    neutral_site: str,  # noqa: F811
 ) -> None:
     context, page = phone
-    neutral = settings.TESTIGO_QUICK_EXIT_URL
-    page.route(neutral + "**", lambda route: route.fulfill(body="<title>Weather</title>"))
     video = noise_video(tmp_path / "VID_6001.mp4", 1_600_000, ffmpeg)
     log = TusLog(page)
     Link(context, page, SLOW_3G)
 
     send_report(page, witness_site, [video], "Agents outside the church.")
     until(page, lambda: kept_files(page) == 1 and log.patches(), 60, "a kept file, sending")
-    # The neutral site is stubbed; whether the stub answers under emulation varies, so
-    # the test holds on the browser going there.
-    with page.expect_request(lambda request: request.url.startswith(neutral), timeout=10_000):
+    # The test holds on the browser going to the neutral site (the stack's Quick exit URL);
+    # how fast it answers under the emulated link does not matter here.
+    with page.expect_request(lambda r: r.url.startswith(neutral_site), timeout=10_000):
         page.get_by_role("link", name="Quick exit").click()
     patches = len(log.patches())
 
@@ -330,3 +359,83 @@ def test_follow_up_with_a_file_over_slow_3g_keeps_the_text_first_and_resumes(
         [photo.stat().st_size, second.stat().st_size]
     )
     wait_for(lambda: report.media_items.filter(status=MediaStatus.CLEAN).count() == 2, 60)
+
+
+def test_web_process_killed_mid_patch_the_page_resumes_from_what_was_stored(
+    witness_site: str,
+    field_stack: FieldStack,
+    phone: tuple[Any, Any],
+    tmp_path: Path,
+    wait_for: Any,
+) -> None:
+    context, page = phone
+    photo = noise_jpeg(tmp_path / "IMG_9001.jpg", 1_200_000)
+    size = photo.stat().st_size
+    log = TusLog(page)
+    Link(context, page, SLOW_3G)
+
+    send_report(page, witness_site, [photo], "Agents at the train station.")
+
+    def stored() -> int:
+        item = MediaItem.objects.first()
+        return item.upload_offset if item else 0
+
+    until(page, lambda: stored() >= 300_000, 60, "some segments stored")
+    # Between two PATCHes no process holds the phone's request: try until one does.
+    killed = until(page, field_stack.kill_web_worker_serving, 20, "a PATCH in flight")
+    at = time.time()
+    kept = stored()
+
+    assert len(killed) == 1
+    until(page, lambda: all_done(page, 1), 90, "the photo sent after the kill")
+    after = [p for p in log.patches() if p.started > at]
+    # The page asked where the server was and went on from there, never from 0.
+    assert after and after[0].offset is not None and after[0].offset >= kept > 0
+    assert [p.offset for p in log.patches() if p.offset == 0] == [0]
+    # Never failed, and never "Waiting for a connection": the link did not drop.
+    assert states_seen(page) <= {"waiting", "uploading", "slow", "done"}
+    item = MediaItem.objects.get()
+    assert item.upload_offset == size
+    wait_for(lambda: MediaItem.objects.filter(id=item.id, status=MediaStatus.CLEAN).exists(), 60)
+
+
+@pytest.fixture
+def spanish_phone_without_javascript(browser: Any) -> Iterator[tuple[Any, Any]]:  # noqa: F811
+    context = browser.new_context(
+        viewport=PHONE_VIEWPORT, is_mobile=True, java_script_enabled=False, locale="es-ES"
+    )
+    yield context, context.new_page()
+    context.close()
+
+
+def test_followup_without_javascript_cut_by_a_killed_web_process_keeps_the_message(
+    witness_site: str,
+    field_stack: FieldStack,
+    spanish_phone_without_javascript: tuple[Any, Any],
+    tmp_path: Path,
+) -> None:
+    """Any error on a witness page, here the worst: the web process handling a Spanish
+    witness's follow-up dies while the photo is still arriving over Slow 3G. The witness
+    gets the proxy's page, in their language among the others, saying what reached us is
+    kept, never a bare English 500; and the typed message did reach moderators."""
+    context, page = spanish_phone_without_javascript
+    photo = noise_jpeg(tmp_path / "IMG_8001.jpg", 1_500_000)
+    code = api_report(field_stack.address, "Agentes en la parada del autobús.")
+    page.goto(witness_site + "/follow-up/")
+    page.get_by_label("Su código de recibo").fill(code)
+    page.get_by_role("button", name="Abrir mi informe").click()
+    Link(context, page, SLOW_3G)
+    page.get_by_label("Responda una pregunta o agregue información").fill("Eran tres agentes.")
+    page.get_by_label("Fotos, videos o audio").set_input_files(str(photo))
+    # The post takes about 30 s on this link: the test goes on while it is sent.
+    page.get_by_role("button", name="Enviar", exact=True).click(no_wait_after=True)
+
+    kept = ReportMessage.objects.filter(body="Eran tres agentes.", sender=MessageSender.WITNESS)
+    until(page, kept.exists, 30, "the message committed before the photo arrived")
+    page.wait_for_timeout(3000)  # the photo is on its way
+    killed = field_stack.kill_web_worker_serving()
+
+    assert len(killed) == 1
+    page.get_by_text("Lo que ya nos llegó se guardó.").wait_for(timeout=90_000)
+    assert "Internal Server Error" not in page.content()
+    assert kept.count() == 1
