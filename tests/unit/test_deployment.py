@@ -28,6 +28,9 @@ PRODUCTION_ENV = {
 }
 
 
+SECRET_NAMES = ("DJANGO_SECRET_KEY", "TESTIGO_QUARANTINE_KEY", "TESTIGO_CONTACT_KEY")
+
+
 def _compose() -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     return data
@@ -184,6 +187,8 @@ def _production_like(tmp_path: Path, script: str, **extra: str) -> str:
         "DJANGO_ALLOWED_HOSTS": "testigo.example.org",
         "TESTIGO_TRUSTED_PROXIES": "10.0.0.0/8",
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        # A public host name with DEBUG off is a deployment: its keys must be given.
+        **{name: PRODUCTION_ENV[name] for name in SECRET_NAMES},
         **extra,
     }
     done = subprocess.run(
