@@ -82,6 +82,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.request_log.RequestIdMiddleware",
+    # /healthz, /readyz and /metrics, answered before host checks and HTTPS redirects.
+    "reports.health.HealthMiddleware",
     # Proxy headers from anyone but TESTIGO_TRUSTED_PROXIES are dropped before all else.
     "config.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -475,8 +478,11 @@ TESTIGO_WEBHOOK_BACKOFF_S = env_int("TESTIGO_WEBHOOK_BACKOFF_S", 30)
 TESTIGO_WEBHOOK_TIMEOUT_S = env_int("TESTIGO_WEBHOOK_TIMEOUT_S", 10)
 if not 1 <= TESTIGO_WEBHOOK_TIMEOUT_S <= 15:
     raise ImproperlyConfigured("TESTIGO_WEBHOOK_TIMEOUT_S must be between 1 and 15 seconds")
+# Bearer token that /metrics requires (reports/health.py); unset, /metrics answers 404.
+TESTIGO_METRICS_TOKEN = env_str("TESTIGO_METRICS_TOKEN")
 # Idempotency records older than this are removed by the retention run.
 TESTIGO_IDEMPOTENCY_DAYS = env_int("TESTIGO_IDEMPOTENCY_DAYS", 7)
 
 # --- Logging: no client addresses, no user agents, no capabilities -------------------------
-LOGGING = logging_config(level=env_str("LOG_LEVEL", "INFO"))
+# TESTIGO_LOG_JSON=1: one JSON object a line (time, level, logger, message, request id).
+LOGGING = logging_config(level=env_str("LOG_LEVEL", "INFO"), json=env_bool("TESTIGO_LOG_JSON"))

@@ -23,6 +23,7 @@ from reports.selectors.media import (
     reports_received_without_media_in_flight,
     uploads_outstanding_bytes,
 )
+from reports.selectors.metrics import PipelineFigures, pipeline_figures
 from reports.selectors.overview import (
     Overview,
     overview,
@@ -60,6 +61,7 @@ __all__ = [
     "SIMILAR_TEXT",
     "SUGGESTION_WINDOW",
     "Overview",
+    "PipelineFigures",
     "Suggestion",
     "incident_suggestions",
     "list_details",
@@ -80,6 +82,7 @@ __all__ = [
     "partner_organisations_for_sharing",
     "partner_report",
     "partner_reports",
+    "pipeline_figures",
     "report_active_shares",
     "report_by_receipt",
     "report_by_reference",
