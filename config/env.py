@@ -13,6 +13,7 @@ import ipaddress
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -121,3 +122,20 @@ def embedded_default(*, storage: str, debug: bool, allowed_hosts: list[str]) -> 
     if storage == "s3":
         return False
     return debug or all(host.lower() in _LOOPBACK_HOSTS for host in allowed_hosts)
+
+
+def env_url(name: str, default: str, secret_var: str) -> str:
+    """A service URL whose password may come apart from it, from the variable ``secret_var``
+    (or its ``_FILE``): compose keeps the password in a secret and the URL in plain
+    configuration. A URL that already holds a password keeps it."""
+    url = env_str(name, default)
+    secret = env_str(secret_var)
+    if not url or not secret:
+        return url
+    parts = urlsplit(url)
+    if parts.password is not None:
+        return url
+    user = quote(parts.username or "", safe="")
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{user}:{quote(secret, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))

@@ -24,6 +24,7 @@ from config.env import (
     env_networks,
     env_secret,
     env_str,
+    env_url,
 )
 from config.mail import mailers_config
 from config.settings_fixed import AUTH_PASSWORD_VALIDATORS as AUTH_PASSWORD_VALIDATORS
@@ -126,7 +127,7 @@ TEMPLATES = [
 _sqlite_path = VAR_DIR / "db.sqlite3"
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{_sqlite_path}"),
+        env_url("DATABASE_URL", f"sqlite:///{_sqlite_path}", "DATABASE_PASSWORD"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -138,7 +139,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker ---------------------------------------------------------------------
-REDIS_URL = env_str("REDIS_URL")
+# The cache's Redis; the broker's is TESTIGO_BROKER_URL (by default the same). Give them
+# separate instances: an evicting cache must never evict queued tasks (docker-compose.yml).
+REDIS_URL = env_url("REDIS_URL", "", "REDIS_PASSWORD")
+_BROKER_URL = env_url("TESTIGO_BROKER_URL", REDIS_URL, "REDIS_PASSWORD")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -166,7 +170,7 @@ BROKER_DIR = VAR_DIR / "broker"
 # TESTIGO_PUBLISH_PAUSE_S (the sweeper re-queues what was not published).
 TESTIGO_PUBLISH_TIMEOUT_S = env_int("TESTIGO_PUBLISH_TIMEOUT_S", 2)
 TESTIGO_PUBLISH_PAUSE_S = env_int("TESTIGO_PUBLISH_PAUSE_S", 10)
-CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+CELERY_BROKER_URL = _BROKER_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
     {
         # Redetermined from the hard time limit: a task must never be redelivered while a
@@ -178,7 +182,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
         "max_retries": 0,
         "interval_start": 0,
     }
-    if REDIS_URL
+    if _BROKER_URL
     else {
         # kombu expects these folders to exist; config.var_dirs.var_dirs_ensure makes them.
         "data_folder_in": str(BROKER_DIR / "queue"),

@@ -1,6 +1,6 @@
-"""docker-compose.yml is wired to the settings the app reads, gunicorn starts with its one
-configuration everywhere, the proxy in front holds its rules; production settings are
-safe: `check --deploy` is clean and HTTPS is enforced whenever DEBUG is off."""
+"""gunicorn starts with its one configuration everywhere, the proxy in front holds its
+rules; production settings are safe: `check --deploy` is clean and HTTPS is enforced
+whenever DEBUG is off. Compose and the Dockerfile themselves: test_compose.py."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import yaml
 from tests.field.proxy import NginxProxy
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("web", "worker", "beat")
 PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://testigo:pw@postgres:5432/testigo",
     "REDIS_URL": "redis://:pw@redis:6379/0",
@@ -34,23 +33,6 @@ SECRET_NAMES = ("DJANGO_SECRET_KEY", "TESTIGO_QUARANTINE_KEY", "TESTIGO_CONTACT_
 def _compose() -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     return data
-
-
-def _settings_env_names() -> set[str]:
-    source = (ROOT / "config" / "settings.py").read_text()
-    return set(re.findall(r'env_(?:str|bool|int|list|secret|networks)\(\s*"([A-Z0-9_]+)"', source))
-
-
-def test_compose_has_every_service() -> None:
-    assert set(_compose()["services"]) == {
-        "proxy",
-        "web",
-        "worker",
-        "beat",
-        "postgres",
-        "redis",
-        "minio",
-    }
 
 
 def test_compose_proxy_is_pinned_nginx_with_the_deploy_config_in_front_of_web() -> None:
@@ -119,46 +101,6 @@ def test_proxy_configuration_is_valid_for_the_nginx_the_tests_run(tmp_path: Path
     proxy.cache.mkdir()
     checked = proxy.check()
     assert checked.returncode == 0, checked.stderr
-
-
-def test_compose_app_services_set_only_variables_settings_read() -> None:
-    read = _settings_env_names()
-    for name in APP_SERVICES:
-        environment = _compose()["services"][name]["environment"]
-        assert set(environment) - read == set(), name
-
-
-def test_compose_app_services_configure_production_backends() -> None:
-    for name in APP_SERVICES:
-        environment = _compose()["services"][name]["environment"]
-        assert environment["TESTIGO_STORAGE"] == "s3"
-        assert environment["DATABASE_URL"].startswith("postgres://")
-        assert "@postgres:5432/" in environment["DATABASE_URL"]
-        assert environment["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD")
-        assert environment["AWS_S3_ENDPOINT_URL"] == "http://minio:9000"
-
-
-def test_compose_app_services_wait_for_healthy_dependencies() -> None:
-    services = _compose()["services"]
-    for name in APP_SERVICES:
-        assert services[name]["depends_on"] == {
-            "postgres": {"condition": "service_healthy"},
-            "redis": {"condition": "service_healthy"},
-            "minio": {"condition": "service_healthy"},
-        }
-    for name in ("postgres", "redis", "minio", "web"):
-        assert "test" in services[name]["healthcheck"], name
-
-
-def test_compose_redis_requires_password() -> None:
-    command = _compose()["services"]["redis"]["command"]
-    assert command[command.index("--requirepass") + 1] == "${REDIS_PASSWORD:?set REDIS_PASSWORD}"
-
-
-def test_compose_worker_and_beat_run_celery_on_the_project_app() -> None:
-    services = _compose()["services"]
-    assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
-    assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
 
 
 def test_check_deploy_is_clean_with_production_variables(tmp_path: Path) -> None:
