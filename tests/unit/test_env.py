@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import embedded_default, env_bool, env_int, env_list, env_secret, env_str
+from config.env import (
+    embedded_default,
+    env_bool,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+    env_url,
+)
 from config.var_dirs import var_dirs_ensure
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -276,3 +284,24 @@ def test_every_secret_can_come_from_a_file_and_fallbacks_from_variables(
         "['older-secret-1', 'older-secret-2'] ['older-contact-key']",
     ]
     assert not var_dir.exists()
+
+
+def test_env_url_puts_a_password_from_a_file_into_a_url_without_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    (tmp_path / "pw").write_text("p@ss:w/rd\n")
+    monkeypatch.setenv("TESTIGO_SOME_URL", "redis://redis-cache:6379/0")
+    monkeypatch.setenv("TESTIGO_SOME_PASSWORD_FILE", str(tmp_path / "pw"))
+    assert env_url("TESTIGO_SOME_URL", "", "TESTIGO_SOME_PASSWORD") == (
+        "redis://:p%40ss%3Aw%2Frd@redis-cache:6379/0"
+    )
+    monkeypatch.setenv("TESTIGO_SOME_URL", "postgres://testigo@postgres:5432/testigo")
+    assert env_url("TESTIGO_SOME_URL", "", "TESTIGO_SOME_PASSWORD") == (
+        "postgres://testigo:p%40ss%3Aw%2Frd@postgres:5432/testigo"
+    )
+    # A URL that holds its own password keeps it; no password variable changes nothing.
+    monkeypatch.setenv("TESTIGO_SOME_URL", "redis://:given@redis:6379/1")
+    assert env_url("TESTIGO_SOME_URL", "", "TESTIGO_SOME_PASSWORD") == "redis://:given@redis:6379/1"
+    monkeypatch.delenv("TESTIGO_SOME_PASSWORD_FILE")
+    monkeypatch.setenv("TESTIGO_SOME_URL", "redis://redis:6379/1")
+    assert env_url("TESTIGO_SOME_URL", "", "TESTIGO_SOME_PASSWORD") == "redis://redis:6379/1"
