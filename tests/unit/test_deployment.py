@@ -172,3 +172,17 @@ def test_plain_http_only_when_asked_for(tmp_path: Path) -> None:
     script = "from django.conf import settings\nprint(settings.SESSION_COOKIE_SECURE)"
     assert _production_like(tmp_path, script, TESTIGO_HTTPS="0").strip() == "False"
     assert _production_like(tmp_path, script, DJANGO_DEBUG="1").strip() == "False"
+
+
+def test_the_project_is_licensed_agpl_3_or_later_with_the_full_text() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "AGPL-3.0-or-later"
+    assert project["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text()
+    assert text.split("\n")[0].strip() == "GNU AFFERO GENERAL PUBLIC LICENSE"
+    # The whole licence, through its last section and the notes on applying it.
+    assert "  13. Remote Network Interaction; Use with the GNU General Public License." in text
+    assert "  17. Interpretation of Sections 15 and 16." in text
+    assert text.rstrip().endswith("<http://www.gnu.org/licenses/>.")
