@@ -61,8 +61,10 @@ def _storage_ready(storage: Storage) -> None:
             path = path.parent
         if not path.is_dir() or not os.access(path, os.W_OK | os.X_OK):
             raise PermissionError("storage folder is not a writable folder")
-    elif not storage.exists(""):  # S3: the bucket answers to our credentials
-        raise RuntimeError("bucket unavailable")
+    else:
+        # S3: the bucket answers to the app's credentials (HeadBucket; raises otherwise).
+        client = storage.connection.meta.client  # type: ignore[attr-defined]
+        client.head_bucket(Bucket=storage.bucket_name)  # type: ignore[attr-defined]
 
 
 def _storage() -> None:

@@ -181,3 +181,24 @@ def test_bucket_job_run_again_keeps_buckets_and_their_objects(
         f"bucket {bucket} exists" for bucket in BUCKETS
     ]
     assert app.get_object(Bucket="testigo-media", Key="kept")["Body"].read() == b"kept"
+
+
+def test_readiness_asks_each_bucket_with_the_apps_credentials(
+    weed_server: dict[str, str], tmp_path: Path
+) -> None:
+    from storages.backends.s3 import S3Storage  # type: ignore[import-untyped]
+
+    from reports.health import _storage_ready
+
+    assert _run_job(weed_server, tmp_path).returncode == 0
+
+    def bucket(name: str, secret: str = SECRET) -> Any:
+        return S3Storage(
+            endpoint_url=weed_server["s3"], access_key=ACCESS, secret_key=secret, bucket_name=name
+        )
+
+    for name in BUCKETS:
+        _storage_ready(bucket(name))  # raises when the bucket does not answer
+    for broken in (bucket("no-such-bucket"), bucket("testigo-media", secret="wrong")):
+        with pytest.raises(ClientError):
+            _storage_ready(broken)
