@@ -2,6 +2,9 @@
 
 A value that cannot be read is a start-up error naming the variable (as healthchecks'
 ``envbool`` does): a typo such as ``DJANGO_DEBUG=flase`` must not quietly mean something.
+
+Every variable may instead be given as a file, ``NAME_FILE=/run/secrets/name`` (compose and
+Kubernetes secrets), so no secret has to sit in the environment; setting both is an error.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import ipaddress
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -17,12 +21,29 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
 
+def _raw(name: str) -> str | None:
+    """The variable's value, from ``NAME`` or else from the file ``NAME_FILE`` names (its
+    trailing newline dropped); None when neither is set."""
+    value = os.environ.get(name)
+    path = os.environ.get(f"{name}_FILE")
+    if path is None:
+        return value
+    if value is not None:
+        raise ImproperlyConfigured(f"set {name} or {name}_FILE, not both")
+    try:
+        return Path(path).read_text().rstrip("\r\n")
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc.strerror}") from None
+
+
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    value = _raw(name)
+    return default if value is None else value
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name, "").strip().lower()
+    raw = _raw(name) or ""
+    value = raw.strip().lower()
     if value == "":
         return default
     if value in _TRUE:
@@ -30,12 +51,12 @@ def env_bool(name: str, default: bool = False) -> bool:
     if value in _FALSE:
         return False
     raise ImproperlyConfigured(
-        f"{name}={os.environ[name]!r} is not a boolean: use 1/0, true/false, yes/no or on/off"
+        f"{name}={raw!r} is not a boolean: use 1/0, true/false, yes/no or on/off"
     )
 
 
 def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "").strip()
+    value = (_raw(name) or "").strip()
     if value == "":
         return default
     try:
@@ -45,10 +66,11 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
-    value = os.environ.get(name)
+    value = _raw(name)
     if not value:
         return list(default or [])
-    return [item.strip() for item in value.split(",") if item.strip()]
+    # Commas or lines: a secrets file may hold one fallback key per line.
+    return [item.strip() for item in value.replace("\n", ",").split(",") if item.strip()]
 
 
 def env_networks(name: str) -> list[str]:
@@ -63,14 +85,18 @@ def env_networks(name: str) -> list[str]:
 
 
 def env_secret(name: str, fallback_file: Path | None, nbytes: int = 32) -> str:
-    """A secret from the environment. With a ``fallback_file`` (local storage, as in the
-    embedded default) one is generated once into it (mode 0600) so a local run needs no
-    configuration; without one the variable must be set."""
-    value = os.environ.get(name)
+    """A secret from the environment (or ``NAME_FILE``). With a ``fallback_file`` (the
+    embedded default only) one is generated once into it (mode 0600) so a local run needs
+    no configuration; without one the variable must be set: a key generated per host would
+    leave the other hosts unable to read what this one sealed."""
+    value = (_raw(name) or "").strip()
     if value:
         return value
     if fallback_file is None:
-        raise ImproperlyConfigured(f"{name} must be set")
+        raise ImproperlyConfigured(
+            f"{name} must be set (or {name}_FILE): outside the embedded default no key is "
+            "generated, every host must be given the same one"
+        )
     try:
         return fallback_file.read_text().strip()
     except FileNotFoundError:
@@ -84,3 +110,32 @@ def env_secret(name: str, fallback_file: Path | None, nbytes: int = 32) -> str:
     with os.fdopen(fd, "w") as out:
         out.write(value)
     return value
+
+
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+
+
+def embedded_default(*, storage: str, debug: bool, allowed_hosts: list[str]) -> bool:
+    """True for the one-machine run that may generate its own keys into ``var/secrets/``:
+    local storage, and either DEBUG or only loopback host names. Object storage, or a
+    public host name with DEBUG off, is a deployment: its keys must be given."""
+    if storage == "s3":
+        return False
+    return debug or all(host.lower() in _LOOPBACK_HOSTS for host in allowed_hosts)
+
+
+def env_url(name: str, default: str, secret_var: str) -> str:
+    """A service URL whose password may come apart from it, from the variable ``secret_var``
+    (or its ``_FILE``): compose keeps the password in a secret and the URL in plain
+    configuration. A URL that already holds a password keeps it."""
+    url = env_str(name, default)
+    secret = env_str(secret_var)
+    if not url or not secret:
+        return url
+    parts = urlsplit(url)
+    if parts.password is not None:
+        return url
+    user = quote(parts.username or "", safe="")
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{user}:{quote(secret, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))

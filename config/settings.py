@@ -15,7 +15,18 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
-from config.env import env_bool, env_int, env_list, env_networks, env_secret, env_str
+from config.beat import beat_schedule
+from config.env import (
+    embedded_default,
+    env_bool,
+    env_int,
+    env_list,
+    env_networks,
+    env_secret,
+    env_str,
+    env_url,
+)
+from config.mail import mailers_config
 from config.settings_fixed import AUTH_PASSWORD_VALIDATORS as AUTH_PASSWORD_VALIDATORS
 from config.settings_fixed import REST_FRAMEWORK as REST_FRAMEWORK
 from config.settings_fixed import SECURE_CSP as SECURE_CSP
@@ -30,19 +41,26 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # processes that use them (config/var_dirs.py), except var/secrets/ below.
 VAR_DIR = Path(env_str("TESTIGO_VAR_DIR", str(BASE_DIR / "var"))).resolve()
 STORAGE_BACKEND = env_str("TESTIGO_STORAGE", "local")
-# With local storage (the embedded default) each secret not given is generated once into
-# var/secrets/, beside the files it protects. With S3, hosts share the files, so every
-# secret must be given: one generated per host would leave the others unable to decrypt.
-_SECRETS_DIR = VAR_DIR / "secrets" if STORAGE_BACKEND != "s3" else None
+DEBUG = env_bool("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+# In the embedded default each secret not given is generated once into var/secrets/, beside
+# the files it protects. Any other deployment (S3, or a public host name with DEBUG off)
+# must give every secret (or NAME_FILE): one generated per host would leave the others
+# unable to decrypt, and is a start-up error instead.
+_SECRETS_DIR = (
+    VAR_DIR / "secrets"
+    if embedded_default(storage=STORAGE_BACKEND, debug=DEBUG, allowed_hosts=ALLOWED_HOSTS)
+    else None
+)
 
 
 def _secret_file(name: str) -> Path | None:
     return _SECRETS_DIR / name if _SECRETS_DIR else None
 
 
-DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_secret("DJANGO_SECRET_KEY", _secret_file("django_secret_key"), 50)
-ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+# Old keys still accepted for signatures (sessions, signed links) after a rotation.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
@@ -66,6 +84,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.request_log.RequestIdMiddleware",
+    # /healthz, /readyz and /metrics, answered before host checks and HTTPS redirects.
+    "reports.health.HealthMiddleware",
     # Proxy headers from anyone but TESTIGO_TRUSTED_PROXIES are dropped before all else.
     "config.proxies.TrustedProxyMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -107,7 +128,7 @@ TEMPLATES = [
 _sqlite_path = VAR_DIR / "db.sqlite3"
 DATABASES = {
     "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{_sqlite_path}"),
+        env_url("DATABASE_URL", f"sqlite:///{_sqlite_path}", "DATABASE_PASSWORD"),
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
         conn_health_checks=True,
     )
@@ -119,7 +140,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker ---------------------------------------------------------------------
-REDIS_URL = env_str("REDIS_URL")
+# The cache's Redis; the broker's is TESTIGO_BROKER_URL (by default the same). Give them
+# separate instances: an evicting cache must never evict queued tasks (docker-compose.yml).
+REDIS_URL = env_url("REDIS_URL", "", "REDIS_PASSWORD")
+_BROKER_URL = env_url("TESTIGO_BROKER_URL", REDIS_URL, "REDIS_PASSWORD")
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -147,7 +171,7 @@ BROKER_DIR = VAR_DIR / "broker"
 # TESTIGO_PUBLISH_PAUSE_S (the sweeper re-queues what was not published).
 TESTIGO_PUBLISH_TIMEOUT_S = env_int("TESTIGO_PUBLISH_TIMEOUT_S", 2)
 TESTIGO_PUBLISH_PAUSE_S = env_int("TESTIGO_PUBLISH_PAUSE_S", 10)
-CELERY_BROKER_URL = REDIS_URL or "filesystem://"
+CELERY_BROKER_URL = _BROKER_URL or "filesystem://"
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
     {
         # Redetermined from the hard time limit: a task must never be redelivered while a
@@ -159,7 +183,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = (
         "max_retries": 0,
         "interval_start": 0,
     }
-    if REDIS_URL
+    if _BROKER_URL
     else {
         # kombu expects these folders to exist; config.var_dirs.var_dirs_ensure makes them.
         "data_folder_in": str(BROKER_DIR / "queue"),
@@ -202,10 +226,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # --- Media pipeline -----------------------------------------------------------------------
 # Quarantine, media and legal hold: folders under VAR_DIR or S3 buckets (config/storage.py).
 STORAGES = storages_config(STORAGE_BACKEND, VAR_DIR)
-# AES-256 key (urlsafe base64) that encrypts quarantine files; never stored in the database.
+# Secret from which the key that encrypts quarantine files is derived; never in the database.
 TESTIGO_QUARANTINE_KEY = env_secret("TESTIGO_QUARANTINE_KEY", _secret_file("quarantine_key"), 32)
 # Secret from which the key sealing witnesses' contact details is derived (promise 5).
 TESTIGO_CONTACT_KEY = env_secret("TESTIGO_CONTACT_KEY", _secret_file("contact_key"), 32)
+# Old keys, still read (each sealed value names its key) until `manage.py rotate_keys` has
+# re-sealed everything under the current one (docs/operations.md, "Key rotation").
+TESTIGO_QUARANTINE_KEY_FALLBACKS = env_list("TESTIGO_QUARANTINE_KEY_FALLBACKS")
+TESTIGO_CONTACT_KEY_FALLBACKS = env_list("TESTIGO_CONTACT_KEY_FALLBACKS")
 # Items untouched this long in quarantine (or processing) are re-queued by the sweeper.
 TESTIGO_SWEEP_INTERVAL_S = env_int("TESTIGO_SWEEP_INTERVAL_S", 60)
 TESTIGO_SWEEP_AFTER_S = env_int("TESTIGO_SWEEP_AFTER_S", 120)
@@ -268,30 +296,8 @@ TESTIGO_QUICK_EXIT_URL = env_str("TESTIGO_QUICK_EXIT_URL", "https://www.weather.
 # How long a follow-up session stays open after the receipt code was entered.
 TESTIGO_FOLLOWUP_SESSION_S = env_int("TESTIGO_FOLLOWUP_SESSION_S", 15 * 60)
 
-CELERY_BEAT_SCHEDULE = {
-    "sweep-quarantine": {
-        "task": "intake.tasks.sweep_quarantine",
-        "schedule": float(TESTIGO_SWEEP_INTERVAL_S),
-    },
-    "sweep-webhooks": {
-        "task": "reports.tasks.sweep_webhooks",
-        "schedule": float(env_int("TESTIGO_WEBHOOK_SWEEP_INTERVAL_S", 120)),
-    },
-    "purge-expired": {
-        "task": "reports.tasks.purge_expired",
-        "schedule": float(env_int("TESTIGO_PURGE_INTERVAL_S", 3600)),
-    },
-    # Expired sessions (witness follow-ups, staff logins) leave the database.
-    "clear-sessions": {
-        "task": "intake.tasks.clear_expired_sessions",
-        "schedule": float(env_int("TESTIGO_SESSION_CLEAR_INTERVAL_S", 3600)),
-    },
-    # Counts urgent reports whose alert was suppressed by TESTIGO_ALERTS_PER_HOUR.
-    "alerts-digest": {
-        "task": "reports.tasks.send_alerts_digest",
-        "schedule": float(env_int("TESTIGO_ALERT_DIGEST_INTERVAL_S", 600)),
-    },
-}
+# The periodic tasks one beat runs (config/beat.py).
+CELERY_BEAT_SCHEDULE = beat_schedule(sweep_interval_s=TESTIGO_SWEEP_INTERVAL_S)
 
 FILE_UPLOAD_HANDLERS = ["intake.quarantine.EncryptingUploadHandler"]
 # Stored files are for this service's user only (Django's default would be 0644).
@@ -303,24 +309,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 DATA_UPLOAD_MAX_NUMBER_FILES = TESTIGO_MAX_FILES * 5
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
-# --- Mail: urgent-report alerts and failed-media alerts ----------------------------------
-_MAIL_BACKEND = env_str("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
-_MAIL_OPTIONS: dict[str, object] = (
-    {"file_path": env_str("DJANGO_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))}
-    if _MAIL_BACKEND.endswith("filebased.EmailBackend")
-    else {
-        "host": env_str("DJANGO_EMAIL_HOST", env_str("EMAIL_HOST", "localhost")),
-        "port": env_int("EMAIL_PORT", 25),
-        "username": env_str("EMAIL_HOST_USER"),
-        "password": env_str("EMAIL_HOST_PASSWORD"),
-        "use_tls": env_bool("EMAIL_USE_TLS", False),
-        # A worker must never hang on a mail server.
-        "timeout": 10,
-    }
-    if _MAIL_BACKEND.endswith("smtp.EmailBackend")
-    else {}
-)
-MAILERS = {"default": {"BACKEND": _MAIL_BACKEND, "OPTIONS": _MAIL_OPTIONS}}
+# --- Mail: urgent-report alerts and failed-media alerts (config/mail.py) ---------------
+MAILERS = mailers_config(var_dir=VAR_DIR)
 
 # --- Internationalisation -----------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -447,8 +437,11 @@ TESTIGO_WEBHOOK_BACKOFF_S = env_int("TESTIGO_WEBHOOK_BACKOFF_S", 30)
 TESTIGO_WEBHOOK_TIMEOUT_S = env_int("TESTIGO_WEBHOOK_TIMEOUT_S", 10)
 if not 1 <= TESTIGO_WEBHOOK_TIMEOUT_S <= 15:
     raise ImproperlyConfigured("TESTIGO_WEBHOOK_TIMEOUT_S must be between 1 and 15 seconds")
+# Bearer token that /metrics requires (reports/health.py); unset, /metrics answers 404.
+TESTIGO_METRICS_TOKEN = env_str("TESTIGO_METRICS_TOKEN")
 # Idempotency records older than this are removed by the retention run.
 TESTIGO_IDEMPOTENCY_DAYS = env_int("TESTIGO_IDEMPOTENCY_DAYS", 7)
 
 # --- Logging: no client addresses, no user agents, no capabilities -------------------------
-LOGGING = logging_config(level=env_str("LOG_LEVEL", "INFO"))
+# TESTIGO_LOG_JSON=1: one JSON object a line (time, level, logger, message, request id).
+LOGGING = logging_config(level=env_str("LOG_LEVEL", "INFO"), json=env_bool("TESTIGO_LOG_JSON"))

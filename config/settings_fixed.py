@@ -66,20 +66,27 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 
-def logging_config(*, level: str) -> dict[str, object]:
-    """Django's LOGGING: no client addresses, no user agents, no capabilities."""
+def logging_config(*, level: str, json: bool = False) -> dict[str, object]:
+    """Django's LOGGING: no client addresses, no user agents, no capabilities; each line
+    with the request's id, as JSON when ``json`` (config/request_log.py)."""
     return {
         "version": 1,
         "disable_existing_loggers": False,
         # Upload keys and receipt codes are redacted from every record (config/logging_filters.py;
         # gunicorn's own loggers get the same filter from config/wsgi.py).
-        "filters": {"redact": {"()": "config.logging_filters.RedactCapabilities"}},
-        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+        "filters": {
+            "redact": {"()": "config.logging_filters.RedactCapabilities"},
+            "request_id": {"()": "config.request_log.RequestIdFilter"},
+        },
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+            "json": {"()": "config.request_log.JsonFormatter"},
+        },
         "handlers": {
             "console": {
                 "class": "logging.StreamHandler",
-                "formatter": "plain",
-                "filters": ["redact"],
+                "formatter": "json" if json else "plain",
+                "filters": ["redact", "request_id"],
             }
         },
         "root": {"handlers": ["console"], "level": level},

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from config.env import env_int, env_str
 
-# The buckets, by storage alias, with the variable that names each; `manage.py
-# create_buckets` creates them (the compose bucket job runs it with the store's admin
-# credentials; the app's own credentials may read and write these buckets only).
+# The buckets, by storage alias, with the variable that names each. Compose's bucket job
+# (deploy/seaweedfs-init.sh) creates them; elsewhere `manage.py create_buckets` does, run
+# with the store's admin credentials (the app's own may read and write these buckets only).
 S3_BUCKET_VARIABLES = {
     "quarantine": "TESTIGO_QUARANTINE_BUCKET",
     "media": "TESTIGO_MEDIA_BUCKET",

@@ -4,6 +4,11 @@ Uploads are encrypted chunk by chunk as they stream in, with a fresh AES-256-GCM
 file wrapped by the deployment's quarantine key. Ciphertext is cut into fixed segments
 (each its own nonce and tag, the last one flagged final), so the worker can decrypt with
 random access and truncation or reordering is detected.
+
+The header names the key that wrapped the file key (format ``TQv2``: its ID, from
+reports/keyring.py), so a file opens under whichever configured key has that ID while
+``manage.py rotate_keys`` re-seals old files; ``TQv1`` files (no ID) open under the first
+configured key that unwraps them.
 """
 
 from __future__ import annotations
@@ -18,17 +23,17 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 
 from intake.limits import size_limit, upload_kind
 from intake.sanitize.sniff import HEAD_SIZE
+from reports.keyring import KEY_ID_SIZE, Keyring, UnknownKeyError, key_id, keyring_build
 
-MAGIC = b"TQv1"
+MAGIC_V1 = b"TQv1"
+MAGIC = b"TQv2"
 SEGMENT = 64 * 1024
 # Plaintext read size when streaming one encrypted file into another.
 CHUNK_PLAIN = 1024 * 1024
@@ -45,11 +50,22 @@ class QuarantineDecryptError(Exception):
     """The quarantine file is corrupt, truncated or was encrypted under another key."""
 
 
-def master_key() -> bytes:
-    secret = settings.TESTIGO_QUARANTINE_KEY.encode()
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"testigo-quarantine").derive(
-        secret
+def quarantine_keyring() -> Keyring:
+    return keyring_build(
+        current=settings.TESTIGO_QUARANTINE_KEY,
+        fallbacks=list(settings.TESTIGO_QUARANTINE_KEY_FALLBACKS),
+        info=b"testigo-quarantine",
     )
+
+
+def master_key() -> bytes:
+    """The current quarantine key (new files are sealed under it)."""
+    return quarantine_keyring().current.secret
+
+
+def sealed_key_id(header: bytes) -> bytes | None:
+    """The ID of the key a quarantine stream's header names; None for a ``TQv1`` one."""
+    return header[len(MAGIC) : len(MAGIC) + KEY_ID_SIZE] if header.startswith(MAGIC) else None
 
 
 def _nonce(prefix: bytes, index: int, final: bool) -> bytes:
@@ -61,10 +77,13 @@ class EncryptingWriter:
 
     def __init__(self, sink: IO[bytes], key: bytes | None = None) -> None:
         self._sink = sink
+        wrapping = key or master_key()
         file_key = AESGCM.generate_key(bit_length=256)
         wrap_nonce = os.urandom(_WRAP_NONCE)
-        wrapped = AESGCM(key or master_key()).encrypt(wrap_nonce, file_key, MAGIC)
-        self._prefix = os.urandom(_PREFIX)
+        # The key's ID takes the place of v1's random nonce prefix: the file key is fresh
+        # for every file, so its segment nonces need no randomness of their own.
+        self._prefix = key_id(wrapping)
+        wrapped = AESGCM(wrapping).encrypt(wrap_nonce, file_key, MAGIC + self._prefix)
         self._header = MAGIC + self._prefix + wrap_nonce + wrapped
         self._aead = AESGCM(file_key)
         self._buffer = bytearray()
@@ -131,17 +150,11 @@ class DecryptingReader(_SeekablePlaintext):
         self._base = offset
         source.seek(offset)
         header = source.read(HEADER_SIZE)
-        if len(header) != HEADER_SIZE or not header.startswith(MAGIC):
+        if len(header) != HEADER_SIZE or not header.startswith((MAGIC, MAGIC_V1)):
             raise QuarantineDecryptError("not a quarantine file")
         self._header = header
         self._prefix = header[4 : 4 + _PREFIX]
-        wrap_nonce = header[4 + _PREFIX : 4 + _PREFIX + _WRAP_NONCE]
-        wrapped = header[4 + _PREFIX + _WRAP_NONCE :]
-        try:
-            file_key = AESGCM(key or master_key()).decrypt(wrap_nonce, wrapped, MAGIC)
-        except InvalidTag as exc:
-            raise QuarantineDecryptError("wrong key or corrupt header") from exc
-        self._aead = AESGCM(file_key)
+        self._aead = AESGCM(_file_key_unwrap(header, key))
         body = source.seek(0, io.SEEK_END) - offset - HEADER_SIZE
         stride = SEGMENT + TAG
         self._segments = max(1, -(-body // stride))
@@ -177,6 +190,28 @@ class DecryptingReader(_SeekablePlaintext):
                 raise QuarantineDecryptError(f"segment {index} failed authentication") from exc
             self._cached_index = index
         return self._cached
+
+
+def _file_key_unwrap(header: bytes, key: bytes | None) -> bytes:
+    wrap_nonce = header[4 + _PREFIX : 4 + _PREFIX + _WRAP_NONCE]
+    wrapped = header[4 + _PREFIX + _WRAP_NONCE :]
+    named = sealed_key_id(header)
+    aad = MAGIC + header[4 : 4 + _PREFIX] if named is not None else MAGIC_V1
+    if key is not None:
+        candidates = [key]
+    elif named is not None:
+        try:
+            candidates = [quarantine_keyring().find(named).secret]
+        except UnknownKeyError as exc:
+            raise QuarantineDecryptError(str(exc)) from exc
+    else:
+        candidates = [candidate.secret for candidate in quarantine_keyring().all]
+    for candidate in candidates:
+        try:
+            return AESGCM(candidate).decrypt(wrap_nonce, wrapped, aad)
+        except InvalidTag:
+            continue
+    raise QuarantineDecryptError("wrong key or corrupt header")
 
 
 class ConcatenatedReader(_SeekablePlaintext):

@@ -62,6 +62,8 @@ class AuditAction(models.TextChoices):
     MEDIA_VIEWED = "media.viewed", _("Media viewed by staff")
     MEDIA_DOWNLOADED_BY_PARTNER = "media.downloaded_by_partner", _("Media downloaded by a partner")
 
+    KEYS_ROTATED = "keys.rotated", _("Sealed data re-sealed under the current key")
+
     CONTACT_REVEALED = "contact.revealed", _("Contact details revealed")
     CONTACT_READ_BY_PARTNER = "contact.read_by_partner", _("Contact details read by a partner")
     MESSAGE_ASKED = "message.asked", _("Question sent to the witness")

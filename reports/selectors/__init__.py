@@ -8,6 +8,7 @@ from reports.selectors.media import (
     media_item_by_upload_key,
     media_item_claim_holder,
     media_item_in_turn,
+    media_items_to_reseal,
     media_items_to_sweep,
     media_items_upload_expired,
     media_items_with_leftover_quarantine,
@@ -22,6 +23,7 @@ from reports.selectors.media import (
     reports_received_without_media_in_flight,
     uploads_outstanding_bytes,
 )
+from reports.selectors.metrics import PipelineFigures, pipeline_figures
 from reports.selectors.overview import (
     Overview,
     overview,
@@ -59,12 +61,14 @@ __all__ = [
     "SIMILAR_TEXT",
     "SUGGESTION_WINDOW",
     "Overview",
+    "PipelineFigures",
     "Suggestion",
     "incident_suggestions",
     "list_details",
     "media_item_by_upload_key",
     "media_item_claim_holder",
     "media_item_in_turn",
+    "media_items_to_reseal",
     "media_items_to_sweep",
     "media_items_upload_expired",
     "media_items_with_leftover_quarantine",
@@ -78,6 +82,7 @@ __all__ = [
     "partner_organisations_for_sharing",
     "partner_report",
     "partner_reports",
+    "pipeline_figures",
     "report_active_shares",
     "report_by_receipt",
     "report_by_reference",

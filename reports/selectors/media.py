@@ -80,6 +80,16 @@ def media_items_with_leftover_quarantine() -> QuerySet[MediaItem]:
     )
 
 
+def media_items_to_reseal() -> QuerySet[MediaItem]:
+    """Items whose quarantine copy exists and no worker holds right now (a claimed item is
+    left for the next key rotation run: its worker may be reading the file)."""
+    return (
+        MediaItem.objects.exclude(status=MediaStatus.PROCESSING)
+        .exclude(quarantine_name="", quarantine_parts=[])
+        .order_by("created_at")
+    )
+
+
 def reports_received_without_media_in_flight() -> QuerySet[Report]:
     """Received reports none of whose media is still in the pipeline: a crash between
     the last item settling and the report moving on leaves these behind."""

@@ -14,6 +14,7 @@ One module per sub-domain; callers import from the package (``services.report_ap
 - staff: staff accounts and their one-time enrolment links
 - partners: partner organisations, API keys and what partners do through the API
 - webhooks: signed event deliveries to partners
+- keys: re-sealing contact details and quarantine files under the current key
 """
 
 from reports.models import CASE_TRANSITIONS
@@ -37,6 +38,11 @@ from reports.services.errors import (
     ServiceError,
     ShareNotAllowed,
     UploadConflict,
+)
+from reports.services.keys import (
+    contact_keys_rotate,
+    media_item_quarantine_resealed,
+    quarantine_keys_rotated_record,
 )
 from reports.services.media import (
     media_item_claim,
@@ -126,6 +132,7 @@ __all__ = [
     "alerts_digest_send",
     "audit_actor",
     "audit_record",
+    "contact_keys_rotate",
     "idempotency_records_purge",
     "idempotent_response",
     "incident_group",
@@ -135,6 +142,7 @@ __all__ = [
     "media_item_forget_quarantine",
     "media_item_mark_clean",
     "media_item_quarantine",
+    "media_item_quarantine_resealed",
     "media_item_reject",
     "media_item_reject_on_receipt",
     "media_item_release",
@@ -152,6 +160,7 @@ __all__ = [
     "partner_contacts_read",
     "partner_create",
     "partner_organisation_save",
+    "quarantine_keys_rotated_record",
     "report_alert_enqueue",
     "report_alert_send",
     "report_approve",

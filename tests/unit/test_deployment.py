@@ -1,6 +1,6 @@
-"""docker-compose.yml is wired to the settings the app reads, gunicorn starts with its one
-configuration everywhere, the proxy in front holds its rules; production settings are
-safe: `check --deploy` is clean and HTTPS is enforced whenever DEBUG is off."""
+"""gunicorn starts with its one configuration everywhere, the proxy in front holds its
+rules; production settings are safe: `check --deploy` is clean and HTTPS is enforced
+whenever DEBUG is off. Compose and the Dockerfile themselves: test_compose.py."""
 
 from __future__ import annotations
 
@@ -13,11 +13,9 @@ from typing import Any
 
 import yaml
 
-from config.storage import S3_BUCKET_VARIABLES
 from tests.field.proxy import NginxProxy
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("web", "worker", "beat")
 PRODUCTION_ENV = {
     "DATABASE_URL": "postgres://testigo:pw@postgres:5432/testigo",
     "REDIS_URL": "redis://:pw@redis:6379/0",
@@ -29,28 +27,12 @@ PRODUCTION_ENV = {
 }
 
 
+SECRET_NAMES = ("DJANGO_SECRET_KEY", "TESTIGO_QUARANTINE_KEY", "TESTIGO_CONTACT_KEY")
+
+
 def _compose() -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     return data
-
-
-def _settings_env_names() -> set[str]:
-    # The settings and the STORAGES table they take from config/storage.py.
-    source = "".join((ROOT / "config" / name).read_text() for name in ("settings.py", "storage.py"))
-    found = re.findall(r'env_(?:str|bool|int|list|secret|networks)\(\s*"([A-Z0-9_]+)"', source)
-    return {*found, *S3_BUCKET_VARIABLES.values()}
-
-
-def test_compose_has_every_service() -> None:
-    assert set(_compose()["services"]) == {
-        "proxy",
-        "web",
-        "worker",
-        "beat",
-        "postgres",
-        "redis",
-        "minio",
-    }
 
 
 def test_compose_proxy_is_pinned_nginx_with_the_deploy_config_in_front_of_web() -> None:
@@ -121,46 +103,6 @@ def test_proxy_configuration_is_valid_for_the_nginx_the_tests_run(tmp_path: Path
     assert checked.returncode == 0, checked.stderr
 
 
-def test_compose_app_services_set_only_variables_settings_read() -> None:
-    read = _settings_env_names()
-    for name in APP_SERVICES:
-        environment = _compose()["services"][name]["environment"]
-        assert set(environment) - read == set(), name
-
-
-def test_compose_app_services_configure_production_backends() -> None:
-    for name in APP_SERVICES:
-        environment = _compose()["services"][name]["environment"]
-        assert environment["TESTIGO_STORAGE"] == "s3"
-        assert environment["DATABASE_URL"].startswith("postgres://")
-        assert "@postgres:5432/" in environment["DATABASE_URL"]
-        assert environment["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD")
-        assert environment["AWS_S3_ENDPOINT_URL"] == "http://minio:9000"
-
-
-def test_compose_app_services_wait_for_healthy_dependencies() -> None:
-    services = _compose()["services"]
-    for name in APP_SERVICES:
-        assert services[name]["depends_on"] == {
-            "postgres": {"condition": "service_healthy"},
-            "redis": {"condition": "service_healthy"},
-            "minio": {"condition": "service_healthy"},
-        }
-    for name in ("postgres", "redis", "minio", "web"):
-        assert "test" in services[name]["healthcheck"], name
-
-
-def test_compose_redis_requires_password() -> None:
-    command = _compose()["services"]["redis"]["command"]
-    assert command[command.index("--requirepass") + 1] == "${REDIS_PASSWORD:?set REDIS_PASSWORD}"
-
-
-def test_compose_worker_and_beat_run_celery_on_the_project_app() -> None:
-    services = _compose()["services"]
-    assert services["worker"]["command"][:4] == ["celery", "-A", "config", "worker"]
-    assert services["beat"]["command"][:4] == ["celery", "-A", "config", "beat"]
-
-
 def test_check_deploy_is_clean_with_production_variables(tmp_path: Path) -> None:
     env = {**os.environ, **PRODUCTION_ENV, "TESTIGO_VAR_DIR": str(tmp_path)}
     # No TESTIGO_HTTPS: HTTPS must be on by default (the test run itself turns it off).
@@ -187,6 +129,8 @@ def _production_like(tmp_path: Path, script: str, **extra: str) -> str:
         "DJANGO_ALLOWED_HOSTS": "testigo.example.org",
         "TESTIGO_TRUSTED_PROXIES": "10.0.0.0/8",
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        # A public host name with DEBUG off is a deployment: its keys must be given.
+        **{name: PRODUCTION_ENV[name] for name in SECRET_NAMES},
         **extra,
     }
     done = subprocess.run(
@@ -228,3 +172,17 @@ def test_plain_http_only_when_asked_for(tmp_path: Path) -> None:
     script = "from django.conf import settings\nprint(settings.SESSION_COOKIE_SECURE)"
     assert _production_like(tmp_path, script, TESTIGO_HTTPS="0").strip() == "False"
     assert _production_like(tmp_path, script, DJANGO_DEBUG="1").strip() == "False"
+
+
+def test_the_project_is_licensed_agpl_3_or_later_with_the_full_text() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "AGPL-3.0-or-later"
+    assert project["license-files"] == ["LICENSE"]
+    text = (ROOT / "LICENSE").read_text()
+    assert text.split("\n")[0].strip() == "GNU AFFERO GENERAL PUBLIC LICENSE"
+    # The whole licence, through its last section and the notes on applying it.
+    assert "  13. Remote Network Interaction; Use with the GNU General Public License." in text
+    assert "  17. Interpretation of Sections 15 and 16." in text
+    assert text.rstrip().endswith("<http://www.gnu.org/licenses/>.")

@@ -78,6 +78,29 @@ def test_throttle_buckets_split_behind_a_trusted_proxy_only(settings: Any) -> No
     assert WITNESS_A not in client_token(a)
 
 
+def test_throttle_key_is_the_daily_hmac_of_the_address_the_trusted_proxy_forwarded(
+    settings: Any,
+) -> None:
+    """Both ways, the key is today's HMAC of one address: the forwarded witness's from a
+    trusted proxy, the connection's own from anyone else; never the address itself."""
+    import hashlib
+    import hmac
+
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    def expected(address: str) -> str:
+        secret = bytes.fromhex(str(cache.get(f"throttle-secret:{timezone.now():%Y-%m-%d}")))
+        return hmac.new(secret, address.encode(), hashlib.sha256).hexdigest()[:32]
+
+    untrusted = client_token(_request(PROXY, WITNESS_A))
+    assert untrusted == expected(PROXY)
+    settings.TESTIGO_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    trusted = client_token(_request(PROXY, WITNESS_A))
+    assert trusted == expected(WITNESS_A)
+    assert client_token(_request("203.0.113.5", WITNESS_A)) == expected("203.0.113.5")
+
+
 def test_report_throttle_behind_proxy_is_per_witness(settings: Any) -> None:
     settings.TESTIGO_THROTTLE_REPORTS_PER_HOUR = 1
     settings.TESTIGO_TRUSTED_PROXIES = ["10.0.0.0/8"]
