@@ -5,7 +5,8 @@ its default ``max_memory_size``); a worker opening a 1 GB video, or a media view
 one, would hold all of it. ``StreamingS3Storage`` opens objects as ``ObjectReader``: a
 seekable reader that fetches the bytes it is asked for with ranged GETs, so memory stays
 bounded whatever the object's size, and the media views can answer HTTP Range requests.
-Uploads go through s3transfer with few chunks in flight, for the same reason.
+Uploads go part by part (5 MiB), each read from the file as it is sent, and every bucket
+of one endpoint shares one boto3 client per thread, for the same reason.
 
 Every failure to reach the store (connection refused, timeout, a 5xx, a bucket that
 does not exist) is raised as ``StorageUnavailable``, an OSError: the intake refuses the
@@ -187,8 +188,9 @@ class StreamingS3Storage(S3Storage):
 
     def __init__(self, **settings: Any) -> None:
         settings.setdefault("client_config", _CLIENT_CONFIG)
-        # storage.open(name, "wb") only (_save uploads seekable files itself): one part at
-        # a time, in the calling thread; s3transfer's threads read up to ten ahead.
+        # For storage.open(name, "wb") and unseekable content only (_save uploads seekable
+        # files itself): one part at a time, in the calling thread; s3transfer's threads
+        # read up to ten parts ahead into memory.
         transfer = TransferConfig(
             multipart_threshold=_CHUNK_BYTES,
             multipart_chunksize=_CHUNK_BYTES,

@@ -14,6 +14,8 @@ from reports.models import (
     AuditEvent,
     Incident,
     Label,
+    MediaItem,
+    MediaStatus,
     Moderation,
     PartnerOrganisation,
     Report,
@@ -53,6 +55,10 @@ def build_world() -> World:
         moderation=Moderation.APPROVED, case_status="new", reviewed_at=timezone.now()
     )
     pending = Report.objects.create(receipt_hash="b" * 64, description="p", moderation="pending")
+    # A file whose processing failed, for the moderator's "re-run" button.
+    failed = MediaItem.objects.create(
+        report=pending, status=MediaStatus.FAILED, quarantine_name="failed.tq", attempts=3
+    )
     organisation = PartnerOrganisation.objects.create(name="Partner", shared_fields=["id"])
     share = ReportShare.objects.create(report=approved, organisation=organisation)
     api_key, _key = partner_api_key_create(organisation=organisation, name="k")
@@ -66,6 +72,7 @@ def build_world() -> World:
     objects: dict[str, Any] = {
         "reports_report": approved,
         "reports_moderationqueue": pending,
+        "reports_mediaitem": failed,
         "reports_incident": Incident.objects.create(title="I"),
         "reports_label": Label.objects.create(name="L"),
         "reports_partnerorganisation": organisation,

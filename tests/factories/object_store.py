@@ -20,6 +20,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -130,6 +131,10 @@ class ObjectStore:
             self.process.kill()
             self.process.wait(10)
         self.process = None
+        # A killed weed leaves its unix sockets in the temporary folder, named by our ports.
+        for port in self.ports.values():
+            for socket_file in Path(tempfile.gettempdir()).glob(f"seaweedfs-*-{port}.sock"):
+                socket_file.unlink(missing_ok=True)
 
     def client(self, *, admin: bool = True) -> Any:
         key, secret = (

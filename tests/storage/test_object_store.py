@@ -110,3 +110,14 @@ def test_a_stopped_store_raises_storage_unavailable_at_once(tmp_path: Path, sett
     with pytest.raises(StorageUnavailable):
         storages["quarantine"].open("x.tq")
     assert issubclass(StorageUnavailable, OSError)
+
+
+def test_a_missing_bucket_is_storage_unavailable_not_a_crash(
+    object_store: ObjectStore, settings: Any
+) -> None:
+    table = object_store.storages_setting()
+    options = {**table["quarantine"]["OPTIONS"], "bucket_name": "testigo-never-made"}
+    settings.STORAGES = {**table, "quarantine": {**table["quarantine"], "OPTIONS": options}}
+
+    with pytest.raises(StorageUnavailable):
+        storages["quarantine"].save("first-upload.tq", ContentFile(b"sealed"))

@@ -94,6 +94,7 @@ TABLE: dict[str, tuple[str, int, int, int, int]] = {
     "reports_moderationqueue_reject": ("POST", 302, 302, 403, 403),
     "reports_moderationqueue_release": ("POST", 302, 302, 403, 403),
     "reports_moderationqueue_unlock": ("POST", 302, 204, 403, 403),
+    "reports_moderationqueue_retry_media": ("POST", 302, 302, 403, 403),
     "reports_partnerapikey_add": ("GET", 302, 403, 403, 200),
     "reports_partnerapikey_change": ("GET", 302, 403, 403, 200),
     "reports_partnerapikey_changelist": ("GET", 302, 403, 403, 200),
@@ -179,6 +180,9 @@ def _url(world: World, name: str) -> str:
             if suffix in ("revoke", "share_contact"):
                 share = world.objects["reports_reportshare"]
                 return reverse(f"admin:{name}", args=[share.report_id, share.pk])
+            if suffix == "retry_media":
+                failed = world.objects["reports_mediaitem"]
+                return reverse(f"admin:{name}", args=[failed.report_id, failed.pk])
             return reverse(f"admin:{name}", args=[obj.pk])
             return reverse(f"admin:{name}", args=[obj.pk])
     if name == "app_list":
