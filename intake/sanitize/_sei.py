@@ -53,6 +53,15 @@ DISPLAY_T35: Final = (bytes.fromhex("b5003c000104"), bytes.fromhex("b5003b000008
 _SEI_TYPES: Final = {"avc": frozenset((6,)), "hevc": frozenset((39, 40))}
 _END_TYPES: Final = {"avc": frozenset((10, 11)), "hevc": frozenset((36, 37))}
 _AVCC_TYPES: Final = frozenset((7, 8, 13))  # SPS, PPS, SPS extension
+_HVCC_TYPES: Final = frozenset((32, 33, 34, 39, 40))  # VPS, SPS, PPS, SEI
+# Reserved and unspecified NAL unit types: decoders ignore them, vendors can hide data in
+# them. Dropped like SEI user data (HEVC 62/63 stay: Dolby Vision metadata and layer).
+_HIDDEN_TYPES: Final = {
+    "avc": frozenset((0, 16, 17, 18, 21, 22, 23, *range(24, 32))),
+    "hevc": frozenset(range(41, 62)),
+}
+# Stands in removed-type lists for a whole hidden NAL unit.
+HIDDEN_NAL: Final = -1
 
 
 def nal_type(codec: Codec, header: bytes) -> int:
@@ -184,11 +193,15 @@ def clean_sample(codec: Codec, length_size: int, data: bytes) -> tuple[bytes | N
     """(same-size replacement, or None when nothing is removed; removed SEI types)."""
     nals = split_nals(data, length_size)
     sei_types = _SEI_TYPES[codec]
+    hidden = _HIDDEN_TYPES[codec]
     out: list[bytes] = []
     removed: list[int] = []
     header = b""
     for nal in nals:
-        if nal_type(codec, nal) in sei_types:
+        if nal_type(codec, nal) in hidden or nal[0] & 0x80:  # forbidden_zero_bit: not valid
+            removed.append(HIDDEN_NAL)
+            header = header or nal[: header_size(codec)]
+        elif nal_type(codec, nal) in sei_types:
             cleaned, gone = clean_sei(codec, nal)
             removed += gone
             header = header or nal[: header_size(codec)]
@@ -215,7 +228,7 @@ def scan_sample(
 ) -> tuple[bytes | None, list[int]]:
     """Like clean_sample for the sample at ``start``, reading only NAL headers unless the
     sample holds SEI (most do not)."""
-    sei_types = _SEI_TYPES[codec]
+    look_for = _SEI_TYPES[codec] | _HIDDEN_TYPES[codec]
     hdr = header_size(codec)
     pos, end = start, start + size
     while pos < end:
@@ -223,7 +236,7 @@ def scan_sample(
         if len(head) < length_size + hdr or pos + length_size + hdr > end:
             raise malformed("NAL unit header truncated")
         nal_size = int.from_bytes(head[:length_size], "big")
-        if nal_type(codec, head[length_size:]) in sei_types:
+        if nal_type(codec, head[length_size:]) in look_for or head[length_size] & 0x80:
             return clean_sample(codec, length_size, read(start, size))
         if nal_size < hdr:
             raise malformed("NAL unit shorter than its header")
@@ -292,6 +305,8 @@ def clean_hvcc(data: bytes, layered: bool = False) -> tuple[bytes, int, list[int
             nal = data[pos + 2 : pos + 2 + size]
             if size < 2 or len(nal) != size:
                 raise malformed("hvcC NAL unit truncated")
+            if nal_type("hevc", nal) not in _HVCC_TYPES:
+                raise Rejected(errors.UNSAFE_CONTENT, "hvcC holds a NAL unit of another type")
             pos += 2 + size
             if nal_type("hevc", nal) in _SEI_TYPES["hevc"]:
                 nal, gone = clean_sei("hevc", nal)
@@ -310,5 +325,9 @@ def clean_hvcc(data: bytes, layered: bool = False) -> tuple[bytes, int, list[int
 
 
 def removed_label(types: list[int]) -> str:
-    names = {USER_DATA_T35: "T.35 user data", USER_DATA_UNREGISTERED: "unregistered user data"}
+    names = {
+        USER_DATA_T35: "T.35 user data",
+        USER_DATA_UNREGISTERED: "unregistered user data",
+        HIDDEN_NAL: "reserved NAL units",
+    }
     return ", ".join(sorted({names.get(t, f"SEI type {t}") for t in types}))

@@ -257,3 +257,21 @@ def test_icc_in_place_padding_keeps_size(cut: int, extra: int) -> None:
         return
     assert (len(neutral), int.from_bytes(neutral[:4], "big")) == (len(profile) + extra,) * 2
     assert icc_findings(neutral) == []
+
+
+@pytest.mark.parametrize(
+    ("codec", "header"),
+    [("avc", b"\x18"), ("avc", b"\x86"), ("hevc", bytes((50 << 1, 1))), ("hevc", b"\xce\x01")],
+    ids=["avc-unspecified-24", "avc-forbidden-bit", "hevc-unspecified-50", "hevc-forbidden-bit"],
+)
+def test_sei_reserved_or_invalid_nal_replaced_by_filler(codec: str, header: bytes) -> None:
+    # Decoders ignore reserved/unspecified NAL types and refuse a set forbidden bit: a
+    # place to hide a serial number that no decoder reads. It goes like SEI user data.
+    codec_t: _sei.Codec = "avc" if codec == "avc" else "hevc"
+    hidden = header + b"CANARY serial SN-4242"
+    slice_nal = b"\x65\x88\x84" if codec == "avc" else bytes((19 << 1, 1, 0xAF))
+    data = _framed([hidden, slice_nal], 4)
+    out, removed = _sei.clean_sample(codec_t, 4, data)
+    assert out is not None
+    assert (removed, len(out), b"CANARY" in out) == ([_sei.HIDDEN_NAL], len(data), False)
+    assert _nal.stream_findings(codec == "hevc", 4, lambda p, n: data[p : p + n], 0, len(data))

@@ -262,6 +262,9 @@ def _process_trak(buf: bytearray, trak: Box, st: State) -> Track:
         if kept:
             raise
         formats = set()  # only used to name the removed track
+    if kept and not formats:
+        # Nothing says how to read the samples, so nothing says what they hold.
+        raise malformed("kept track without a sample description")
     if kept and not formats <= (AUDIO_FORMATS if handler == b"soun" else VISUAL_FORMATS):
         # A codec we do not know may carry metadata inside its samples (JPEG frames with
         # Exif, for one): the track goes, and the file is no longer complete.

@@ -31,6 +31,14 @@ def _type(hevc: bool, first: int) -> int:
     return (first >> 1) & 0x3F if hevc else first & 0x1F
 
 
+def _hidden(hevc: bool, first: int) -> bool:
+    """Reserved or unspecified NAL types (HEVC 62/63, Dolby Vision, excepted)."""
+    kind = _type(hevc, first)
+    if first & 0x80:  # forbidden_zero_bit
+        return True
+    return 41 <= kind <= 61 if hevc else kind in (0, 16, 17, 18) or kind >= 21
+
+
 def _is_sei(hevc: bool, first: int) -> bool:
     return _type(hevc, first) in ((39, 40) if hevc else (6,))
 
@@ -87,6 +95,8 @@ def stream_findings(hevc: bool, length_size: int, read: Read, start: int, size: 
             return [*out, f"NAL unit at {pos} overruns its sample data"]
         if _is_sei(hevc, head[length_size]):
             out += sei_findings(hevc, read(body_at, length))
+        elif _hidden(hevc, head[length_size]):
+            out.append(f"reserved NAL unit type {_type(hevc, head[length_size])} kept")
         pos = body_at + length
     return out
 
@@ -136,6 +146,8 @@ def hvcc_findings(record: bytes, layered: bool) -> tuple[int, list[str]]:
                 return 4, [*out, "hvcC NAL unit cut short"]
             if _is_sei(True, nal[0]):
                 out += sei_findings(True, nal)
+            elif _type(True, nal[0]) not in (32, 33, 34):
+                out.append("hvcC holds a NAL unit that is not a parameter set or SEI")
             at += 2 + size
     if any(record[at:]):
         out.append("hvcC carries trailing data")

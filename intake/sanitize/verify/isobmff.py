@@ -341,6 +341,8 @@ class _Checker:
             raise _Stop("media needs one stbl")
         _s, sp, se = minf[b"stbl"][0]
         stbl = self.walk(data, sp, se, b"stbl", "stbl")
+        if not stbl.get(b"stsd"):
+            self.bad(f"track {track_id} has no sample description")
         for _s, p, e in stbl.get(b"stsd", []):
             framing = self.check_stsd(data, p, e, handler)
             if framing is not None:

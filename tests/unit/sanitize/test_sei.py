@@ -5,6 +5,7 @@ decoded frames stay identical (ffmpeg -f framemd5)."""
 from __future__ import annotations
 
 import io
+import re
 from functools import cache
 from pathlib import Path
 
@@ -125,4 +126,22 @@ def test_sei_payload_size_past_nal_rejected(video_root: str) -> None:
     at = data.index(b"\x06\x05")
     data[at + 2] = 0xF0  # payload size larger than the NAL unit
     manifest = sanitize_stream(io.BytesIO(bytes(data)), io.BytesIO())
+    assert (manifest.status, manifest.reason) == ("rejected", errors.MALFORMED)
+
+
+def test_laced_h264_matroska_block_rejected(video_root: str) -> None:
+    # Lacing would put several frames in one block; our NAL scan reads one frame per block.
+    data = bytearray(_video("h264", "mkv", video_root).read_bytes())
+    cluster = data.index(b"\x1f\x43\xb6\x75")
+    block = re.compile(rb"\xa3(?:[\x80-\xff]|[\x40-\x7f].|[\x20-\x3f]..)\x81..", re.DOTALL)
+    found = block.search(bytes(data), cluster)
+    assert found is not None
+    data[found.end()] |= 0x02  # Xiph lacing
+    manifest = sanitize_stream(io.BytesIO(bytes(data)), io.BytesIO())
+    assert (manifest.status, manifest.reason) == ("rejected", errors.UNSUPPORTED_FORMAT)
+
+
+def test_avc_sample_entry_without_config_rejected(video_root: str) -> None:
+    data = _video("h264", "mp4", video_root).read_bytes().replace(b"avcC", b"xvcC", 1)
+    manifest = sanitize_stream(io.BytesIO(data), io.BytesIO())
     assert (manifest.status, manifest.reason) == ("rejected", errors.MALFORMED)
