@@ -29,7 +29,17 @@ sys.path.insert(0, str(ROOT))
 from intake.sanitize import sanitize_stream  # noqa: E402
 from intake.sanitize.families import FAMILIES, verify  # noqa: E402
 from intake.sanitize.sniff import HEAD_SIZE, sniff  # noqa: E402
-from tests.factories.mutations import KINDS, mutate_at  # noqa: E402
+
+# The mutations by file, not through the tests.factories package: that package's other
+# modules need Django set up, and this bench runs the pure sanitizer alone.
+_spec = importlib.util.spec_from_file_location(
+    "fuzz_mutations", ROOT / "tests" / "factories" / "mutations.py"
+)
+assert _spec is not None and _spec.loader is not None
+_mutations = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_mutations)
+KINDS = _mutations.KINDS
+mutate_at = _mutations.mutate_at
 
 SAMPLES = ROOT.parent / "shared" / "media-samples" / "files"
 CRASHES = ROOT / "var" / "fuzz"
