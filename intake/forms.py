@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrPromise
 
@@ -102,17 +104,25 @@ class MultipleFileField(forms.FileField):
         return list(files)
 
 
+def _files_help() -> str:
+    return gettext(
+        "Up to %(count)d files. We remove location and device details from every file "
+        "before anyone sees it."
+    ) % {"count": settings.TESTIGO_MAX_FILES}
+
+
+# Fields are built once, at import, in no one's language: a lazy string formatted there
+# would freeze in English. Anything formatted is formatted when it is shown.
+files_help = lazy(_files_help, str)
+
+
 def media_field() -> MultipleFileField:
     return MultipleFileField(
         label=_("Photos, videos or audio"),
         required=False,
         # capture lets a phone open its camera; people can still pick saved files.
         widget=MultipleFileInput(attrs={"accept": "image/*,video/*,audio/*"}),
-        help_text=_(
-            "Up to %(count)d files. We remove location and device details from every file "
-            "before anyone sees it."
-        )
-        % {"count": settings.TESTIGO_MAX_FILES},
+        help_text=files_help(),
         error_messages=_errors(),
     )
 

@@ -47,7 +47,7 @@ def test_followup_with_unknown_code_shows_translated_error() -> None:
         "/follow-up/", {"code": "2222-3333-4444-5555-6666"}, headers={"accept-language": "es"}
     )
     assert response.status_code == 200
-    assert "No encontramos un informe con este código" in response.content.decode()
+    assert "No encontramos un reporte con este código" in response.content.decode()
 
 
 def test_followup_session_holds_report_id_but_never_the_code() -> None:

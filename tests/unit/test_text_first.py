@@ -278,7 +278,7 @@ def test_file_failing_after_the_text_is_committed_still_answers_the_receipt(
     page = response.content.decode()
     assert response.status_code == 200
     assert 'id="receipt-code"' in page
-    assert "El resto de su informe se guardó." in page
+    assert "El resto de su reporte se guardó." in page
     assert "No se pudo guardar el archivo." in page
     assert Report.objects.get().description == "Kept."
 

@@ -93,14 +93,14 @@ def test_report_form_contact_without_consent_shows_translated_error() -> None:
     data = {**FULL, "consent_contact": ""}
     response = Client().post("/", data, headers={"accept-language": "es"})
     assert response.status_code == 200
-    assert "marque «El servicio legal puede contactarme»" in response.content.decode()
+    assert "marque «Un equipo de ayuda legal puede comunicarse conmigo»" in response.content.decode()
     assert Report.objects.count() == 0
 
 
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("ht", "Tanpri ekri yon nonm antye, pa egzanp 3."),
+        ("ht", "Tanpri ekri yon chif, pa egzanp 3."),
         ("pt-br", "Digite um número inteiro, por exemplo 3."),
         ("es", "Escriba un número entero, por ejemplo 3."),
     ],
