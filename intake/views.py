@@ -7,9 +7,11 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, requires_csrf_token
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from intake.followup import followup_close, followup_open, followup_report
 from intake.forms import FollowUpForm, ReceiptCodeForm, ReportForm
@@ -192,6 +194,31 @@ def quick_exit(request: HttpRequest) -> HttpResponse:
         settings.LANGUAGE_COOKIE_NAME,
     ):
         response.delete_cookie(name, path="/", samesite="Lax")
+    return response
+
+
+@never_cache
+@require_GET
+def language(request: HttpRequest, code: str) -> HttpResponse:
+    """A language link (intake.languages): Django's set_language with GET, so the four
+    names are plain links. The same session-only cookie; ``next`` stays on this site."""
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("intake:report_new")
+    response = HttpResponseRedirect(target)
+    if code in dict(settings.LANGUAGES):
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            code,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
     return response
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -132,3 +133,20 @@ def test_report_form_page_uses_constant_queries() -> None:
     with CaptureQueriesContext(connection) as queries:
         Client().get("/")
     assert len(queries) == 0
+
+
+def test_language_link_sets_a_session_cookie_and_returns_to_the_page() -> None:
+    response = Client().get("/language/pt-br/", {"next": "/safety/"})
+    assert (response.status_code, response["Location"]) == (302, "/safety/")
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert (cookie.value, cookie["max-age"]) == ("pt-br", "")
+
+
+def test_language_link_never_leads_off_the_site() -> None:
+    response = Client().get("/language/es/", {"next": "https://example.org/"})
+    assert response["Location"] == "/"
+
+
+def test_language_link_for_an_unknown_language_sets_nothing() -> None:
+    response = Client().get("/language/fr/", {"next": "/"})
+    assert settings.LANGUAGE_COOKIE_NAME not in response.cookies

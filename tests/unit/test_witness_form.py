@@ -93,7 +93,8 @@ def test_report_form_contact_without_consent_shows_translated_error() -> None:
     data = {**FULL, "consent_contact": ""}
     response = Client().post("/", data, headers={"accept-language": "es"})
     assert response.status_code == 200
-    assert "marque «Un equipo de ayuda legal puede comunicarse conmigo»" in response.content.decode()
+    expected = "marque «Un equipo de ayuda legal puede comunicarse conmigo»"
+    assert expected in response.content.decode()
     assert Report.objects.count() == 0
 
 
