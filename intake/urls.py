@@ -5,6 +5,7 @@ from intake import tus, views
 app_name = "intake"
 urlpatterns = [
     path("", views.report_new, name="report_new"),
+    path("receipt/", views.receipt, name="receipt"),
     path("follow-up/", views.followup, name="followup"),
     path("follow-up/send/", views.followup_send, name="followup_send"),
     path("follow-up/close/", views.followup_end, name="followup_end"),

@@ -13,7 +13,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, requires_csrf_token
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from intake.followup import followup_close, followup_open, followup_report
+from intake.followup import (
+    followup_close,
+    followup_open,
+    followup_report,
+    receipt_keep,
+    receipt_take,
+)
 from intake.forms import FollowUpForm, ReceiptCodeForm, ReportForm
 from intake.messages import (
     RECEIPT_UNKNOWN,
@@ -86,14 +92,25 @@ def report_new(request: HttpRequest) -> HttpResponse:
             code, refused = post.receipt_code, _refused(post.refused)
             if resumable:
                 return JsonResponse({"receipt_code": code, "refused": refused})
-            # The receipt is shown once, in this response only: never in a URL.
-            return render(
-                request, "intake/receipt.html", {"receipt_code": code, "refused": refused}
-            )
+            # Post/redirect/get: a reload shows the receipt page, never posts again.
+            receipt_keep(request, code=code, refused=refused)
+            return redirect("intake:receipt")
         form = post.form or form
         if resumable:
             return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-    return render(request, "intake/report_form.html", {"form": form, **_limits()})
+        files_again = post.files_again
+    else:
+        files_again = []
+    context = {"form": form, "files_again": files_again, **_limits()}
+    return render(request, "intake/report_form.html", context)
+
+
+@never_cache
+@require_GET
+def receipt(request: HttpRequest) -> HttpResponse:
+    """The receipt after a post without the script: the code once, from the session; read
+    again, the page says it was shown (the script shows the tab's kept copy)."""
+    return render(request, "intake/receipt.html", receipt_take(request))
 
 
 STATUS_TEXT = {

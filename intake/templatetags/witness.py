@@ -14,3 +14,9 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def witness_languages(context: dict[str, Any]) -> list[LanguageLink]:
     return language_links(context["request"])
+
+
+@register.filter
+def code_groups(code: str) -> list[str]:
+    """A receipt code's groups, to be shown each on one line (intake.receipts)."""
+    return [group for group in str(code).split("-") if group]

@@ -127,7 +127,7 @@ def test_public_page_has_quick_exit_language_picker_and_script_only_from_self(pa
     response = Client().get(path)
     html = response.content.decode()
     assert 'id="quick-exit" href="/exit/"' in html
-    assert 'name="language"' in html
+    assert 'href="/language/es/?next=' in html
     assert "<script>" not in html
     assert " onclick=" not in html
     assert "script-src 'self'" in response["Content-Security-Policy"]

@@ -35,17 +35,24 @@ def test_report_form_error_is_in_the_witness_language() -> None:
 
 
 def test_report_form_submission_shows_receipt_once(gps_jpeg: bytes) -> None:
-    response = Client().post(
+    client = Client()
+    posted = client.post(
         "/",
         {
             "description": "Agents at the courthouse.",
             "attachments": SimpleUploadedFile("x.jpg", gps_jpeg),
         },
     )
+    # Post/redirect/get: the code is in no URL, and a reload never posts again.
+    assert (posted.status_code, posted["Location"]) == (302, "/receipt/")
+    response = client.get("/receipt/")
     assert response.status_code == 200
     code = response.context["receipt_code"]
     assert code.encode() in response.content
     assert "no-store" in response["Cache-Control"]
+    again = client.get("/receipt/")
+    assert (again.context["receipt_code"], code.encode() in again.content) == ("", False)
+    assert Report.objects.count() == 1
     report = Report.objects.get()
     assert report.receipt_hash != code
     assert report.moderation == Moderation.RECEIVED
@@ -67,6 +74,7 @@ def test_report_form_refuses_unsupported_file_and_keeps_the_report() -> None:
         "/",
         {"description": "x", "attachments": SimpleUploadedFile("x.jpg", b"<svg onload=alert(1)>")},
         headers={"accept-language": "es"},
+        follow=True,
     )
     assert response.status_code == 200
     assert "Este tipo de archivo no es compatible" in response.content.decode()
@@ -97,7 +105,7 @@ def test_api_submission_without_description_answers_400() -> None:
         status=400,
         code="invalid",
         detail="Please check the form",
-        errors={"description": ["Please tell us what happened."]},
+        errors={"description": ["Please write what happened, or add a photo, video or audio."]},
     )
 
 
