@@ -58,6 +58,8 @@ def test_photo_is_sent_in_at_most_three_taps_after_the_camera_returns(
 ) -> None:
     context = phone(browser, screen, "es")
     page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.url))
     page.goto(live_server.url + "/")
     with page.expect_file_chooser() as chooser:
         page.tap(FIRST_SCREEN["camera"])  # the camera opens
@@ -71,6 +73,7 @@ def test_photo_is_sent_in_at_most_three_taps_after_the_camera_returns(
     row = page.locator("#upload-list li").first
     wait_for(lambda: row.get_attribute("data-state") == "done", timeout=60)
     assert taps <= 3
+    assert [url for url in requests if not url.startswith(live_server.url + "/")] == []
     report = Report.objects.get()
     assert (report.description, MediaItem.objects.filter(report=report).count()) == ("", 1)
     context.close()

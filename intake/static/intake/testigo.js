@@ -609,6 +609,26 @@
     return errors;
   }
 
+  // Under each capture button, what was chosen, in the page's language.
+  function showChosen(form) {
+    var capture = document.getElementById("capture");
+    if (!capture) return;
+    capture.classList.add("scripted");
+    capture.querySelectorAll("input[type=file]").forEach(function (input) {
+      var note = document.getElementById(input.id + "_chosen");
+      if (!note) return;
+      function update() {
+        var names = Array.prototype.map.call(input.files, function (f) { return f.name; });
+        note.textContent = names.length
+          ? formMsg(capture, "chosen").split("{names}").join(names.join(", "))
+          : formMsg(capture, "none");
+      }
+      input.addEventListener("change", update);
+      update();
+      note.hidden = false;
+    });
+  }
+
   function setUpReport(form) {
     var panel = document.getElementById("upload-panel");
     if (!panel) return;
@@ -620,6 +640,7 @@
       form.appendChild(details);
       details.open = true;
     }
+    showChosen(form);
     var buttons = form.querySelectorAll("button[type=submit]");
     function busy(yes) { buttons.forEach(function (b) { b.disabled = yes; }); }
 
