@@ -12,12 +12,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import ViewportSize, sync_playwright
 
 URL = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8000/"
 IMAGES = Path(__file__).resolve().parent.parent / "docs" / "img"
 LANGUAGES = ["en", "es", "pt-BR", "ht"]
-SCREENS = {
+SCREENS: dict[str, ViewportSize] = {
     "320x640": {"width": 320, "height": 640},
     "390x844": {"width": 390, "height": 844},
     "390x844 at 200%": {"width": 195, "height": 422},
@@ -44,7 +44,8 @@ def main() -> None:
                 page.goto(URL, wait_until="load")
                 where = []
                 for name, selector in FIRST_SCREEN.items():
-                    box = page.locator(selector).bounding_box() or {}
+                    box = page.locator(selector).bounding_box()
+                    assert box is not None, f"{selector} is not shown"
                     top, bottom = round(box["y"]), round(box["y"] + box["height"])
                     fits = "on screen" if bottom <= viewport["height"] else "below"
                     where.append(f"{name} x={round(box['x'])} y={top}..{bottom} ({fits})")
