@@ -18,6 +18,8 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrPromise
 
@@ -41,6 +43,7 @@ MSG_CHOICE = _("Please choose one of the options shown.")
 MSG_NUMBER = _("Please enter a whole number, for example 3.")
 MSG_TOO_LONG = _("Please shorten this answer to at most %(limit_value)d characters.")
 MSG_DATETIME = _("Please enter a date and time, for example 2025-06-01 08:30.")
+NEED_WORDS_OR_MEDIA = _("Please write what happened, or add a photo, video or audio.")
 
 
 def _errors(**extra: StrPromise) -> dict[str, StrPromise]:
@@ -102,17 +105,25 @@ class MultipleFileField(forms.FileField):
         return list(files)
 
 
+def _files_help() -> str:
+    return gettext(
+        "Up to %(count)d files. We remove location and device details from every file "
+        "before anyone sees it."
+    ) % {"count": settings.TESTIGO_MAX_FILES}
+
+
+# Fields are built once, at import, in no one's language: a lazy string formatted there
+# would freeze in English. Anything formatted is formatted when it is shown.
+files_help = lazy(_files_help, str)
+
+
 def media_field() -> MultipleFileField:
     return MultipleFileField(
         label=_("Photos, videos or audio"),
         required=False,
         # capture lets a phone open its camera; people can still pick saved files.
         widget=MultipleFileInput(attrs={"accept": "image/*,video/*,audio/*"}),
-        help_text=_(
-            "Up to %(count)d files. We remove location and device details from every file "
-            "before anyone sees it."
-        )
-        % {"count": settings.TESTIGO_MAX_FILES},
+        help_text=files_help(),
         error_messages=_errors(),
     )
 
@@ -123,13 +134,15 @@ def _clean_text(text: str) -> str:
 
 class ReportForm(forms.Form):
     # --- What happened
+    # One or two lines on the first screen: optional when a photo, video or audio comes
+    # with it (media often says more than words; see clean()).
     description = forms.CharField(
         label=_("What happened?"),
         max_length=DESCRIPTION_MAX,
-        widget=forms.Textarea(attrs={"rows": 6}),
-        help_text=_("Describe what you saw. This is the only required field."),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("A few words. Not needed if you send a photo, video or audio."),
         error_messages=_errors(
-            required=_("Please tell us what happened."),
             max_length=_("Please keep the description under %(limit_value)d characters."),
         ),
     )
@@ -238,8 +251,10 @@ class ReportForm(forms.Form):
     # --- Honeypot: hidden with CSS; a person never fills it in.
     website = forms.CharField(label=_("Leave this empty"), required=False)
 
+    # The first screen: the description, the files and Send (templates/intake/
+    # report_form.html). These optional sections follow it on the same report.
     SECTIONS: tuple[tuple[StrPromise, tuple[str, ...]], ...] = (
-        (_("What happened"), ("description", "witness_relation")),
+        (_("What happened"), ("witness_relation",)),
         (
             _("When and where"),
             (
@@ -276,21 +291,21 @@ class ReportForm(forms.Form):
                 "contact_channel",
                 "contact_value",
                 "contact_safe_times",
+                "consent_share_partners",
+                "consent_publish",
             ),
-        ),
-        # Last: a post without JavaScript sends the fields in this order, and its text is
-        # committed when the first file begins (intake.receiving), before the file's bytes.
-        (
-            _("Photos, videos and audio"),
-            ("consent_share_partners", "consent_publish", "attachments"),
         ),
     )
 
+    def __init__(self, *args: Any, media_follows: bool = False, **kwargs: Any) -> None:
+        """``media_follows``: files come after this text (a streamed post whose first file
+        is beginning, or the script's resumable uploads), so words are optional."""
+        super().__init__(*args, **kwargs)
+        self.media_follows = media_follows
+
     def clean_description(self) -> str:
         text = _clean_text(self.cleaned_data["description"])
-        if not text.strip():
-            raise forms.ValidationError(_("Please tell us what happened."))
-        return text
+        return text if text.strip() else ""
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -298,6 +313,9 @@ class ReportForm(forms.Form):
             if isinstance(value, str):
                 data[name] = _clean_text(value)
         data.update(witness_time(data.get("occurred_at"), data.get("time_zone", "")))
+        has_media = self.media_follows or bool(data.get("attachments"))
+        if not data.get("description") and not has_media and "description" not in self.errors:
+            self.add_error("description", NEED_WORDS_OR_MEDIA)
         value = data.get("contact_value", "").strip()
         channel = data.get("contact_channel", "")
         if value and not channel:

@@ -78,6 +78,8 @@ class TextFirst:
         self.interrupted = False
         self.body_complete = True
         self.files_seen = 0
+        # The names the phone gave the files, for this answer only: never stored or logged.
+        self.file_names: list[str] = []
         self.refused: list[RefusedUpload] = []
         self._csrf_checked = False
         # The throttle's daily HMAC of the client, for its byte budget (intake/budgets.py).
@@ -253,6 +255,7 @@ class TextFirstHandler(EncryptingUploadHandler):
         self._skipping = not receiver.file_begins(field_name)
         if self._skipping:
             raise SkipFile
+        receiver.file_names.append(str(args[0] if args else kwargs.get("file_name", "")))
         super().new_file(field_name, *args, **kwargs)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
@@ -287,12 +290,25 @@ class ReportPost(TextFirst):
         self.resumable_uploads_follow = resumable_uploads_follow
         self.form: ReportForm | None = None
         self.receipt_code = ""
+        # The files of a post refused as a whole (an invalid form), by their names.
+        self.files_again: list[str] = []
 
     def text_accept(
         self, fields: QueryDict, files: Sequence[UploadedFile[bytes]], *, early: bool
     ) -> Text:
-        self.form = form = ReportForm(fields, MultiValueDict({"attachments": list(files)}))
+        self.form = form = ReportForm(
+            fields,
+            MultiValueDict({"attachments": list(files)}),
+            # Early, a file is beginning: words are optional if the description was
+            # among the parts already read (left empty); a client sending its text after
+            # its files is judged with everything at the end.
+            media_follows=self.resumable_uploads_follow or (early and "description" in fields),
+        )
         if not form.is_valid():
+            if not early:
+                # Without the script the browser forgets every chosen file with this
+                # answer: the page names them so the witness knows to choose them again.
+                self.files_again = list(self.file_names)
             return Text.LATER if early else Text.NOTHING
         if form.is_spam:
             # Answer like a success so a bot learns nothing; store nothing.

@@ -7,11 +7,19 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, requires_csrf_token
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from intake.followup import followup_close, followup_open, followup_report
+from intake.followup import (
+    followup_close,
+    followup_open,
+    followup_report,
+    receipt_keep,
+    receipt_take,
+)
 from intake.forms import FollowUpForm, ReceiptCodeForm, ReportForm
 from intake.messages import (
     RECEIPT_UNKNOWN,
@@ -84,14 +92,25 @@ def report_new(request: HttpRequest) -> HttpResponse:
             code, refused = post.receipt_code, _refused(post.refused)
             if resumable:
                 return JsonResponse({"receipt_code": code, "refused": refused})
-            # The receipt is shown once, in this response only: never in a URL.
-            return render(
-                request, "intake/receipt.html", {"receipt_code": code, "refused": refused}
-            )
+            # Post/redirect/get: a reload shows the receipt page, never posts again.
+            receipt_keep(request, code=code, refused=refused)
+            return redirect("intake:receipt")
         form = post.form or form
         if resumable:
             return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
-    return render(request, "intake/report_form.html", {"form": form, **_limits()})
+        files_again = post.files_again
+    else:
+        files_again = []
+    context = {"form": form, "files_again": files_again, **_limits()}
+    return render(request, "intake/report_form.html", context)
+
+
+@never_cache
+@require_GET
+def receipt(request: HttpRequest) -> HttpResponse:
+    """The receipt after a post without the script: the code once, from the session; read
+    again, the page says it was shown (the script shows the tab's kept copy)."""
+    return render(request, "intake/receipt.html", receipt_take(request))
 
 
 STATUS_TEXT = {
@@ -192,6 +211,31 @@ def quick_exit(request: HttpRequest) -> HttpResponse:
         settings.LANGUAGE_COOKIE_NAME,
     ):
         response.delete_cookie(name, path="/", samesite="Lax")
+    return response
+
+
+@never_cache
+@require_GET
+def language(request: HttpRequest, code: str) -> HttpResponse:
+    """A language link (intake.languages): Django's set_language with GET, so the four
+    names are plain links. The same session-only cookie; ``next`` stays on this site."""
+    target = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("intake:report_new")
+    response = HttpResponseRedirect(target)
+    if code in dict(settings.LANGUAGES):
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            code,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
     return response
 
 

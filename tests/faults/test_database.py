@@ -151,7 +151,9 @@ def test_form_submit_answers_translated_503_page_when_database_dies_mid_request(
     assert AuditEvent.objects.count() == 0
     assert quarantine_files() == quarantine_before
     # The next request gets a fresh connection and works.
-    assert client.post("/", {"description": "Back."}).status_code == 200
+    # The form answers with post/redirect/get: the receipt is the next page.
+    back = client.post("/", {"description": "Back."})
+    assert (back.status_code, back["Location"]) == (302, "/receipt/")
     assert Report.objects.count() == 1
 
 

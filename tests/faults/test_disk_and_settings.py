@@ -72,7 +72,7 @@ def test_upload_larger_than_free_disk_is_refused_cleanly_and_report_kept(
         {
             "index": 0,
             "reason": "storage_full",
-            "message": "En este momento no podemos recibir archivos. Su informe se guardó; "
+            "message": "En este momento no podemos recibir archivos. Su reporte se guardó; "
             "envíe los archivos de nuevo más tarde.",
         }
     ]

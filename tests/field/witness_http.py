@@ -53,6 +53,27 @@ def _page(address: str, path: str, cookies: dict[str, str]) -> tuple[str, dict[s
     return html, {**cookies, **_cookies(response)}
 
 
+def receipt_page(address: str, answer: Exchange, cookies: dict[str, str]) -> str:
+    """The page a browser reads after the form's redirect (post/redirect/get), with the
+    session cookie the post's answer set."""
+    jar: SimpleCookie = SimpleCookie()
+    jar.load(answer.headers.get("set-cookie", ""))
+    cookies = {**cookies, **{name: morsel.value for name, morsel in jar.items()}}
+    host, port = address.rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    connection.request(
+        "GET",
+        answer.headers["location"],
+        headers={
+            "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
+            "Accept-Language": "es",
+        },
+    )
+    html = connection.getresponse().read().decode()
+    connection.close()
+    return html
+
+
 def _csrf(html: str) -> str:
     match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
     assert match, "no CSRF token on the page"

@@ -79,7 +79,7 @@ def test_fifty_one_gib_creations_on_one_receipt_are_stopped_by_the_byte_budgets(
         status=413,
         code="report_budget",
         detail=(
-            "Este informe ya tiene todos los archivos que podemos recibir. Su informe se guardó."
+            "Este reporte ya tiene todos los archivos que podemos recibir. Su reporte se guardó."
         ),
     )
     assert MediaItem.objects.filter(status=MediaStatus.UPLOADING).count() == 2
@@ -92,7 +92,7 @@ def test_fifty_one_gib_creations_on_one_receipt_are_stopped_by_the_byte_budgets(
         status=429,
         code="client_budget",
         detail=(
-            "Se enviaron demasiados archivos desde su conexión en la última hora. Su informe "
+            "Se enviaron demasiados archivos desde su conexión en la última hora. Su reporte "
             "se guardó; envíe los archivos de nuevo más tarde."
         ),
     )
@@ -202,7 +202,7 @@ def test_at_the_floor_files_are_refused_in_the_witness_language_and_text_lands(
         status=507,
         code="storage_full",
         detail=(
-            "En este momento no podemos recibir archivos. Su informe se guardó; envíe los "
+            "En este momento no podemos recibir archivos. Su reporte se guardó; envíe los "
             "archivos de nuevo más tarde."
         ),
     )
@@ -300,7 +300,7 @@ def test_filling_a_small_disk_refuses_files_at_the_floor_and_text_reports_still_
     assert refused.status == 507
     assert refused.json()["code"] == "storage_full"
     assert refused.json()["detail"] == (
-        "En este momento no podemos recibir archivos. Su informe se guardó; envíe los "
+        "En este momento no podemos recibir archivos. Su reporte se guardó; envíe los "
         "archivos de nuevo más tarde."
     )
     assert FLOOR - SMALL_CHUNK <= _free(small_disk) < FLOOR + SMALL_CHUNK

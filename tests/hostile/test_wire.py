@@ -171,10 +171,10 @@ def test_logs_hold_no_upload_key_and_no_receipt_code(
         {"description": "Two agents at the bus stop.", "csrfmiddlewaretoken": witness.token},
         [("attachments", "IMG_1.jpg", photo)],
     )
-    receipt_page = witness.request(
-        "POST", "/", body, {"Content-Type": content_type, "Referer": "x"}
-    )
-    found = re.search(rb'id="receipt-code">([^<]+)<', receipt_page.body)
+    posted = witness.request("POST", "/", body, {"Content-Type": content_type, "Referer": "x"})
+    assert posted.status == 302, posted.body[:2000]
+    receipt_page = witness.request("GET", "/receipt/")  # post/redirect/get
+    found = re.search(rb'id="receipt-code" data-code="([^"]+)"', receipt_page.body)
     assert found, receipt_page.body[:2000]
     code = found.group(1).decode().strip()
     report = Report.objects.get()

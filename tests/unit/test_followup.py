@@ -47,7 +47,7 @@ def test_followup_with_unknown_code_shows_translated_error() -> None:
         "/follow-up/", {"code": "2222-3333-4444-5555-6666"}, headers={"accept-language": "es"}
     )
     assert response.status_code == 200
-    assert "No encontramos un informe con este código" in response.content.decode()
+    assert "No encontramos un reporte con este código" in response.content.decode()
 
 
 def test_followup_session_holds_report_id_but_never_the_code() -> None:
@@ -127,7 +127,7 @@ def test_public_page_has_quick_exit_language_picker_and_script_only_from_self(pa
     response = Client().get(path)
     html = response.content.decode()
     assert 'id="quick-exit" href="/exit/"' in html
-    assert 'name="language"' in html
+    assert 'href="/language/es/?next=' in html
     assert "<script>" not in html
     assert " onclick=" not in html
     assert "script-src 'self'" in response["Content-Security-Policy"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.conf import settings
 from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -34,17 +35,24 @@ def test_report_form_error_is_in_the_witness_language() -> None:
 
 
 def test_report_form_submission_shows_receipt_once(gps_jpeg: bytes) -> None:
-    response = Client().post(
+    client = Client()
+    posted = client.post(
         "/",
         {
             "description": "Agents at the courthouse.",
             "attachments": SimpleUploadedFile("x.jpg", gps_jpeg),
         },
     )
+    # Post/redirect/get: the code is in no URL, and a reload never posts again.
+    assert (posted.status_code, posted["Location"]) == (302, "/receipt/")
+    response = client.get("/receipt/")
     assert response.status_code == 200
     code = response.context["receipt_code"]
     assert code.encode() in response.content
     assert "no-store" in response["Cache-Control"]
+    again = client.get("/receipt/")
+    assert (again.context["receipt_code"], code.encode() in again.content) == ("", False)
+    assert Report.objects.count() == 1
     report = Report.objects.get()
     assert report.receipt_hash != code
     assert report.moderation == Moderation.RECEIVED
@@ -66,6 +74,7 @@ def test_report_form_refuses_unsupported_file_and_keeps_the_report() -> None:
         "/",
         {"description": "x", "attachments": SimpleUploadedFile("x.jpg", b"<svg onload=alert(1)>")},
         headers={"accept-language": "es"},
+        follow=True,
     )
     assert response.status_code == 200
     assert "Este tipo de archivo no es compatible" in response.content.decode()
@@ -96,7 +105,7 @@ def test_api_submission_without_description_answers_400() -> None:
         status=400,
         code="invalid",
         detail="Please check the form",
-        errors={"description": ["Please tell us what happened."]},
+        errors={"description": ["Please write what happened, or add a photo, video or audio."]},
     )
 
 
@@ -132,3 +141,20 @@ def test_report_form_page_uses_constant_queries() -> None:
     with CaptureQueriesContext(connection) as queries:
         Client().get("/")
     assert len(queries) == 0
+
+
+def test_language_link_sets_a_session_cookie_and_returns_to_the_page() -> None:
+    response = Client().get("/language/pt-br/", {"next": "/safety/"})
+    assert (response.status_code, response["Location"]) == (302, "/safety/")
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert (cookie.value, cookie["max-age"]) == ("pt-br", "")
+
+
+def test_language_link_never_leads_off_the_site() -> None:
+    response = Client().get("/language/es/", {"next": "https://example.org/"})
+    assert response["Location"] == "/"
+
+
+def test_language_link_for_an_unknown_language_sets_nothing() -> None:
+    response = Client().get("/language/fr/", {"next": "/"})
+    assert settings.LANGUAGE_COOKIE_NAME not in response.cookies

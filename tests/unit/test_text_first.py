@@ -115,12 +115,13 @@ def test_form_cut_during_the_second_file_keeps_the_text_and_the_first_file(
 
 
 def test_form_complete_answers_the_receipt_with_the_file_stored(gps_jpeg: bytes) -> None:
+    client = Client()
     response = _post(
-        Client(), FORM, {"description": "Complete."}, [("a.jpg", _photo(300_000, gps_jpeg))]
+        client, FORM, {"description": "Complete."}, [("a.jpg", _photo(300_000, gps_jpeg))]
     )
 
-    assert response.status_code == 200
-    assert b'id="receipt-code"' in response.content
+    assert (response.status_code, response["Location"]) == (302, "/receipt/")
+    assert b'id="receipt-code"' in client.get("/receipt/").content
     assert MediaItem.objects.get().status == MediaStatus.QUARANTINED
 
 
@@ -160,28 +161,34 @@ def test_form_with_csrf_token_is_accepted(gps_jpeg: bytes) -> None:
         [("a.jpg", gps_jpeg)],
     )
 
-    assert response.status_code == 200
+    assert response.status_code == 302
     assert Report.objects.get().description == "Mine."
     assert MediaItem.objects.count() == 1
 
 
 def test_form_filled_honeypot_stores_nothing(gps_jpeg: bytes) -> None:
     before = _quarantine_files()
+    client = Client()
     response = _post(
-        Client(), FORM, {"website": "spam.example", "description": "Buy."}, [("a.jpg", gps_jpeg)]
+        client, FORM, {"website": "spam.example", "description": "Buy."}, [("a.jpg", gps_jpeg)]
     )
 
-    assert response.status_code == 200
-    assert b'id="receipt-code"' in response.content
+    assert (response.status_code, response["Location"]) == (302, "/receipt/")
+    assert b'id="receipt-code"' in client.get("/receipt/").content
     assert not Report.objects.exists()
     assert _quarantine_files() == before
 
 
 def test_form_invalid_text_with_a_file_shows_errors_and_keeps_nothing(gps_jpeg: bytes) -> None:
-    response = _post(Client(), FORM, {"town": "Chelsea"}, [("a.jpg", gps_jpeg)])
+    fields = {"description": "", "town": "Chelsea", "contact_value": "+1 555 0100"}
+    response = _post(Client(), FORM, fields, [("IMG_0007.jpg", gps_jpeg)])
 
     assert response.status_code == 200
-    assert "Por favor, cuéntenos qué pasó." in response.content.decode()
+    page = response.content.decode()
+    assert "Elija cómo podemos comunicarnos con usted." in page
+    # The browser forgets the chosen files with this answer: the page names them.
+    assert "Elija otra vez estos archivos:" in page
+    assert "<li>IMG_0007.jpg</li>" in page
     assert not Report.objects.exists()
     assert not MediaItem.objects.exists()
 
@@ -273,12 +280,13 @@ def test_file_failing_after_the_text_is_committed_still_answers_the_receipt(
 
     monkeypatch.setattr("intake.receiving.report_media_add", fail)
 
-    response = _post(Client(), FORM, {"description": "Kept."}, [("a.jpg", gps_jpeg)])
+    client = Client()
+    response = _post(client, FORM, {"description": "Kept."}, [("a.jpg", gps_jpeg)])
 
-    page = response.content.decode()
-    assert response.status_code == 200
+    assert (response.status_code, response["Location"]) == (302, "/receipt/")
+    page = client.get("/receipt/", headers={"accept-language": "es"}).content.decode()
     assert 'id="receipt-code"' in page
-    assert "El resto de su informe se guardó." in page
+    assert "El resto de su reporte se guardó." in page
     assert "No se pudo guardar el archivo." in page
     assert Report.objects.get().description == "Kept."
 

@@ -46,7 +46,7 @@ FULL = {
 
 
 def test_report_form_with_every_fact_stores_each_field() -> None:
-    response = Client().post("/", FULL)
+    response = Client().post("/", FULL, follow=True)
     assert response.status_code == 200
     report = Report.objects.get()
     assert report.description == FULL["description"]
@@ -93,14 +93,15 @@ def test_report_form_contact_without_consent_shows_translated_error() -> None:
     data = {**FULL, "consent_contact": ""}
     response = Client().post("/", data, headers={"accept-language": "es"})
     assert response.status_code == 200
-    assert "marque «El servicio legal puede contactarme»" in response.content.decode()
+    expected = "marque «Un equipo de ayuda legal puede comunicarse conmigo»"
+    assert expected in response.content.decode()
     assert Report.objects.count() == 0
 
 
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("ht", "Tanpri ekri yon nonm antye, pa egzanp 3."),
+        ("ht", "Tanpri ekri yon chif, pa egzanp 3."),
         ("pt-br", "Digite um número inteiro, por exemplo 3."),
         ("es", "Escriba un número entero, por ejemplo 3."),
     ],
@@ -121,7 +122,19 @@ def test_report_form_error_summary_links_to_the_field() -> None:
 
 def test_report_form_has_sections_with_legends_and_camera_capture() -> None:
     html = Client().get("/").content.decode()
-    assert html.count('<fieldset class="section">') == 7
+    assert html.count('<fieldset class="section">') == 6
+    # Capture first: the words, then (folded until the script moves them after Send) the
+    # optional sections, then the camera, the files and Send.
+    order = [
+        html.index(marker)
+        for marker in (
+            'name="description"',
+            'id="report-details"',
+            'id="id_camera"',
+            'id="send-report"',
+        )
+    ]
+    assert order == sorted(order)
     assert "<legend>Warrant</legend>" in html
     assert 'capture="environment"' in html
     assert 'accept="image/*,video/*,audio/*"' in html
@@ -129,7 +142,9 @@ def test_report_form_has_sections_with_legends_and_camera_capture() -> None:
 
 
 def test_report_form_honeypot_answers_like_success_and_stores_nothing() -> None:
-    response = Client().post("/", {"description": "buy pills", "website": "http://spam"})
+    response = Client().post(
+        "/", {"description": "buy pills", "website": "http://spam"}, follow=True
+    )
     assert response.status_code == 200
     assert len(response.context["receipt_code"]) == 24
     assert Report.objects.count() == 0
@@ -150,16 +165,44 @@ def test_report_form_resumable_request_commits_text_and_answers_json() -> None:
 
 
 def test_report_form_resumable_request_with_errors_answers_400() -> None:
-    response = Client().post("/", {"description": ""}, headers={"x-testigo-resumable": "1"})
+    data = {"description": "", "contact_value": "+1 555 0100"}
+    response = Client().post("/", data, headers={"x-testigo-resumable": "1"})
     assert response.status_code == 400
-    assert list(response.json()["errors"]) == ["description"]
+    assert list(response.json()["errors"]) == ["contact_channel", "consent_contact"]
+    assert Report.objects.count() == 0
+
+
+def test_report_form_resumable_request_without_words_is_accepted_for_its_files() -> None:
+    # The script posts the text only when files follow: a photo says enough.
+    response = Client().post("/", {"description": ""}, headers={"x-testigo-resumable": "1"})
+    assert response.status_code == 200
+    assert Report.objects.get().description == ""
+
+
+def test_report_form_without_words_or_files_asks_for_one_or_the_other() -> None:
+    response = Client().post("/", {"description": "  "}, headers={"accept-language": "es"})
+    assert response.status_code == 200
+    expected = "Escriba lo que pasó, o agregue una foto, un video o un audio."
+    assert expected in response.content.decode()
+    assert Report.objects.count() == 0
+
+
+def test_report_form_with_a_photo_and_no_words_is_a_report(gps_jpeg: bytes) -> None:
+    photo = SimpleUploadedFile("a.jpg", gps_jpeg)
+    response = Client().post("/", {"description": "", "attachments": photo})
+    assert (response.status_code, response["Location"]) == (302, "/receipt/")
+    report = Report.objects.get()
+    assert (report.description, report.media_items.count()) == ("", 1)
 
 
 @override_settings(TESTIGO_MAX_FILES=2)
 def test_report_form_more_files_than_allowed_refuses_the_extra_ones(gps_jpeg: bytes) -> None:
     files = [SimpleUploadedFile(f"{i}.jpg", gps_jpeg) for i in range(3)]
     response = Client().post(
-        "/", {"description": "x", "attachments": files}, headers={"accept-language": "pt-br"}
+        "/",
+        {"description": "x", "attachments": files},
+        headers={"accept-language": "pt-br"},
+        follow=True,
     )
     assert response.status_code == 200
     assert [r["reason"] for r in response.context["refused"]] == ["too_many_files"]
@@ -171,7 +214,7 @@ def test_report_form_more_files_than_allowed_refuses_the_extra_ones(gps_jpeg: by
 @override_settings(TESTIGO_MAX_IMAGE_BYTES=1000)
 def test_report_form_image_over_image_limit_is_refused_as_too_large(gps_jpeg: bytes) -> None:
     response = Client().post(
-        "/", {"description": "x", "attachments": SimpleUploadedFile("a.jpg", gps_jpeg)}
+        "/", {"description": "x", "attachments": SimpleUploadedFile("a.jpg", gps_jpeg)}, follow=True
     )
     assert [r["reason"] for r in response.context["refused"]] == ["too_large"]
     assert Report.objects.get().media_items.get().status == MediaStatus.REJECTED
@@ -181,7 +224,7 @@ def test_report_form_image_over_image_limit_is_refused_as_too_large(gps_jpeg: by
 def test_report_form_video_is_judged_by_the_video_limit() -> None:
     video = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 5000
     response = Client().post(
-        "/", {"description": "x", "attachments": SimpleUploadedFile("v.jpg", video)}
+        "/", {"description": "x", "attachments": SimpleUploadedFile("v.jpg", video)}, follow=True
     )
     assert response.context["refused"] == []
     assert Report.objects.get().media_items.get().status == MediaStatus.QUARANTINED

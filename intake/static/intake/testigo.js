@@ -6,7 +6,13 @@
  * failure the server's offset (HEAD) says where to go on. A file not yet sent is kept in
  * this browser's IndexedDB, keyed by its upload URL, so a reload or a tab the phone
  * discarded resumes by itself; it is deleted as soon as it is sent, and Quick exit
- * deletes everything. The receipt code is never stored. */
+ * deletes everything. The receipt code of the report sent from this tab is kept in the
+ * tab's session storage (gone when the tab closes, and at Quick exit), so a reload still
+ * shows it.
+ *
+ * The report form is capture first: a few words, the camera, the files and Send; the
+ * optional questions follow. It is checked here before anything is sent, and a refusal
+ * from the server is shown in place, so a chosen file is never dropped. */
 (function () {
   "use strict";
 
@@ -419,26 +425,241 @@
     return files;
   }
 
-  // --- The report form: text first (JSON answer with the receipt), then the files ----------
+  // --- Receipt codes: groups on one line each, copy and share, kept in the tab -----------
+
+  var KEPT = "testigo-receipt";
+
+  function keptCode() {
+    try { return sessionStorage.getItem(KEPT) || ""; } catch (e) { return ""; }
+  }
+  function keepCode(code) {
+    try { sessionStorage.setItem(KEPT, code); } catch (e) { /* storage may be disabled */ }
+  }
+
+  function showCode(element, code) {
+    element.textContent = "";
+    element.setAttribute("data-code", code);
+    code.split("-").forEach(function (group, i, groups) {
+      var span = document.createElement("span");
+      span.className = "group";
+      span.textContent = group;
+      element.appendChild(span);
+      if (i < groups.length - 1) {
+        element.appendChild(document.createTextNode("-"));
+        element.appendChild(document.createElement("wbr"));
+      }
+    });
+    wireCode(element.closest(".receipt-box"), code);
+  }
+
+  function wireCode(box, code) {
+    if (!box || !code) return;
+    var actions = box.querySelector(".receipt-actions");
+    var copy = box.querySelector(".receipt-copy");
+    var share = box.querySelector(".receipt-share");
+    actions.hidden = false;
+    copy.onclick = function () {
+      var label = copy.getAttribute("data-label") || copy.textContent;
+      copy.setAttribute("data-label", label);
+      var done = function () {
+        copy.textContent = copy.getAttribute("data-done");
+        setTimeout(function () { copy.textContent = label; }, 3000);
+      };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(code).then(done, function () { selectCode(box); });
+      } else {
+        selectCode(box);
+      }
+    };
+    if (navigator.share) {
+      share.hidden = false;
+      share.onclick = function () {
+        navigator.share({ text: code }).catch(function () { /* the witness closed the sheet */ });
+      };
+    }
+  }
+
+  // No clipboard: select the code so the phone's own Copy is one tap away.
+  function selectCode(box) {
+    var range = document.createRange();
+    range.selectNodeContents(box.querySelector(".receipt"));
+    var selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  // A receipt on this page (the page after a post without the script) is kept; a page
+  // without one shows the tab's kept code, above the files still being sent.
+  function setUpReceipts() {
+    var shown = "";
+    document.querySelectorAll(".receipt[data-code]").forEach(function (element) {
+      var code = element.getAttribute("data-code");
+      if (!code) return;
+      shown = code;
+      keepCode(code);
+      wireCode(element.closest(".receipt-box"), code);
+    });
+    var kept = document.getElementById("receipt-kept");
+    var code = keptCode();
+    if (kept && code && !shown) {
+      showCode(kept.querySelector(".receipt"), code);
+      kept.hidden = false;
+    }
+  }
+
+  // --- The report form: checked here, text first (JSON answer with the receipt), then files
+
+  function formMsg(form, key) { return form.getAttribute("data-msg-" + key) || ""; }
+
+  // The witness's mistakes that can be seen before sending, with the server's own words.
+  function checkReport(form, files) {
+    var errors = [];
+    var words = form.querySelector("#id_description");
+    if (words && !words.value.trim() && !files.length) {
+      errors.push({ field: "description", text: formMsg(form, "need") });
+    }
+    form.querySelectorAll("input[type=number]").forEach(function (input) {
+      var value = input.value.trim();
+      if (!value && !(input.validity && input.validity.badInput)) return;
+      var number = Number(value);
+      var low = input.min === "" ? -Infinity : Number(input.min);
+      var high = input.max === "" ? Infinity : Number(input.max);
+      if (!/^\d+$/.test(value) || number < low || number > high) {
+        errors.push({ field: input.name, text: formMsg(form, "number") });
+      }
+    });
+    var channel = form.querySelector("[name=contact_channel]");
+    var contact = form.querySelector("[name=contact_value]");
+    var consent = form.querySelector("[name=consent_contact]");
+    if (channel && contact) {
+      var value = contact.value.trim();
+      if (value && !channel.value) errors.push({ field: "contact_channel", text: formMsg(form, "channel") });
+      if (channel.value && !value) errors.push({ field: "contact_value", text: formMsg(form, "value") });
+      if (value && channel.value === "email" && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value)) {
+        errors.push({ field: "contact_value", text: formMsg(form, "email") });
+      }
+      if (value && consent && !consent.checked) {
+        errors.push({ field: "consent_contact", text: formMsg(form, "consent") });
+      }
+    }
+    return errors;
+  }
+
+  function clearErrors(form) {
+    document.querySelectorAll(".js-error").forEach(function (node) { node.remove(); });
+    form.querySelectorAll(".has-error").forEach(function (node) { node.classList.remove("has-error"); });
+    var summary = document.getElementById("error-summary");
+    if (summary) summary.hidden = true;
+  }
+
+  // Errors shown as the server shows them: a summary linking to each field, and the
+  // message at the field. Nothing the witness typed or chose is touched.
+  function showErrors(form, errors) {
+    clearErrors(form);
+    var summary = document.getElementById("error-summary");
+    if (!summary) {
+      summary = document.createElement("div");
+      summary.className = "error-summary";
+      summary.id = "error-summary";
+      summary.setAttribute("role", "alert");
+      summary.tabIndex = -1;
+      form.parentNode.insertBefore(summary, form);
+    }
+    summary.textContent = "";
+    var title = document.createElement("h2");
+    title.textContent = formMsg(form, "summary");
+    var list = document.createElement("ul");
+    summary.appendChild(title);
+    summary.appendChild(list);
+    errors.forEach(function (error) {
+      var item = document.createElement("li");
+      var input = error.field && form.querySelector("[name=" + error.field + "]");
+      if (!input) {
+        item.textContent = error.text;
+      } else {
+        var box = input.closest(".field, .capture") || input.parentNode;
+        var label = form.querySelector("label[for=" + input.id + "]");
+        var legend = box.querySelector("legend");
+        var link = document.createElement("a");
+        link.href = "#" + input.id;
+        link.textContent = ((legend || label) ? (legend || label).textContent.trim() + ": " : "") + error.text;
+        item.appendChild(link);
+        var note = document.createElement("p");
+        note.className = "error js-error";
+        note.id = "id_" + error.field + "_error";
+        note.textContent = error.text;
+        box.insertBefore(note, box.querySelector("input, select, textarea, .options"));
+        box.classList.add("has-error");
+        var details = input.closest("details");
+        if (details) details.open = true;
+      }
+      list.appendChild(item);
+    });
+    summary.hidden = false;
+    summary.focus();
+  }
+
+  function serverErrors(json) {
+    var errors = [];
+    Object.keys(json || {}).forEach(function (field) {
+      json[field].forEach(function (e) {
+        errors.push({ field: field === "__all__" ? null : field, text: e.message });
+      });
+    });
+    return errors;
+  }
+
+  // Under each capture button, what was chosen, in the page's language.
+  function showChosen(form) {
+    var capture = document.getElementById("capture");
+    if (!capture) return;
+    capture.classList.add("scripted");
+    capture.querySelectorAll("input[type=file]").forEach(function (input) {
+      var note = document.getElementById(input.id + "_chosen");
+      if (!note) return;
+      function update() {
+        var names = Array.prototype.map.call(input.files, function (f) { return f.name; });
+        note.textContent = names.length
+          ? formMsg(capture, "chosen").split("{names}").join(names.join(", "))
+          : formMsg(capture, "none");
+      }
+      input.addEventListener("change", update);
+      update();
+      note.hidden = false;
+    });
+  }
 
   function setUpReport(form) {
     var panel = document.getElementById("upload-panel");
     if (!panel) return;
-    var inputs = form.querySelectorAll("input[type=file]");
+    var details = document.getElementById("report-details");
+    var send = document.getElementById("send-report");
+    // Capture first: with the script, the optional questions come after Send. Without
+    // it they stay before the file inputs, folded (the post must carry text first).
+    if (details && send) {
+      form.appendChild(details);
+      details.open = true;
+    }
+    showChosen(form);
+    var buttons = form.querySelectorAll("button[type=submit]");
+    function busy(yes) { buttons.forEach(function (b) { b.disabled = yes; }); }
 
     form.addEventListener("submit", function (event) {
       var files = chosenFiles(form);
+      var errors = checkReport(form, files);
+      if (errors.length) {
+        event.preventDefault();
+        showErrors(form, errors);
+        return;
+      }
       if (!files.length) return; // nothing to upload: the plain form is best
       event.preventDefault();
       var data = new FormData(form);
       data.delete("attachments");
-      var button = form.querySelector("button[type=submit]");
-      button.disabled = true;
-      function plain() {
-        // Invalid form or no answer: fall back to the plain form. On a validation error
-        // the page comes back with messages, and files are chosen again anyway.
-        inputs.forEach(function (input) { input.disabled = true; });
-        form.submit();
+      busy(true);
+      function unsent(text) {
+        busy(false);
+        showErrors(form, [{ field: null, text: text || formMsg(form, "unsent") }]);
       }
       fetch(form.action || window.location.href, {
         method: "POST",
@@ -446,17 +667,27 @@
         credentials: "same-origin",
         headers: { "X-Testigo-Resumable": "1" }
       }).then(function (res) {
-        if (res.status !== 200) return plain();
-        return res.json().then(function (body) { start(body.receipt_code, files); });
-      }, plain);
+        if (res.status === 200) {
+          return res.json().then(function (body) { start(body.receipt_code, files); });
+        }
+        return res.json().then(function (body) {
+          if (res.status === 400 && body.errors) {
+            busy(false);
+            showErrors(form, serverErrors(body.errors));
+          } else {
+            unsent(body.message || body.detail);
+          }
+        }, function () { unsent(""); });
+      }, function () { unsent(""); });
     });
 
     function start(code, files) {
       form.hidden = true;
-      document.querySelectorAll(".guidance, .lead, #error-summary, main > h1").forEach(
+      document.querySelectorAll(".guidance, #error-summary, #receipt-kept, #files-again, main > h1").forEach(
         function (n) { n.hidden = true; }
       );
-      document.getElementById("receipt-code").textContent = code;
+      keepCode(code);
+      showCode(document.getElementById("receipt-code"), code);
       panel.hidden = false;
       document.getElementById("upload-title").focus();
       var list = document.getElementById("upload-list");
@@ -541,6 +772,7 @@
 
   function init() {
     quickExit();
+    setUpReceipts();
     messages = document.getElementById("upload-status");
     if (!messages || !window.XMLHttpRequest || !window.Promise || !window.Set) return;
     var form = document.getElementById("report-form");
