@@ -43,6 +43,8 @@ MSG_CHOICE = _("Please choose one of the options shown.")
 MSG_NUMBER = _("Please enter a whole number, for example 3.")
 MSG_TOO_LONG = _("Please shorten this answer to at most %(limit_value)d characters.")
 MSG_DATETIME = _("Please enter a date and time, for example 2025-06-01 08:30.")
+# Years a reported date may have: anything else is a typing slip, never an incident.
+OCCURRED_YEARS = (1970, 2200)
 NEED_WORDS_OR_MEDIA = _("Please write what happened, or add a photo, video or audio.")
 
 
@@ -306,6 +308,13 @@ class ReportForm(forms.Form):
     def clean_description(self) -> str:
         text = _clean_text(self.cleaned_data["description"])
         return text if text.strip() else ""
+
+    def clean_occurred_at(self) -> datetime | None:
+        # A year no witness means (0001, 9999) would overflow when read on another clock.
+        value: datetime | None = self.cleaned_data.get("occurred_at")
+        if value is not None and not OCCURRED_YEARS[0] <= value.year <= OCCURRED_YEARS[1]:
+            raise forms.ValidationError(MSG_DATETIME, code="invalid")
+        return value
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

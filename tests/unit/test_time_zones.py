@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.urls import reverse
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from intake.forms import ReportForm, witness_time
@@ -68,6 +69,31 @@ def _report(**facts: Any) -> Report:
     Report.objects.filter(id=report.id).update(moderation=Moderation.APPROVED, case_status="new")
     report.refresh_from_db()
     return report
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00", "9999-12-31T23:59", "1969-12-31T23:59"])
+@pytest.mark.parametrize("zone", ["UTC+14:00", "UTC-12:00", "America/Chicago", ""])
+def test_witness_time_outside_any_incident_year_is_a_translated_form_error(
+    when: str, zone: str
+) -> None:
+    # Hypothesis found year 1 and 9999 overflowing when read on another clock (a 500).
+    form = ReportForm(
+        {"description": "Agents at the bus stop.", "occurred_at": when, "time_zone": zone}
+    )
+    with translation.override("es"):
+        assert form.is_valid() is False
+        assert form.errors["occurred_at"] == [
+            "Escriba una fecha y hora, por ejemplo 2025-06-01 08:30."
+        ]
+
+
+def test_intake_api_year_one_answers_400_not_500() -> None:
+    response = APIClient().post(
+        "/api/v1/intake/reports/",
+        {"description": "Agents.", "occurred_at": "0001-01-01T00:00", "time_zone": "UTC-12:00"},
+        format="multipart",
+    )
+    assert response.status_code == 400, response.content
 
 
 def test_staff_see_the_witness_time_with_its_zone(legal_aid: User) -> None:
