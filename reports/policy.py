@@ -22,7 +22,15 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, User
 from django.utils import timezone
 
-from reports.models import REDACTABLE_FACTS, Moderation, PartnerOrganisation, Report, ReportShare
+from reports.models import (
+    REDACTABLE_FACTS,
+    MediaItem,
+    MediaStatus,
+    Moderation,
+    PartnerOrganisation,
+    Report,
+    ReportShare,
+)
 from reports.roles import ROLE_RANK, ROLES
 
 # What request.user can be; services always pass a User.
@@ -115,6 +123,28 @@ def can_share_contact(user: AnyUser, share: ReportShare | None = None) -> bool:
     if not (_has(user, "reports.share_report") and _has(user, "reports.reveal_contact")):
         return False
     return share is None or contact_share_refusal(share) is None
+
+
+def publish_refusal(report: Report, item: MediaItem | None = None) -> str | None:
+    """Why faces cannot be hidden for publication in ``report`` (``item``), or None."""
+    if not report.consent_publish:
+        return "The witness did not consent to publication."
+    if report.moderation != Moderation.APPROVED:
+        return "Only approved reports can be published."
+    if item is not None and (item.status != MediaStatus.CLEAN or not item.media_name):
+        return "Only sanitized media can be published."
+    if item is not None and item.media_kind not in ("image", "video", "audio"):
+        return "This kind of file cannot be published."
+    return None
+
+
+def can_publish(user: AnyUser, report: Report | None = None, item: MediaItem | None = None) -> bool:
+    """Make, review and approve publishable copies with faces hidden (promise 11): legal
+    aid and admin, never moderators; with a report, only when the witness consented to
+    publication, the report is approved and the item is clean."""
+    if not _has(user, "reports.publish"):
+        return False
+    return report is None or publish_refusal(report, item) is None
 
 
 def can_export(user: AnyUser) -> bool:

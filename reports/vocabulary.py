@@ -60,6 +60,18 @@ class AuditAction(models.TextChoices):
     MEDIA_VIEWED = "media.viewed", _("Media viewed by staff")
     MEDIA_DOWNLOADED_BY_PARTNER = "media.downloaded_by_partner", _("Media downloaded by a partner")
 
+    COPY_DETECT_REQUESTED = "copy.detect_requested", _("Face detection started for publication")
+    COPY_DETECTED = "copy.detected", _("Faces found; copy waiting for review")
+    COPY_REGION_ADDED = "copy.region_added", _("Face region added by hand")
+    COPY_REGION_REMOVED = "copy.region_removed", _("Detected face region removed")
+    COPY_APPROVED = "copy.approved", _("Publishable copy approved")
+    COPY_PUBLISHED = "copy.published", _("Publishable copy made, sanitized and stored")
+    COPY_FAILED = "copy.failed", _("Publishable copy failed")
+    COPY_DOWNLOADED_BY_PARTNER = (
+        "copy.downloaded_by_partner",
+        _("Publishable copy downloaded by a partner"),
+    )
+
     CONTACT_REVEALED = "contact.revealed", _("Contact details revealed")
     CONTACT_READ_BY_PARTNER = "contact.read_by_partner", _("Contact details read by a partner")
     MESSAGE_ASKED = "message.asked", _("Question sent to the witness")

@@ -13,10 +13,13 @@ from reports import jobs
 
 
 def test_every_job_name_is_a_registered_task() -> None:
-    import reports.tasks  # noqa: F401  (registers the tasks)
+    import intake.tasks  # noqa: F401  (registers the tasks)
+    import reports.tasks  # noqa: F401
 
     names = sorted(value for key, value in vars(jobs).items() if key.isupper())
     assert names == [
+        "intake.tasks.faces_detect",
+        "intake.tasks.faces_render",
         "reports.tasks.alert_failed_media",
         "reports.tasks.alert_urgent_report",
         "reports.tasks.deliver_webhook",
