@@ -64,6 +64,7 @@ class AuditAction(models.TextChoices):
     COPY_DETECTED = "copy.detected", _("Faces found; copy waiting for review")
     COPY_REGION_ADDED = "copy.region_added", _("Face region added by hand")
     COPY_REGION_REMOVED = "copy.region_removed", _("Detected face region removed")
+    COPY_CHOICES_CHANGED = "copy.choices_changed", _("Publication method or voice choice changed")
     COPY_APPROVED = "copy.approved", _("Publishable copy approved")
     COPY_PUBLISHED = "copy.published", _("Publishable copy made, sanitized and stored")
     COPY_FAILED = "copy.failed", _("Publishable copy failed")

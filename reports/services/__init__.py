@@ -79,6 +79,7 @@ from reports.services.partners import (
 )
 from reports.services.publication import (
     publishable_copy_approve,
+    publishable_copy_choose,
     publishable_copy_claim,
     publishable_copy_detect,
     publishable_copy_detected,
@@ -164,6 +165,7 @@ __all__ = [
     "partner_create",
     "partner_organisation_save",
     "publishable_copy_approve",
+    "publishable_copy_choose",
     "publishable_copy_claim",
     "publishable_copy_detect",
     "publishable_copy_detected",

@@ -191,6 +191,21 @@ def publishable_copy_region_remove(*, region: FaceRegion, by: User) -> FaceRegio
     return region
 
 
+def publishable_copy_choose(
+    *, copy: PublishableCopy, method: HideMethod, distort_voice: bool, by: User
+) -> bool:
+    """The reviewer's choices of method and voice, kept while in review; True if changed."""
+    _require_publish(by, copy)
+    changed = PublishableCopy.objects.filter(id=copy.id, status=CopyStatus.REVIEW).exclude(
+        method=method, distort_voice=distort_voice
+    )
+    if not changed.update(method=HideMethod(method), distort_voice=distort_voice):
+        return False
+    _audit(copy, AuditAction.COPY_CHOICES_CHANGED, by, method=method, voice=distort_voice)
+    copy.refresh_from_db()
+    return True
+
+
 def publishable_copy_approve(
     *, copy: PublishableCopy, method: HideMethod, distort_voice: bool, by: User
 ) -> PublishableCopy:

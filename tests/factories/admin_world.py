@@ -12,16 +12,20 @@ from django.utils import timezone
 from reports.contact import Contact
 from reports.models import (
     AuditEvent,
+    CopyStatus,
+    FaceRegion,
     Incident,
     Label,
     Moderation,
     PartnerOrganisation,
+    PublishableCopy,
     Report,
     ReportShare,
     WebhookDelivery,
     WebhookEndpoint,
 )
 from reports.services import partner_api_key_create, report_create
+from tests.factories.publication import clean_item
 from tests.factories.staff import device_of, staff_user
 
 
@@ -45,6 +49,7 @@ def build_world() -> World:
             "consent_contact": True,
             "consent_share_partners": True,
             "consent_contact_partners": True,
+            "consent_publish": True,
             "town": "X",
         },
         contact=Contact(value="+1 555 0100"),
@@ -63,6 +68,20 @@ def build_world() -> World:
         endpoint=endpoint, event="report.shared", payload={"event": "report.shared"}
     )
     device = device_of(users["moderator"])  # type: ignore[arg-type]
+    item = clean_item(approved, b"\xff\xd8x\xff\xd9", kind="image", fmt="jpeg", ext="jpg")
+    copy = PublishableCopy.objects.create(
+        media_item=item,
+        report=approved,
+        status=CopyStatus.REVIEW,
+        kind="photo",
+        width=64,
+        height=48,
+        frame_count=1,
+        samples=[{"frame": 0, "name": item.media_name}],
+    )
+    region = FaceRegion.objects.create(
+        copy=copy, source="detected", track={"boxes": {"0": [1, 1, 20, 20]}}
+    )
     objects: dict[str, Any] = {
         "reports_report": approved,
         "reports_moderationqueue": pending,
@@ -74,6 +93,9 @@ def build_world() -> World:
         "reports_webhookendpoint": endpoint,
         "reports_webhookdelivery": delivery,
         "reports_auditevent": AuditEvent.objects.create(action="x.test"),
+        "reports_publishablecopy": copy,
+        "reports_mediaitem": item,
+        "reports_faceregion": region,
         "auth_user": users["moderator"],
         "auth_group": Group.objects.get(name="moderator"),
         "otp_totp_totpdevice": device,
