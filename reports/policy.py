@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from reports.models import (
     REDACTABLE_FACTS,
+    CopyStatus,
     MediaItem,
     MediaStatus,
     Moderation,
@@ -221,6 +222,15 @@ def witness_local_time(report: Report) -> datetime | None:
     return report.occurred_at.astimezone(zone)
 
 
+def published_copy_ids(report: Report) -> list[str]:
+    """Ids of the report's publishable copies that are made (faces hidden, reviewed):
+    from the partner selector's prefetch when there is one."""
+    copies = getattr(report, "published_copies", None)
+    if copies is None:
+        copies = report.publishable_copies.filter(status=CopyStatus.PUBLISHED).only("id")
+    return [str(copy.id) for copy in copies]
+
+
 SHAREABLE_FIELDS: dict[str, Callable[[Report], Any]] = {
     "id": lambda r: str(r.id),
     "received_at": lambda r: _iso(r.received_at),
@@ -250,6 +260,8 @@ SHAREABLE_FIELDS: dict[str, Callable[[Report], Any]] = {
     "description": lambda r: r.shown("description") if r.moderation == Moderation.APPROVED else "",
     "case_status": lambda r: r.case_status,
     "incident_id": lambda r: r.incident_id,
+    # Copies with faces hidden (promise 11); the files through /publishable-copies/.
+    "publishable_copies": published_copy_ids,
 }
 
 # Field names that must never be in a policy: a test checks SHAREABLE_FIELDS against it.
@@ -273,6 +285,7 @@ _LABELS = {
     "description": "What happened (moderated, redacted)",
     "case_status": "Case status (legal aid's)",
     "incident_id": "Incident (reports of the same event)",
+    "publishable_copies": "Publishable copies (faces hidden, reviewed)",
 }
 
 

@@ -31,6 +31,8 @@ from reports.selectors.partners import (
     partner_contact_report_ids,
     partner_media_item,
     partner_media_items,
+    partner_publishable_copies,
+    partner_publishable_copy,
     partner_report,
     partner_reports,
 )
@@ -76,6 +78,8 @@ __all__ = [
     "partner_media_item",
     "partner_media_items",
     "partner_organisations_for_sharing",
+    "partner_publishable_copies",
+    "partner_publishable_copy",
     "partner_report",
     "partner_reports",
     "report_active_shares",
