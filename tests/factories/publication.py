@@ -88,3 +88,37 @@ def check_hidden(
         outside[py1:py2, px1:px2] = False
     diff = np.abs(published.astype(np.int16) - evidence.astype(np.int16))[outside]
     return HiddenCheck(faces, busy, round(float(diff.mean()), 2))
+
+
+def review_scene() -> tuple[npt.NDArray[np.uint8], dict[str, Box]]:
+    """The scene of the review walk-through (tests/e2e/test_publication_review.py): on a
+    wall, the astronaut, the cameraman (taken here for a face on a poster, which the
+    reviewer leaves visible), an LFW face, and the astronaut behind a scarf pulled up to
+    the eyes, which the detector misses and the reviewer draws a box over. Returns the
+    picture and each face's box by name."""
+    from tests.factories.face_scenes import backgrounds, face_sources
+
+    canvas = np.ascontiguousarray(
+        cv2.resize(backgrounds()[0], (1280, 720), interpolation=cv2.INTER_LINEAR), np.uint8
+    )
+    sources = {s.name: s for s in face_sources()}
+    faces: dict[str, Box] = {}
+    for name, left, top, face_px in (
+        ("astronaut", 80, 80, 130),
+        ("cameraman", 440, 330, 110),
+        ("lfw015", 760, 80, 100),
+        ("scarf", 1000, 380, 120),
+    ):
+        source = sources.get(name, sources["astronaut"])
+        scale = face_px / source.face.height
+        patch = np.asarray(
+            cv2.resize(source.image, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC),
+            np.uint8,
+        )
+        face = source.face.scaled(scale)
+        if name == "scarf":
+            patch = patch.copy()
+            patch[int(patch.shape[0] * 0.35) :, :] = (60, 50, 40)
+        canvas[top : top + patch.shape[0], left : left + patch.shape[1]] = patch
+        faces[name] = Box(face.x1 + left, face.y1 + top, face.x2 + left, face.y2 + top)
+    return canvas, faces
