@@ -71,7 +71,13 @@ def scan(src: Path, kind: Kind, *, progress: Progress | None = None, detect_ever
         report(100)
         height, width = rgb.shape[:2]
         return Scan(
-            kind, width, height, 0.0, 1, [Track({0: b}) for b in detector.detect(rgb)], [(0, rgb)]
+            kind,
+            width,
+            height,
+            0.0,
+            1,
+            [Track({0: b}) for b in detector.detect_photo(rgb)],
+            [(0, rgb)],
         )
     info = media.probe(src)
     if kind is Kind.AUDIO or not info.has_video:
