@@ -123,8 +123,10 @@ def print_figures(title: str, figures: dict[str, object]) -> None:
     assert isinstance(recall, dict)
     for key, (hits, total) in recall.items():
         print(f"recall {key:<18} {hits / max(total, 1):.3f}  ({hits}/{total})")
-    true, total = figures["precision"]  # type: ignore[misc]
-    print(f"precision              {true / max(total, 1):.3f}  ({true}/{total})")
+    precision = figures["precision"]
+    assert isinstance(precision, tuple)
+    right, detections = precision
+    print(f"precision              {right / max(detections, 1):.3f}  ({right}/{detections})")
     missed = figures["missed"]
     assert isinstance(missed, list)
     print(f"missed faces: {len(missed)}")

@@ -113,6 +113,8 @@ def detect_photo(rgb: RGB, *, threshold: float = THRESHOLD) -> list[Box]:
         if scale == 1.0:
             found += detect(rgb, threshold=threshold)
             continue
-        bigger = cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+        bigger = np.asarray(
+            cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR), np.uint8
+        )
         found += [box.scaled(1 / scale) for box in detect(bigger, threshold=threshold)]
     return non_max_suppression(found, overlap=0.3)
