@@ -60,9 +60,11 @@ def face_sources() -> tuple[FaceSource, ...]:
         FaceSource("cameraman", np.ascontiguousarray(camera), Box(27, 24, 83, 102)),
     ]
     lfw = sample("lfw_subset")[:100]  # the first 100 are faces
+    # Each crop is the face with a thin margin of brow, cheek and chin: the face is its
+    # inner 21 x 21 pixels.
     for index, face in enumerate(lfw):
         grey = (face * 255).astype(np.uint8) if face.dtype != np.uint8 else face
-        sources.append(FaceSource(f"lfw{index:03d}", np.stack([grey] * 3, -1), Box(0, 0, 25, 25)))
+        sources.append(FaceSource(f"lfw{index:03d}", np.stack([grey] * 3, -1), Box(2, 2, 23, 23)))
     return tuple(sources)
 
 
