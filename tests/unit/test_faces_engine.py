@@ -214,3 +214,28 @@ def test_face_engine_imports_nothing_from_django_or_the_project() -> None:
         and any(name in line for name in ("django", "reports", "intake."))
     ]
     assert imports == []
+
+
+def test_audio_only_copy_is_aac_with_the_voice_lowered(tmp_path: Path) -> None:
+    require_tool("ffmpeg")
+    source = tmp_path / "voice.wav"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=220:duration=2",
+         str(source)],
+        check=True,
+    )  # fmt: skip
+    found = scan(source, Kind.AUDIO)
+    out = tmp_path / "voice.m4a"
+    render(source, out, Kind.AUDIO, Plan(tracks=[], voice=True))
+    streams = json.loads(
+        subprocess.run(
+            ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", str(out)],
+            capture_output=True,
+            check=True,
+        ).stdout
+    )["streams"]
+    assert (found.kind, [s["codec_name"] for s in streams], _dominant_hz(out) < 200) == (
+        Kind.AUDIO,
+        ["aac"],
+        True,
+    )
