@@ -209,3 +209,23 @@ def test_publishable_copy_claim_twice_only_first_gets_it() -> None:
     first = services.publishable_copy_claim(copy_id=copy.id, status=CopyStatus.DETECTING)
     second = services.publishable_copy_claim(copy_id=copy.id, status=CopyStatus.DETECTING)
     assert (first is not None, second) == (True, None)
+
+
+def test_report_purge_removes_publishable_copies_and_review_frames() -> None:
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+
+    lawyer = staff_user("lawyer", LEGAL_AID)
+    copy = _copy(10, lawyer)
+    media = storages["media"]
+    frame = media.save(
+        f"publication/{copy.report_id}/{copy.id}/frame-000000.jpg", ContentFile(b"x")
+    )
+    made = media.save(f"publication/{copy.report_id}/{copy.id}/copy.jpg", ContentFile(b"y"))
+    purged = services.report_purge(report=copy.report, reason="retention")
+    assert (purged, media.exists(frame), media.exists(made), PublishableCopy.objects.count()) == (
+        True,
+        False,
+        False,
+        0,
+    )
