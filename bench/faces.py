@@ -1,7 +1,7 @@
 """Face detection of publishable copies: recall and precision on a labelled set, and
 throughput on a 30 s 1080p clip. Prints figures; no pass/fail.
 
-    .venv/bin/python bench/faces.py [--scenes 60] [--seconds 30] [--skip-video]
+    .venv/bin/python bench/faces.py [--scenes 60] [--seconds 30] [--skip-video | --video-only]
 
 The labelled set is built here from openly licensed images that ship in scikit-image
 (tests/factories/face_scenes.py): its two whole photos with a face (the astronaut, the
@@ -207,7 +207,11 @@ def main() -> None:
     parser.add_argument("--scenes", type=int, default=60)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--skip-video", action="store_true")
+    parser.add_argument("--video-only", action="store_true")
     args = parser.parse_args()
+    if args.video_only:
+        video_throughput(args.seconds)
+        return
     print(f"CPU cores: {os.cpu_count()}; CenterFace from {detector.model_path()}")
     scenes = labelled_set(args.scenes)
     faces = sum(len(scene.faces) for _name, scene in scenes)
