@@ -27,6 +27,9 @@ from config.env import (
     env_url,
 )
 from config.mail import mailers_config
+from config.settings_faces import FACES_ROUTES
+from config.settings_faces import TESTIGO_FACES_MAX_CPU_S as TESTIGO_FACES_MAX_CPU_S
+from config.settings_faces import TESTIGO_FACES_MAX_MEMORY_MB as TESTIGO_FACES_MAX_MEMORY_MB
 from config.settings_fixed import AUTH_PASSWORD_VALIDATORS as AUTH_PASSWORD_VALIDATORS
 from config.settings_fixed import REST_FRAMEWORK as REST_FRAMEWORK
 from config.settings_fixed import SECURE_CSP as SECURE_CSP
@@ -208,11 +211,10 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_BROKER_CONNECTION_TIMEOUT = TESTIGO_PUBLISH_TIMEOUT_S
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Work of one kind never waits behind another (promise 12): sanitizing photos is not held up
-# by a long video, nor partner webhooks and sweeps by media. Items go to media_large above
-# TESTIGO_MEDIA_LARGE_BYTES (intake.pipeline.media_item_enqueue). A worker started without
-# -Q consumes every queue below; a deployment may give each queue workers of its own.
-TESTIGO_QUEUES = ("media_small", "media_large", "webhooks", "maintenance")
+# Work of one kind never waits behind another (promise 12): photos behind a long video,
+# webhooks and sweeps behind media. Items go to media_large above TESTIGO_MEDIA_LARGE_BYTES
+# (intake.pipeline.media_item_enqueue). A worker without -Q consumes every queue below.
+TESTIGO_QUEUES = ("media_small", "media_large", "webhooks", "maintenance", "faces")
 TESTIGO_MEDIA_LARGE_BYTES = env_int("TESTIGO_MEDIA_LARGE_BYTES", 32 * 1024 * 1024)
 CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in TESTIGO_QUEUES]
 # Sweeps, the purge and alerts: everything not routed below.
@@ -220,6 +222,7 @@ CELERY_TASK_DEFAULT_QUEUE = "maintenance"
 CELERY_TASK_ROUTES = {
     "intake.tasks.process_media": {"queue": "media_small"},
     "reports.tasks.deliver_webhook": {"queue": "webhooks"},
+    **FACES_ROUTES,  # publishable copies (config/settings_faces.py)
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 

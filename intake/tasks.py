@@ -12,7 +12,9 @@ from django.db import connection
 from intake.followup import sessions_expired_clear
 from intake.leftovers import work_folders_sweep
 from intake.pipeline import ProcessingInterrupted, ProcessOutcome, media_item_process
+from intake.publication import publishable_copy_detect_run, publishable_copy_render_run
 from intake.sweeper import quarantine_sweep
+from reports import jobs
 from reports.jobs import PROCESS_MEDIA
 
 # Retries of a task that lost its database connection; beyond them the sweeper takes over.
@@ -51,6 +53,16 @@ def process_media(
     if outcome == ProcessOutcome.RETRY and self.request.retries < settings.TESTIGO_MAX_ATTEMPTS:
         raise self.retry(countdown=_backoff(self.request.retries))
     return outcome
+
+
+@shared_task(name=jobs.FACES_DETECT, acks_late=True)
+def faces_detect(*, copy_id: str) -> bool:
+    return publishable_copy_detect_run(copy_id=copy_id)
+
+
+@shared_task(name=jobs.FACES_RENDER, acks_late=True)
+def faces_render(*, copy_id: str) -> bool:
+    return publishable_copy_render_run(copy_id=copy_id)
 
 
 @shared_task

@@ -23,6 +23,9 @@ PROCESS_MEDIA = "intake.tasks.process_media"
 PURGE_EXPIRED = "reports.tasks.purge_expired"
 SEND_ALERTS_DIGEST = "reports.tasks.send_alerts_digest"
 SWEEP_WEBHOOKS = "reports.tasks.sweep_webhooks"
+# Publishable copies: worker tasks in intake/tasks.py, on the "faces" queue.
+FACES_DETECT = "intake.tasks.faces_detect"
+FACES_RENDER = "intake.tasks.faces_render"
 
 
 def media_queue(size: int) -> str:

@@ -22,7 +22,16 @@ from typing import Any
 from django.contrib.auth.models import AnonymousUser, User
 from django.utils import timezone
 
-from reports.models import REDACTABLE_FACTS, Moderation, PartnerOrganisation, Report, ReportShare
+from reports.models import (
+    REDACTABLE_FACTS,
+    CopyStatus,
+    MediaItem,
+    MediaStatus,
+    Moderation,
+    PartnerOrganisation,
+    Report,
+    ReportShare,
+)
 from reports.roles import ROLE_RANK, ROLES
 
 # What request.user can be; services always pass a User.
@@ -123,6 +132,28 @@ def can_share_contact(user: AnyUser, share: ReportShare | None = None) -> bool:
     return share is None or contact_share_refusal(share) is None
 
 
+def publish_refusal(report: Report, item: MediaItem | None = None) -> str | None:
+    """Why faces cannot be hidden for publication in ``report`` (``item``), or None."""
+    if not report.consent_publish:
+        return "The witness did not consent to publication."
+    if report.moderation != Moderation.APPROVED:
+        return "Only approved reports can be published."
+    if item is not None and (item.status != MediaStatus.CLEAN or not item.media_name):
+        return "Only sanitized media can be published."
+    if item is not None and item.media_kind not in ("image", "video", "audio"):
+        return "This kind of file cannot be published."
+    return None
+
+
+def can_publish(user: AnyUser, report: Report | None = None, item: MediaItem | None = None) -> bool:
+    """Make, review and approve publishable copies with faces hidden (promise 11): legal
+    aid and admin, never moderators; with a report, only when the witness consented to
+    publication, the report is approved and the item is clean."""
+    if not _has(user, "reports.publish"):
+        return False
+    return report is None or publish_refusal(report, item) is None
+
+
 def can_export(user: AnyUser) -> bool:
     """Download the filtered report list as CSV (audited)."""
     return _has(user, "reports.export_reports")
@@ -197,6 +228,15 @@ def witness_local_time(report: Report) -> datetime | None:
     return report.occurred_at.astimezone(zone)
 
 
+def published_copy_ids(report: Report) -> list[str]:
+    """Ids of the report's publishable copies that are made (faces hidden, reviewed):
+    from the partner selector's prefetch when there is one."""
+    copies = getattr(report, "published_copies", None)
+    if copies is None:
+        copies = report.publishable_copies.filter(status=CopyStatus.PUBLISHED).only("id")
+    return [str(copy.id) for copy in copies]
+
+
 SHAREABLE_FIELDS: dict[str, Callable[[Report], Any]] = {
     "id": lambda r: str(r.id),
     "received_at": lambda r: _iso(r.received_at),
@@ -226,6 +266,8 @@ SHAREABLE_FIELDS: dict[str, Callable[[Report], Any]] = {
     "description": lambda r: r.shown("description") if r.moderation == Moderation.APPROVED else "",
     "case_status": lambda r: r.case_status,
     "incident_id": lambda r: r.incident_id,
+    # Copies with faces hidden (promise 11); the files through /publishable-copies/.
+    "publishable_copies": published_copy_ids,
 }
 
 # Field names that must never be in a policy: a test checks SHAREABLE_FIELDS against it.
@@ -249,6 +291,7 @@ _LABELS = {
     "description": "What happened (moderated, redacted)",
     "case_status": "Case status (legal aid's)",
     "incident_id": "Incident (reports of the same event)",
+    "publishable_copies": "Publishable copies (faces hidden, reviewed)",
 }
 
 

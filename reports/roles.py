@@ -3,10 +3,10 @@
 - moderator: the queue, sanitized media, redaction, approve/reject, incidents, questions
   to the witness and the conversation with them. Never contact details.
 - legal_aid: approved reports, triage, the conversation with the witness, sharing,
-  export, the audited contact reveal.
+  export, publishable copies with faces hidden (``publish``), the audited contact reveal.
 - admin: accounts of the roles below it (never another admin's or a superuser's), their
   roles, resets and two-factor devices, login lockouts, partner organisations, labels, the
-  audit trail; contact details only through the same audited reveal.
+  audit trail, publishable copies; contact details only through the same audited reveal.
 
 The roles rank (ROLE_RANK): an account may manage only accounts ranked below it
 (reports/policy.py ``can_manage_user``); only a superuser goes above the admin role.
@@ -48,6 +48,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "reports.reveal_contact",
         "reports.share_report",
         "reports.export_reports",
+        "reports.publish",
         "reports.ask_witness",
         "reports.view_reportmessage",
         "reports.view_mediaitem",
@@ -91,6 +92,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "reports.view_report",
         "reports.view_unapproved",
         "reports.reveal_contact",
+        "reports.publish",
         "reports.view_overview",
     ],
 }

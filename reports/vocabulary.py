@@ -63,6 +63,18 @@ class AuditAction(models.TextChoices):
     MEDIA_DOWNLOADED_BY_PARTNER = "media.downloaded_by_partner", _("Media downloaded by a partner")
 
     KEYS_ROTATED = "keys.rotated", _("Sealed data re-sealed under the current key")
+    COPY_DETECT_REQUESTED = "copy.detect_requested", _("Face detection started for publication")
+    COPY_DETECTED = "copy.detected", _("Faces found; copy waiting for review")
+    COPY_REGION_ADDED = "copy.region_added", _("Face region added by hand")
+    COPY_REGION_REMOVED = "copy.region_removed", _("Detected face region removed")
+    COPY_CHOICES_CHANGED = "copy.choices_changed", _("Publication method or voice choice changed")
+    COPY_APPROVED = "copy.approved", _("Publishable copy approved")
+    COPY_PUBLISHED = "copy.published", _("Publishable copy made, sanitized and stored")
+    COPY_FAILED = "copy.failed", _("Publishable copy failed")
+    COPY_DOWNLOADED_BY_PARTNER = (
+        "copy.downloaded_by_partner",
+        _("Publishable copy downloaded by a partner"),
+    )
 
     CONTACT_REVEALED = "contact.revealed", _("Contact details revealed")
     CONTACT_READ_BY_PARTNER = "contact.read_by_partner", _("Contact details read by a partner")

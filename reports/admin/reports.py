@@ -3,7 +3,8 @@ notes), the audited contact reveal, sharing with partners, the conversation with
 witness and the CSV export; and the labels triage uses.
 
 A report's page is one form (reports.admin.base.PageAdmin): the triage edits and a new
-note are saved with whichever action is taken (status, share, reveal, assign, ask)."""
+note are saved with whichever action is taken (status, share, reveal, assign, ask, and
+"hide faces", which starts a publishable copy: reports/admin/publication.py)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.forms import ModelChoiceField
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from reports import policy, selectors, services
@@ -40,6 +41,7 @@ from reports.models import (
     Answer,
     CaseStatus,
     Label,
+    MediaItem,
     PartnerOrganisation,
     Priority,
     Report,
@@ -260,6 +262,13 @@ class ReportAdmin(ReportFactsMixin, PageAdmin[Report]):
                         share.pk for share in shares if policy.can_share_contact(user, share)
                     },
                     "partner_cases": list(obj.partner_cases.select_related("organisation")),
+                    "can_publish": policy.can_publish(user, obj),
+                    "publishable_items": [
+                        item
+                        for item in obj.media_items.order_by("position", "id")
+                        if policy.publish_refusal(obj, item) is None
+                    ],
+                    "copies": list(obj.publishable_copies.order_by("-created_at")),
                     "unsaved": request.method == "POST",
                 }
             )
@@ -280,6 +289,9 @@ class ReportAdmin(ReportFactsMixin, PageAdmin[Report]):
         def share_contact(request: HttpRequest, pk: UUID, share_id: int) -> HttpResponse:
             return self.page_action_view(request, pk, "share_contact", target=share_id)
 
+        def publish(request: HttpRequest, pk: UUID, item_id: UUID) -> HttpResponse:
+            return self.page_action_view(request, pk, "publish", target=item_id)
+
         return [
             path(
                 "export.csv",
@@ -295,6 +307,11 @@ class ReportAdmin(ReportFactsMixin, PageAdmin[Report]):
                 "<uuid:pk>/share-contact/<int:share_id>/",
                 self.admin_site.admin_view(post_only(share_contact)),
                 name="reports_report_share_contact",
+            ),
+            path(
+                "<uuid:pk>/publish/<uuid:item_id>/",
+                self.admin_site.admin_view(post_only(publish)),
+                name="reports_report_publish",
             ),
             *self.page_urls(),
             *super().get_urls(),
@@ -327,6 +344,13 @@ class ReportAdmin(ReportFactsMixin, PageAdmin[Report]):
             case "ask":
                 services.report_message_ask(report=obj, by=user, body=data["question"])
                 action.done = "Question sent; the witness sees it on the follow-up page."
+            case "publish":
+                item = get_object_or_404(MediaItem, pk=action.target, report=obj)
+                copy = services.publishable_copy_detect(item=item, by=user)
+                action.done = "Finding faces: the review page shows the progress."
+                action.response = HttpResponseRedirect(
+                    reverse("admin:reports_publishablecopy_change", args=[copy.pk])
+                )
             case "reveal":
                 contact = services.report_contact_reveal(report=obj, by=user)
                 action.response = self._contact_page(request, obj, contact)
@@ -416,6 +440,7 @@ ACTION_POLICY: dict[str, Callable[[policy.AnyUser], bool]] = {
     "revoke": policy.can_share,
     "share_contact": policy.can_share_contact,
     "ask": policy.can_ask_witness,
+    "publish": policy.can_publish,
 }
 
 

@@ -62,6 +62,18 @@ answers 404, never 403. Free text is the moderated version: names and addresses 
 moderator removed never reach you. Times are ISO 8601; `occurred_at` carries the
 witness's own UTC offset (07:40 in Chicago is `07:40:00-05:00`).
 
+## Publishable copies
+
+When your sharing profile includes publishable copies, a report lists in
+`publishable_copies` the ids of copies of its photos, videos and audio made for
+publication: made only when the witness agreed to publication, from the sanitized file,
+with every face hidden (a solid box or a coarse mosaic) and reviewed by legal-aid staff,
+voices distorted when they chose to, then sanitized again. Photos are JPEG, videos H.264
+and AAC in MP4 (`+faststart`), audio AAC in MP4. `GET /api/v1/reports/{id}/publishable-copies/`
+gives each with a signed `download_url` that works for a few minutes and needs no key;
+each download is recorded. Without publishable copies in your profile that list answers
+404. The media items stay the evidence copies: never publish those.
+
 ## Errors
 
 Every error is an RFC 9457 problem document (`application/problem+json`) with a
@@ -153,7 +165,8 @@ def partner_reference(
 
     def order(path: str) -> tuple[bool, bool]:
         # Reports first; the signed download link after them; the witness intake last.
-        return path.startswith("/api/v1/intake/"), path.startswith("/api/v1/media/")
+        signed_link = path.startswith(("/api/v1/media/", "/api/v1/publishable-copies/"))
+        return path.startswith("/api/v1/intake/"), signed_link
 
     result["paths"] = {path: paths[path] for path in sorted(paths, key=order)}
     return result

@@ -14,7 +14,7 @@ from rest_framework import serializers
 
 from reports.contact import Contact
 from reports.formats import CONTENT_TYPES
-from reports.models import MediaItem, PartnerCase, PartnerCaseStatus, Report
+from reports.models import MediaItem, PartnerCase, PartnerCaseStatus, PublishableCopy, Report
 from reports.policy import SHAREABLE_FIELDS, report_fields
 
 MEDIA_SALT = "testigo.partner-media"
@@ -66,6 +66,11 @@ class PartnerReportSerializer(serializers.Serializer[Any]):
     description = _text("The moderated (redacted) account.")
     case_status = _text()
     incident_id = serializers.IntegerField(required=False, allow_null=True)
+    publishable_copies = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        help_text="Ids of the report's publishable copies (faces hidden, reviewed by staff).",
+    )
     contact = ContactSerializer(
         required=False,
         help_text=(
@@ -141,6 +146,63 @@ class PartnerMediaSerializer(serializers.Serializer[Any]):
             "duration_s": manifest.get("duration_s"),
             "download_url": request.build_absolute_uri(
                 reverse("api-partner-media-download", args=[token])
+            ),
+            "download_expires_at": expires.isoformat(),
+        }
+
+
+COPY_SALT = "testigo.partner-copy"
+
+
+def copy_token(*, copy_id: Any, organisation_id: int) -> str:
+    return signing.TimestampSigner(salt=COPY_SALT).sign_object(
+        {"c": str(copy_id), "o": organisation_id}
+    )
+
+
+def copy_token_open(token: str) -> dict[str, Any]:
+    """Raises signing.SignatureExpired or signing.BadSignature."""
+    value: dict[str, Any] = signing.TimestampSigner(salt=COPY_SALT).unsign_object(
+        token, max_age=settings.TESTIGO_MEDIA_URL_MAX_AGE_S
+    )
+    return value
+
+
+class PartnerCopySerializer(serializers.Serializer[Any]):
+    """A publishable copy: made from the sanitized file with every face staff reviewed
+    hidden, then sanitized again. Fit to publish; the evidence copy is the media item."""
+
+    id = serializers.UUIDField()
+    media_item_id = serializers.UUIDField(help_text="The media item it was made from.")
+    kind = serializers.CharField(help_text="photo, video or audio.")
+    content_type = serializers.CharField(help_text="image/jpeg, video/mp4 or audio/mp4.")
+    sha256 = serializers.CharField(help_text="SHA-256 of the copy, hex.")
+    method = serializers.CharField(help_text="How faces are hidden: fill or mosaic.")
+    voice_distorted = serializers.BooleanField()
+    faces_hidden = serializers.IntegerField(help_text="Regions hidden (faces over frames).")
+    approved_at = serializers.DateTimeField()
+    download_url = serializers.CharField(
+        help_text="Signed, short-lived URL of the copy; needs no API key."
+    )
+    download_expires_at = serializers.DateTimeField()
+
+    def to_representation(self, instance: PublishableCopy) -> dict[str, Any]:
+        request = self.context["request"]
+        organisation = self.context["organisation"]
+        token = copy_token(copy_id=instance.id, organisation_id=organisation.id)
+        expires = timezone.now() + timedelta(seconds=settings.TESTIGO_MEDIA_URL_MAX_AGE_S)
+        return {
+            "id": str(instance.id),
+            "media_item_id": str(instance.media_item_id),
+            "kind": instance.kind,
+            "content_type": instance.content_type,
+            "sha256": instance.sha256,
+            "method": instance.method,
+            "voice_distorted": instance.distort_voice,
+            "faces_hidden": instance.regions.filter(removed=False).count(),
+            "approved_at": instance.approved_at.isoformat() if instance.approved_at else None,
+            "download_url": request.build_absolute_uri(
+                reverse("api-partner-copy-download", args=[token])
             ),
             "download_expires_at": expires.isoformat(),
         }

@@ -11,11 +11,21 @@ urlpatterns = [
         name="api-partner-report-media",
     ),
     path(
+        "reports/<str:report_id>/publishable-copies/",
+        views.ReportCopiesView.as_view(),
+        name="api-partner-report-copies",
+    ),
+    path(
         "reports/<str:report_id>/partner-case/",
         views.PartnerCaseView.as_view(),
         name="api-partner-report-case",
     ),
     path(
         "media/<str:token>/", views.MediaDownloadView.as_view(), name="api-partner-media-download"
+    ),
+    path(
+        "publishable-copies/<str:token>/",
+        views.CopyDownloadView.as_view(),
+        name="api-partner-copy-download",
     ),
 ]

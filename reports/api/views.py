@@ -39,12 +39,15 @@ from reports.api.filters import PartnerReportFilter
 from reports.api.serializers import (
     PartnerCaseRequestSerializer,
     PartnerCaseSerializer,
+    PartnerCopySerializer,
     PartnerMediaSerializer,
     PartnerReportSerializer,
+    copy_token_open,
     media_token_open,
 )
 from reports.formats import CONTENT_TYPES
 from reports.models import PartnerOrganisation, Report
+from reports.selectors.partners import COPIES_FIELD
 from reports.streaming import media_response
 
 REPORT_ID = OpenApiParameter(
@@ -217,6 +220,83 @@ class MediaDownloadView(APIView):
             item.media_name,
             CONTENT_TYPES.get(item.detected_format, "application/octet-stream"),
         )
+
+
+class ReportCopiesView(PartnerView):
+    @extend_schema(
+        operation_id="partner_reports_publishable_copies_list",
+        summary="List a report's publishable copies (faces hidden)",
+        tags=[PARTNER_TAG],
+        parameters=[REPORT_ID],
+        responses={200: PartnerCopySerializer(many=True), **problem_responses(401, 404, 429)},
+        description=(
+            "Copies of the report's photos, videos and audio made for publication: every "
+            "face hidden and reviewed by staff, voices distorted when they chose to, made "
+            "only when the witness consented to publication. Listed only when your sharing "
+            "profile includes publishable copies (otherwise 404). Each `download_url` "
+            "works for a few minutes."
+        ),
+    )
+    def get(self, request: Request, report_id: str) -> Response:
+        report = self.shared_report(request, report_id)
+        organisation = organisation_of(request)
+        if COPIES_FIELD not in (organisation.shared_fields or []):
+            raise NotFound
+        copies = selectors.partner_publishable_copies(organisation=organisation, report=report)
+        context = {"request": request, "organisation": organisation}
+        return Response(PartnerCopySerializer(copies, many=True, context=context).data)
+
+
+class CopyDownloadView(APIView):
+    """The signed URL is the credential, as for media: the share and the profile are
+    checked again now, so a revoked share stops a link already handed out."""
+
+    authentication_classes: list[type] = []
+    permission_classes: list[type] = []
+    renderer_classes = [JSONRenderer]
+
+    def get_exception_handler(self) -> Any:
+        return partner_exception_handler
+
+    @extend_schema(
+        operation_id="partner_publishable_copy_download",
+        summary="Download a publishable copy (signed link, no key)",
+        tags=[PARTNER_TAG],
+        auth=[],
+        parameters=[
+            OpenApiParameter(
+                "token", OpenApiTypes.STR, OpenApiParameter.PATH, description="From download_url."
+            )
+        ],
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The publishable copy."
+            ),
+            **problem_responses(404, 410),
+        },
+    )
+    def get(self, request: Request, token: str) -> HttpResponseBase:
+        try:
+            claim = copy_token_open(token)
+        except signing.SignatureExpired as error:
+            raise LinkExpired from error
+        except signing.BadSignature as error:
+            raise NotFound from error
+        organisation_id = claim.get("o")
+        organisation = (
+            PartnerOrganisation.objects.filter(id=organisation_id, active=True).first()
+            if isinstance(organisation_id, int)
+            else None
+        )
+        copy = (
+            selectors.partner_publishable_copy(organisation=organisation, copy_id=claim.get("c"))
+            if organisation is not None
+            else None
+        )
+        if organisation is None or copy is None:
+            raise NotFound
+        services.publishable_copy_download_record(copy=copy, organisation=organisation)
+        return media_response(request, copy.name, copy.content_type)
 
 
 def _request_hash(request: Request, report_id: str) -> str:

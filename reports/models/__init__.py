@@ -8,6 +8,7 @@ import Report``), and Django finds every model because this module imports it.
 - audit: the append-only audit trail
 - partners: partner organisations, shares, API keys, partner cases, idempotency records
 - webhooks: partner endpoints and deliveries
+- publication: publishable copies with faces hidden, and their face regions
 
 The recorded vocabularies (RefusalReason, AuditAction) live in reports/vocabulary.py and
 are re-exported here.
@@ -38,6 +39,14 @@ from reports.models.partners import (
     PartnerOrganisation,
     ReportShare,
 )
+from reports.models.publication import (
+    COPY_TRANSITIONS,
+    CopyStatus,
+    FaceRegion,
+    HideMethod,
+    PublishableCopy,
+    RegionSource,
+)
 from reports.models.reports import (
     CASE_TRANSITIONS,
     REDACTABLE_FACTS,
@@ -63,6 +72,7 @@ from reports.vocabulary import AuditAction, RefusalReason
 
 __all__ = [
     "CASE_TRANSITIONS",
+    "COPY_TRANSITIONS",
     "MEDIA_STAFF_TRANSITIONS",
     "MEDIA_TRANSITIONS",
     "REDACTABLE_FACTS",
@@ -74,7 +84,10 @@ __all__ = [
     "AuditEvent",
     "CaseStatus",
     "ContactChannel",
+    "CopyStatus",
     "DeliveryStatus",
+    "FaceRegion",
+    "HideMethod",
     "IdempotencyRecord",
     "Incident",
     "Label",
@@ -89,7 +102,9 @@ __all__ = [
     "PartnerOrganisation",
     "PlaceType",
     "Priority",
+    "PublishableCopy",
     "RefusalReason",
+    "RegionSource",
     "RejectReason",
     "Report",
     "ReportMessage",

@@ -259,6 +259,7 @@ class Report(models.Model):
             ("export_reports", "Can export reports to CSV"),
             ("ask_witness", "Can send a question to the witness"),
             ("view_overview", "Can see the overview charts"),
+            ("publish", "Can make publishable copies with faces hidden"),
         ]
 
     def __str__(self) -> str:

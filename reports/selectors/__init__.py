@@ -33,6 +33,8 @@ from reports.selectors.partners import (
     partner_contact_report_ids,
     partner_media_item,
     partner_media_items,
+    partner_publishable_copies,
+    partner_publishable_copy,
     partner_report,
     partner_reports,
 )
@@ -80,6 +82,8 @@ __all__ = [
     "partner_media_item",
     "partner_media_items",
     "partner_organisations_for_sharing",
+    "partner_publishable_copies",
+    "partner_publishable_copy",
     "partner_report",
     "partner_reports",
     "pipeline_figures",

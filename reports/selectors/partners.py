@@ -9,15 +9,18 @@ from uuid import UUID
 from django.db.models import (
     Exists,
     OuterRef,
+    Prefetch,
     QuerySet,
 )
 
 from reports.models import (
+    CopyStatus,
     MediaItem,
     MediaStatus,
     Moderation,
     PartnerAPIKey,
     PartnerOrganisation,
+    PublishableCopy,
     Report,
     ReportShare,
 )
@@ -46,8 +49,11 @@ def partner_reports(*, organisation: PartnerOrganisation) -> QuerySet[Report]:
         report_id=OuterRef("pk"), organisation_id=organisation.id, revoked_at__isnull=True
     )
     # Contact details are read only for the reports that qualify (partner_contacts_read).
-    return Report.objects.filter(Exists(active_share), moderation=Moderation.APPROVED).defer(
-        "contact_sealed"
+    published = PublishableCopy.objects.filter(status=CopyStatus.PUBLISHED).only("id", "report")
+    return (
+        Report.objects.filter(Exists(active_share), moderation=Moderation.APPROVED)
+        .defer("contact_sealed")
+        .prefetch_related(Prefetch("publishable_copies", published, to_attr="published_copies"))
     )
 
 
@@ -103,3 +109,37 @@ def partner_media_item(
         .exclude(media_name="")
         .first()
     )
+
+
+# A report's publishable copies reach a partner only when its sharing profile includes
+# them: the same "publishable_copies" field that lists their ids on the report.
+COPIES_FIELD = "publishable_copies"
+
+
+def partner_publishable_copies(
+    *, organisation: PartnerOrganisation, report: Report
+) -> QuerySet[PublishableCopy]:
+    """The report's made copies, if the organisation's profile includes them; else none."""
+    if COPIES_FIELD not in (organisation.shared_fields or []):
+        return PublishableCopy.objects.none()
+    return PublishableCopy.objects.filter(report=report, status=CopyStatus.PUBLISHED).order_by(
+        "approved_at", "id"
+    )
+
+
+def partner_publishable_copy(
+    *, organisation: PartnerOrganisation, copy_id: Any
+) -> PublishableCopy | None:
+    """A made copy of a report shared with the organisation right now, its profile
+    including copies; else None."""
+    try:
+        copy_uuid = UUID(str(copy_id))
+    except ValueError:
+        return None
+    if COPIES_FIELD not in (organisation.shared_fields or []):
+        return None
+    return PublishableCopy.objects.filter(
+        id=copy_uuid,
+        status=CopyStatus.PUBLISHED,
+        report__in=partner_reports(organisation=organisation),
+    ).first()

@@ -15,6 +15,7 @@ One module per sub-domain; callers import from the package (``services.report_ap
 - partners: partner organisations, API keys and what partners do through the API
 - webhooks: signed event deliveries to partners
 - keys: re-sealing contact details and quarantine files under the current key
+- publication: publishable copies with faces hidden, their regions and approval
 """
 
 from reports.models import CASE_TRANSITIONS
@@ -34,6 +35,7 @@ from reports.services.errors import (
     IdempotencyKeyInFlight,
     IdempotencyKeyReused,
     InvalidTransition,
+    PublishNotAllowed,
     ReportLocked,
     ServiceError,
     ShareNotAllowed,
@@ -83,6 +85,19 @@ from reports.services.partners import (
     partner_create,
     partner_organisation_save,
 )
+from reports.services.publication import (
+    publishable_copy_approve,
+    publishable_copy_choose,
+    publishable_copy_claim,
+    publishable_copy_detect,
+    publishable_copy_detected,
+    publishable_copy_download_record,
+    publishable_copy_fail,
+    publishable_copy_progress,
+    publishable_copy_publish,
+    publishable_copy_region_add,
+    publishable_copy_region_remove,
+)
 from reports.services.retention import report_legal_hold_set, report_purge, retention_purge
 from reports.services.sharing import (
     report_share,
@@ -122,6 +137,7 @@ __all__ = [
     "IdempotencyKeyInFlight",
     "IdempotencyKeyReused",
     "InvalidTransition",
+    "PublishNotAllowed",
     "Redaction",
     "ReportLocked",
     "ServiceError",
@@ -160,6 +176,17 @@ __all__ = [
     "partner_contacts_read",
     "partner_create",
     "partner_organisation_save",
+    "publishable_copy_approve",
+    "publishable_copy_choose",
+    "publishable_copy_claim",
+    "publishable_copy_detect",
+    "publishable_copy_detected",
+    "publishable_copy_download_record",
+    "publishable_copy_fail",
+    "publishable_copy_progress",
+    "publishable_copy_publish",
+    "publishable_copy_region_add",
+    "publishable_copy_region_remove",
     "quarantine_keys_rotated_record",
     "report_alert_enqueue",
     "report_alert_send",

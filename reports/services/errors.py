@@ -43,6 +43,13 @@ class ShareNotAllowed(ServiceError):
     status = 403
 
 
+class PublishNotAllowed(ServiceError):
+    """No consent to publish, the report not approved, or the item not clean."""
+
+    code = "publish_not_allowed"
+    status = 403
+
+
 class ContactNotAvailable(ServiceError):
     """No contact details, or the witness did not consent to being contacted."""
 

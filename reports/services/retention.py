@@ -45,7 +45,8 @@ def report_legal_hold_set(*, report: Report, by: User, hold: bool) -> Report:
 
 def report_purge(*, report: Report, reason: str, by: User | None = None) -> bool:
     """Delete a report, its rows and every file it left, in every media state (sanitized
-    media, previews, sealed originals, quarantine copies and resumable-upload parts),
+    media, previews, sealed originals, quarantine copies and resumable-upload parts, its
+    publishable copies and their review frames),
     unless it is under legal hold. Files go first: if anything fails the rows stay, and
     the next run tries again, so nothing is kept. Partners it was shared with are told
     (share.revoked), since they hold a copy."""
@@ -82,7 +83,12 @@ def _report_files_delete(*, report_id: Any, items: list[MediaItem]) -> int:
     (so any layout of resumable-upload parts goes, and on S3, where a prefix is not a
     thing to delete, its parts too). Raises when a deletion fails."""
     names: set[tuple[str, str]] = set()
-    prefixes = {("media", f"{report_id}/"), ("legal_hold", f"{report_id}/")}
+    prefixes = {
+        ("media", f"{report_id}/"),
+        ("legal_hold", f"{report_id}/"),
+        # Publishable copies and the frames sampled for their review (faces not hidden).
+        ("media", f"publication/{report_id}/"),
+    }
     for item in items:
         for part in item.quarantine_parts:
             names.add(("quarantine", part))

@@ -12,25 +12,32 @@ from django.utils import timezone
 from reports.contact import Contact
 from reports.models import (
     AuditEvent,
+    CopyStatus,
+    FaceRegion,
     Incident,
     Label,
     MediaItem,
     MediaStatus,
     Moderation,
     PartnerOrganisation,
+    PublishableCopy,
     Report,
     ReportShare,
     WebhookDelivery,
     WebhookEndpoint,
 )
 from reports.services import partner_api_key_create, report_create
+from tests.factories.publication import clean_item
 from tests.factories.staff import device_of, staff_user
 
 
 @dataclasses.dataclass
 class World:
     users: dict[str, User | None]
+    # One object per admin model (the role table's URLs); the failed item is the media one.
     objects: dict[str, Any]
+    # A clean photo of the approved report: what "hide faces" (publish) starts from.
+    publishable_item: Any
 
 
 def build_world() -> World:
@@ -47,6 +54,7 @@ def build_world() -> World:
             "consent_contact": True,
             "consent_share_partners": True,
             "consent_contact_partners": True,
+            "consent_publish": True,
             "town": "X",
         },
         contact=Contact(value="+1 555 0100"),
@@ -69,6 +77,20 @@ def build_world() -> World:
         endpoint=endpoint, event="report.shared", payload={"event": "report.shared"}
     )
     device = device_of(users["moderator"])  # type: ignore[arg-type]
+    item = clean_item(approved, b"\xff\xd8x\xff\xd9", kind="image", fmt="jpeg", ext="jpg")
+    copy = PublishableCopy.objects.create(
+        media_item=item,
+        report=approved,
+        status=CopyStatus.REVIEW,
+        kind="photo",
+        width=64,
+        height=48,
+        frame_count=1,
+        samples=[{"frame": 0, "name": item.media_name}],
+    )
+    region = FaceRegion.objects.create(
+        copy=copy, source="detected", track={"boxes": {"0": [1, 1, 20, 20]}}
+    )
     objects: dict[str, Any] = {
         "reports_report": approved,
         "reports_moderationqueue": pending,
@@ -81,6 +103,8 @@ def build_world() -> World:
         "reports_webhookendpoint": endpoint,
         "reports_webhookdelivery": delivery,
         "reports_auditevent": AuditEvent.objects.create(action="x.test"),
+        "reports_publishablecopy": copy,
+        "reports_faceregion": region,
         "auth_user": users["moderator"],
         "auth_group": Group.objects.get(name="moderator"),
         "otp_totp_totpdevice": device,
@@ -97,4 +121,4 @@ def build_world() -> World:
             username="someone", ip_address="192.0.2.1", attempt_time=timezone.now()
         ),
     }
-    return World(users=users, objects=objects)
+    return World(users=users, objects=objects, publishable_item=item)

@@ -4,6 +4,7 @@ services, clean and unsanitized media, and an API key per organisation."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -15,18 +16,21 @@ from rest_framework.test import APIClient
 from reports import services
 from reports.contact import Contact
 from reports.models import (
+    CopyStatus,
     MediaItem,
     MediaStatus,
     Moderation,
     PartnerOrganisation,
+    PublishableCopy,
     Report,
     ReportShare,
 )
 from reports.roles import LEGAL_AID
 from tests.factories.staff import staff_user
 
-# A's profile: a few facts. B's: everything. Fields outside A's never reach A.
-A_FIELDS = ["received_at", "town", "warrant", "agencies", "description"]
+# A's profile: a few facts and the publishable copies. B's: two facts. Fields outside
+# A's never reach A.
+A_FIELDS = ["received_at", "town", "warrant", "agencies", "description", "publishable_copies"]
 
 
 @dataclasses.dataclass
@@ -38,6 +42,7 @@ class PartnerWorld:
     key_b: str
     reports: dict[str, Report]
     media: dict[str, MediaItem]
+    copies: dict[str, PublishableCopy] = dataclasses.field(default_factory=dict)
 
     def client(self, org: str = "a") -> APIClient:
         client = APIClient()
@@ -93,6 +98,23 @@ def clean_media(report: Report, data: bytes = b"\xff\xd8sanitized-jpeg\xff\xd9")
     )
 
 
+def published_copy(
+    item: MediaItem, data: bytes = b"\xff\xd8faces-hidden\xff\xd9"
+) -> PublishableCopy:
+    """A publishable copy as the worker leaves it (intake/publication.py): made, stored."""
+    name = storages["media"].save(f"publication/{item.report_id}/copy.jpg", ContentFile(data))
+    return PublishableCopy.objects.create(
+        media_item=item,
+        report=item.report,
+        status=CopyStatus.PUBLISHED,
+        kind="photo",
+        name=name,
+        content_type="image/jpeg",
+        sha256=hashlib.sha256(data).hexdigest(),
+        approved_at=timezone.now(),
+    )
+
+
 def build_partner_world() -> PartnerWorld:
     lawyer = staff_user("partner-lawyer", LEGAL_AID)
     a, key_a = services.partner_create(name="Org A", shared_fields=A_FIELDS)
@@ -110,6 +132,11 @@ def build_partner_world() -> PartnerWorld:
     # Never listed and never downloadable: still in quarantine.
     MediaItem.objects.create(report=reports["a"], status=MediaStatus.QUARANTINED, position=1)
     world = PartnerWorld(lawyer, a, b, key_a, key_b, reports, media)
+    world.copies = {name: published_copy(item) for name, item in media.items()}
+    # Never listed: still in review.
+    PublishableCopy.objects.create(
+        media_item=media["a"], report=reports["a"], status=CopyStatus.REVIEW, kind="photo"
+    )
     world.share("a", "a")
     world.share("b", "b")
     world.share("revoked", "a")

@@ -205,6 +205,8 @@ def test_every_kind_of_work_has_its_queue() -> None:
 
     assert queue("intake.tasks.process_media") == "media_small"
     assert queue("reports.tasks.deliver_webhook") == "webhooks"
+    assert queue("intake.tasks.faces_detect") == "faces"
+    assert queue("intake.tasks.faces_render") == "faces"
     for task in (
         "intake.tasks.sweep_quarantine",
         "reports.tasks.sweep_webhooks",
@@ -219,6 +221,7 @@ def test_every_kind_of_work_has_its_queue() -> None:
         "media_large",
         "webhooks",
         "maintenance",
+        "faces",
     ]
 
 

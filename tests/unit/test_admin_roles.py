@@ -105,6 +105,20 @@ TABLE: dict[str, tuple[str, int, int, int, int]] = {
     "reports_partnerorganisation_changelist": ("GET", 302, 403, 200, 200),
     "reports_partnerorganisation_delete": ("GET", 302, 403, 403, 403),
     "reports_partnerorganisation_history": ("GET", 302, 403, 200, 200),
+    # Publication: legal aid and admin (the publish permission), never a moderator. The
+    # world's copy is in review: approving twice is refused (200, the page again); its file
+    # is not made yet (404); a POST without a drawn box adds nothing (200).
+    "reports_publishablecopy_add": ("GET", 302, 403, 403, 403),
+    "reports_publishablecopy_add_region": ("POST", 302, 403, 200, 200),
+    "reports_publishablecopy_approve": ("POST", 302, 403, 302, 200),
+    "reports_publishablecopy_change": ("GET", 302, 403, 200, 200),
+    "reports_publishablecopy_changelist": ("GET", 302, 403, 200, 200),
+    "reports_publishablecopy_delete": ("GET", 302, 403, 403, 403),
+    "reports_publishablecopy_file": ("GET", 302, 403, 404, 404),
+    "reports_publishablecopy_frame": ("GET", 302, 403, 200, 200),
+    "reports_publishablecopy_history": ("GET", 302, 403, 200, 200),
+    "reports_publishablecopy_remove_region": ("POST", 302, 403, 302, 302),
+    "reports_report_publish": ("POST", 302, 403, 302, 302),
     "reports_report_add": ("GET", 302, 403, 403, 403),
     "reports_report_ask": ("POST", 302, 302, 302, 403),
     "reports_report_assign": ("POST", 302, 403, 302, 403),
@@ -183,7 +197,14 @@ def _url(world: World, name: str) -> str:
             if suffix == "retry_media":
                 failed = world.objects["reports_mediaitem"]
                 return reverse(f"admin:{name}", args=[failed.report_id, failed.pk])
-            return reverse(f"admin:{name}", args=[obj.pk])
+            if suffix == "publish":
+                item = world.publishable_item
+                return reverse(f"admin:{name}", args=[item.report_id, item.pk])
+            if suffix == "remove_region":
+                region = world.objects["reports_faceregion"]
+                return reverse(f"admin:{name}", args=[region.copy_id, region.pk])
+            if suffix == "frame":
+                return reverse(f"admin:{name}", args=[obj.pk, 0])
             return reverse(f"admin:{name}", args=[obj.pk])
     if name == "app_list":
         return reverse("admin:app_list", args=["reports"])

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from reports import services
 from reports.api import urls as api_urls
-from reports.api.serializers import media_token
+from reports.api.serializers import copy_token, media_token
 from reports.models import (
     AuditEvent,
     IdempotencyRecord,
@@ -61,6 +61,9 @@ def _call(world: PartnerWorld, route: tuple[str, str], target: str, variant: str
     if endpoint == "api-partner-media-download":
         token = media_token(media_item_id=world.media[target].id, organisation_id=world.a.id)
         return APIClient().get(reverse(endpoint, args=[token]))
+    if endpoint == "api-partner-copy-download":
+        token = copy_token(copy_id=world.copies[target].id, organisation_id=world.a.id)
+        return APIClient().get(reverse(endpoint, args=[token]))
     url = reverse(endpoint, args=[report.id])
     if method == "PATCH":
         return client.patch(url, {"status": "in_progress", "reference": "A-1"}, format="json")
@@ -89,6 +92,8 @@ ENDPOINTS: dict[tuple[str, str], list[str]] = {
     ("api-partner-report-case", "GET"): ["plain"],
     ("api-partner-report-case", "PATCH"): ["plain"],
     ("api-partner-media-download", "GET"): ["plain"],
+    ("api-partner-report-copies", "GET"): ["plain"],
+    ("api-partner-copy-download", "GET"): ["plain"],
 }
 CASES = [
     (route, variant, target)
@@ -126,6 +131,8 @@ def test_partner_endpoint_shows_only_what_is_shared_now(
             assert set(response.json()) == {"id", *A_FIELDS}
         if endpoint == "api-partner-report-media":
             assert [m["id"] for m in response.json()] == [str(world.media["a"].id)]
+        if endpoint == "api-partner-report-copies":
+            assert [c["id"] for c in response.json()] == [str(world.copies["a"].id)]
         return
     assert_problem(response, status=404, code="not_found", detail="Not found.")
 

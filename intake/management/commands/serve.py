@@ -64,7 +64,7 @@ class Command(BaseCommand):
                     "INFO",
                     "--concurrency",
                     "2",
-                    "--queues=media_small,media_large,webhooks,maintenance",
+                    "--queues=media_small,media_large,webhooks,maintenance,faces",
                 ],
             ),
         ]
