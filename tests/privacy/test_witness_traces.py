@@ -139,6 +139,12 @@ def _found_in_files(markers: list[bytes], *roots: Path) -> list[str]:
     ]
 
 
+def _every_name(backend: StorageBackend) -> list[str]:
+    """Every stored file's or object's name, in every storage."""
+    aliases = ("quarantine", "media", "legal_hold")
+    return [name for alias in aliases for name in backend.names(alias)]
+
+
 def _every_public_flow(client: Client, own_tempdir: Path) -> list[int]:
     statuses = []
 
@@ -147,9 +153,10 @@ def _every_public_flow(client: Client, own_tempdir: Path) -> list[int]:
         assert list(own_tempdir.iterdir()) == [], "temporary files left after a request"
 
     after(client.get("/"))
+    # Post/redirect/get (issue 13): followed, so the receipt page is driven too.
     after(client.post("/", {"description": "Form report.", "attachments": [
         SimpleUploadedFile("IMG_1.jpg", jpeg_with_gps())
-    ]}))  # fmt: skip
+    ]}, follow=True))  # fmt: skip
     after(client.post("/", {"description": ""}))  # form error
     after(client.post("/api/v1/intake/reports/", {
         "description": "API report.",
@@ -165,13 +172,18 @@ def _every_public_flow(client: Client, own_tempdir: Path) -> list[int]:
 
 
 def test_canary_address_and_agent_appear_nowhere_after_every_public_flow(
-    settings: Any, own_tempdir: Path, log_file: Path
+    storage_backend: StorageBackend, settings: Any, own_tempdir: Path, log_file: Path
 ) -> None:
     settings.ROOT_URLCONF = "tests.privacy.urls_with_error"
+    quarantine_before = set(storage_backend.quarantine_names())
 
     statuses = _every_public_flow(_witness(), own_tempdir)
 
     assert statuses == [200, 200, 200, 201, 400, 415, 404, 500]
+    # Three files quarantined (one by the form, two by the API): what is searched below.
+    assert len(set(storage_backend.quarantine_names()) - quarantine_before) == 3
+    stored = storage_backend.stored_bytes() + "\n".join(_every_name(storage_backend)).encode()
+    assert [marker for marker in CANARIES if marker in stored] == []
     assert log_file.read_text() != ""  # the logs did record the requests' troubles
     for marker in CANARIES:
         assert marker not in log_file.read_bytes(), marker
