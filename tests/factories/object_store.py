@@ -10,6 +10,8 @@ Fixtures (registered by tests/conftest.py):
 - ``object_store``: one store for the session, buckets created by `manage.py create_buckets`.
 - ``storage_backend``: parametrized "local" and "s3": the test process's STORAGES point
   at the backend, and ``.env`` is what processes the test starts need to use it too.
+  Used by tests/storage/, the core of tests/integration/test_pipeline.py and the
+  stored-file checks of tests/privacy/test_witness_traces.py.
 """
 
 from __future__ import annotations

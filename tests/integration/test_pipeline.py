@@ -1,4 +1,8 @@
-"""Submission to moderation queue through a real Celery worker process."""
+"""Submission to moderation queue through a real Celery worker process.
+
+The core path (submit, sanitize, pending, files stored) runs on local files and on the
+object store alike (issue 15): a real web process and worker on the test's own Redis, with
+the backend's environment, and every stored file read back through the storage API."""
 
 from __future__ import annotations
 
@@ -20,7 +24,9 @@ from PIL import Image
 from intake.sweeper import quarantine_sweep
 from reports.models import MediaItem, MediaStatus, Moderation, Report
 from tests.factories import quarantined_item
+from tests.factories.object_store import StorageBackend
 from tests.factories.tools import require_shared_samples, require_tool
+from tests.faults.conftest import Processes, api_submit
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -33,17 +39,27 @@ def _exiftool_gps_tags(path: str) -> list[str]:
     return [line for line in out.splitlines() if "GPS" in line or "CANARY" in line]
 
 
+def _web_and_worker(
+    backend: StorageBackend, processes: Processes, env: dict[str, str] | None = None
+) -> str:
+    """A web process and a worker on ``backend`` (plus ``env``); returns the web's host:port."""
+    processes.extra_env.update({**backend.env, **(env or {})})
+    processes.worker()
+    return processes.gunicorn(workers=1)
+
+
 def test_api_submission_reaches_moderation_queue_with_clean_photo(
-    celery_worker_process: Any, wait_for: Callable[..., Any], gps_jpeg: bytes
+    storage_backend: StorageBackend,
+    processes: Processes,
+    wait_for: Callable[..., Any],
+    gps_jpeg: bytes,
+    tmp_path: Path,
 ) -> None:
-    response = Client().post(
-        "/api/v1/intake/reports/",
-        {
-            "description": "Agents detained a man outside the bakery.",
-            "media": SimpleUploadedFile("a.jpg", gps_jpeg),
-        },
-    )
-    assert response.status_code == 201
+    quarantine_before = set(storage_backend.quarantine_names())
+    web = _web_and_worker(storage_backend, processes)
+
+    response = api_submit(web, "Agents detained a man outside the bakery.", [gps_jpeg])
+    assert response.status == 201, response.body[:500]
     report = Report.objects.get()
     item = report.media_items.get()
 
@@ -52,16 +68,21 @@ def test_api_submission_reaches_moderation_queue_with_clean_photo(
         lambda: (
             Report.objects.filter(id=report.id, moderation=Moderation.PENDING).exists()
             and MediaItem.objects.filter(id=item.id, quarantine_name="").exists()
-        )
+        ),
+        timeout=120,
     )
 
     item.refresh_from_db()
     assert item.status == MediaStatus.CLEAN
     assert item.quarantine_name == ""
+    assert set(storage_backend.quarantine_names()) - quarantine_before == set()
+    assert {item.media_name, item.preview_name} <= set(storage_backend.names("media"))
     assert storages["media"].exists(item.media_name)
-    assert _exiftool_gps_tags(storages["media"].path(item.media_name)) == []
-    with storages["media"].open(item.media_name) as sanitized, Image.open(sanitized) as image:
-        original = Image.open(io.BytesIO(gps_jpeg))
+    copy = tmp_path / "sanitized.jpg"
+    with storages["media"].open(item.media_name) as sanitized:
+        copy.write_bytes(sanitized.read())
+    assert _exiftool_gps_tags(str(copy)) == []
+    with Image.open(copy) as image, Image.open(io.BytesIO(gps_jpeg)) as original:
         assert image.tobytes() == original.tobytes()
     assert item.manifest["lossless"] is True
     with storages["media"].open(item.preview_name) as preview, Image.open(preview) as image:
@@ -69,19 +90,24 @@ def test_api_submission_reaches_moderation_queue_with_clean_photo(
 
 
 def test_legal_hold_original_opens_only_with_private_key(
-    celery_worker_process: Any,
+    storage_backend: StorageBackend,
+    processes: Processes,
     wait_for: Callable[..., Any],
     gps_jpeg: bytes,
     legal_hold_keys: tuple[str, str],
     tmp_path: Path,
 ) -> None:
-    Client().post(
-        "/api/v1/intake/reports/",
-        {"description": "Legal hold.", "media": SimpleUploadedFile("a.jpg", gps_jpeg)},
+    web = _web_and_worker(
+        storage_backend, processes, {"TESTIGO_LEGAL_HOLD_PUBLIC_KEY": legal_hold_keys[1]}
     )
+    assert api_submit(web, "Legal hold.", [gps_jpeg]).status == 201
     item = MediaItem.objects.get()
-    wait_for(lambda: MediaItem.objects.filter(id=item.id, status=MediaStatus.CLEAN).exists())
+    wait_for(
+        lambda: MediaItem.objects.filter(id=item.id, status=MediaStatus.CLEAN).exists(),
+        timeout=120,
+    )
     item.refresh_from_db()
+    assert item.sealed_original_name in storage_backend.names("legal_hold")
     with storages["legal_hold"].open(item.sealed_original_name) as sealed:
         assert b"CANARY" not in sealed.read()
     key_file = tmp_path / "legal-hold.key"

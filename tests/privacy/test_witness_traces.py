@@ -1,6 +1,7 @@
 """No witness address, User-Agent or original file survives anywhere (promises 2, 4, 5):
 every public flow is driven with canary values, then the database dump, every Redis key
-and value, the log file and every stored file are searched for them."""
+and value, the log file and every stored file are searched for them. The tests that read
+stored files do so on local files and on the object store alike (``storage_backend``)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from typing import Any
 
 import pytest
 import redis
-from celery import Celery
 from django.conf import settings
+from django.core.files.storage import storages
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -33,9 +34,11 @@ from reports.services import (
     report_share_contact,
 )
 from tests.factories import jpeg_with_gps
+from tests.factories.object_store import StorageBackend
+from tests.factories.processes import http_request, multipart
 from tests.factories.staff import staff_user
 from tests.factories.tools import need, require_tool
-from tests.faults.conftest import Processes, send_process_media
+from tests.faults.conftest import Processes
 
 pytestmark = [pytest.mark.privacy, pytest.mark.django_db(transaction=True)]
 
@@ -136,6 +139,12 @@ def _found_in_files(markers: list[bytes], *roots: Path) -> list[str]:
     ]
 
 
+def _every_name(backend: StorageBackend) -> list[str]:
+    """Every stored file's or object's name, in every storage."""
+    aliases = ("quarantine", "media", "legal_hold")
+    return [name for alias in aliases for name in backend.names(alias)]
+
+
 def _every_public_flow(client: Client, own_tempdir: Path) -> list[int]:
     statuses = []
 
@@ -144,9 +153,10 @@ def _every_public_flow(client: Client, own_tempdir: Path) -> list[int]:
         assert list(own_tempdir.iterdir()) == [], "temporary files left after a request"
 
     after(client.get("/"))
+    # Post/redirect/get (issue 13): followed, so the receipt page is driven too.
     after(client.post("/", {"description": "Form report.", "attachments": [
         SimpleUploadedFile("IMG_1.jpg", jpeg_with_gps())
-    ]}))  # fmt: skip
+    ]}, follow=True))  # fmt: skip
     after(client.post("/", {"description": ""}))  # form error
     after(client.post("/api/v1/intake/reports/", {
         "description": "API report.",
@@ -162,13 +172,18 @@ def _every_public_flow(client: Client, own_tempdir: Path) -> list[int]:
 
 
 def test_canary_address_and_agent_appear_nowhere_after_every_public_flow(
-    settings: Any, own_tempdir: Path, log_file: Path
+    storage_backend: StorageBackend, settings: Any, own_tempdir: Path, log_file: Path
 ) -> None:
     settings.ROOT_URLCONF = "tests.privacy.urls_with_error"
+    quarantine_before = set(storage_backend.quarantine_names())
 
     statuses = _every_public_flow(_witness(), own_tempdir)
 
     assert statuses == [200, 200, 200, 201, 400, 415, 404, 500]
+    # Three files quarantined (one by the form, two by the API): what is searched below.
+    assert len(set(storage_backend.quarantine_names()) - quarantine_before) == 3
+    stored = storage_backend.stored_bytes() + "\n".join(_every_name(storage_backend)).encode()
+    assert [marker for marker in CANARIES if marker in stored] == []
     assert log_file.read_text() != ""  # the logs did record the requests' troubles
     for marker in CANARIES:
         assert marker not in log_file.read_bytes(), marker
@@ -244,29 +259,48 @@ def test_contact_read_by_a_partner_leaves_no_copy_in_logs_trail_or_cache(
 
 
 def test_no_readable_original_anywhere_after_sanitizing(
+    storage_backend: StorageBackend,
     processes: Processes,
-    own_celery: Celery,
     wait_for: Callable[..., Any],
-    own_tempdir: Path,
+    tmp_path: Path,
 ) -> None:
-    worker_scratch = own_tempdir.parent / "worker-scratch"
+    """On local files and on the object store (issue 15): a real web process and worker,
+    each with a scratch folder of its own, then every stored object read back."""
+    web_scratch, worker_scratch = tmp_path / "web-scratch", tmp_path / "worker-scratch"
+    web_scratch.mkdir()
     worker_scratch.mkdir()
+    quarantine_before = set(storage_backend.quarantine_names())
+    processes.extra_env.update(storage_backend.env)
     processes.worker(TMPDIR=str(worker_scratch))
-    photo = SimpleUploadedFile("a.jpg", jpeg_with_gps())
-    response = _witness().post(
-        "/api/v1/intake/reports/", {"description": "Photo with location.", "media": photo}
+    web = processes.gunicorn(workers=1, TMPDIR=str(web_scratch))
+    body, content_type = multipart(
+        {"description": "Photo with location."}, [("media", "a.jpg", jpeg_with_gps())]
     )
-    assert response.status_code == 201
+    headers = {"Content-Type": content_type, "User-Agent": CANARY_UA, "Accept-Language": "es"}
+    response = http_request(web, "POST", "/api/v1/intake/reports/", body, headers)
+    assert response.status == 201, response.body[:500]
     item = MediaItem.objects.get()
-    send_process_media(own_celery, item)
 
-    wait_for(lambda: MediaItem.objects.filter(id=item.id, status=MediaStatus.CLEAN).exists())
+    # The quarantine copy is destroyed just after the report settles: wait for both.
+    wait_for(
+        lambda: MediaItem.objects.filter(
+            id=item.id, status=MediaStatus.CLEAN, quarantine_name=""
+        ).exists(),
+        timeout=120,
+    )
 
-    assert _found_in_files(ORIGINAL_MARKERS, Path(settings.VAR_DIR), own_tempdir) == []
+    item.refresh_from_db()
+    assert item.media_name in storage_backend.names("media")  # the store was searched
+    stored = storage_backend.stored_bytes()
+    with storages["media"].open(item.media_name) as sanitized:
+        assert sanitized.read() in stored  # the search does see what the worker stored
+    assert [marker for marker in ORIGINAL_MARKERS if marker in stored] == []
+    assert set(storage_backend.quarantine_names()) - quarantine_before == set()
+    assert _found_in_files(ORIGINAL_MARKERS, Path(settings.VAR_DIR), web_scratch) == []
+    assert list(web_scratch.iterdir()) == []
     # Only the pool's own empty multiprocessing directory may remain in the worker's.
     assert [p.name for p in worker_scratch.iterdir() if not p.name.startswith("pymp-")] == []
     assert [p for p in worker_scratch.rglob("*") if p.is_file()] == []
-    assert list(own_tempdir.iterdir()) == []
 
 
 def test_bandit_finds_nothing_of_medium_severity_or_higher() -> None:

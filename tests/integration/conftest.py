@@ -1,0 +1,1 @@
+from tests.faults.conftest import own_celery, own_redis, processes  # noqa: F401  (shared)
