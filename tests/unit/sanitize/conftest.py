@@ -16,6 +16,7 @@ from PIL import Image
 
 from intake.sanitize import Manifest, sanitize
 from tests.factories.tools import require_shared_samples, require_tool
+from tests.unit.sanitize.isobmff_checks import ffmpeg_clip
 
 # The planted canaries: 42.2626 N, 71.8023 W and strings containing CANARY.
 GPS_ARGS = (
@@ -176,3 +177,17 @@ def shared_samples(*suffixes: str) -> list[Path]:
         return []
     found = [*files.iterdir(), *(files / "real").iterdir()]
     return sorted(p for p in found if p.suffix.lower() in suffixes)
+
+
+# --- ISO BMFF (test_isobmff.py, test_heif.py) ----------------------------------------
+
+
+@pytest.fixture(scope="module")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("isobmff")
+
+
+@pytest.fixture(scope="module")
+def plain_mp4(media_dir: Path) -> bytes:
+    """A small clean ffmpeg MP4 (moov last): the base for hand-built fixtures."""
+    return ffmpeg_clip(media_dir / "plain.mp4").read_bytes()

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
 
 # The planted location (as the shared samples use it) in its binary encodings.
 LAT, LON = 42.2626, -71.8023
@@ -337,3 +340,79 @@ def exif_blob() -> bytes:
     tiff += struct.pack(">6I", 42, 1, 15, 1, 4536, 100)
     assert len(tiff) == lat_at + 24
     return bytes(4) + tiff
+
+
+# --- HEIF built from pillow-heif's coded pictures ------------------------------------
+
+
+def pil_exif_with_gps() -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "CANARY make"
+    exif[0x0110] = "CANARY model"
+    exif[0x0112] = 6
+    exif[0x8825] = {1: "N", 2: (42.0, 15.0, 45.36), 3: "W", 4: (71.0, 48.0, 8.28)}
+    return exif.tobytes()
+
+
+def gradient(size: tuple[int, int], mode: str = "RGB") -> Image.Image:
+    image = Image.new(mode, size)
+    width, height = size
+    for x in range(width):
+        for y in range(height):
+            value = (x * 5 % 256, y * 7 % 256, (x + y) % 256)
+            image.putpixel((x, y), (*value, x * 3 % 256) if mode == "RGBA" else value)
+    return image
+
+
+def heif_pixels(path: Path) -> tuple[tuple[int, int], bytes]:
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    with Image.open(path) as image:
+        image.load()
+        return image.size, image.tobytes()
+
+
+def coded_item(image: Image.Image, media_dir: Path, name: str) -> tuple[bytes, list[bytes]]:
+    """Coded HEVC bytes and the properties (hvcC, ispe...) of a pillow-heif image."""
+    import pillow_heif
+
+    path = media_dir / name
+    pillow_heif.from_pillow(image).save(path, quality=90)
+    data = path.read_bytes()
+    top = parse(data)
+    meta = next(b for b in top if b.kind == b"meta").payload
+    inner = parse(meta, 4)
+    iprp = next(b for b in inner if b.kind == b"iprp").payload
+    ipco = next(b for b in parse(iprp) if b.kind == b"ipco").payload
+    kinds = (b"hvcC", b"ispe", b"clap", b"colr", b"pixi")
+    props = [n.encode() for n in parse(ipco) if n.kind in kinds]
+    mdat = next(b for b in top if b.kind == b"mdat").payload
+    return mdat, props
+
+
+def hand_built_heic(media_dir: Path, extra_prop: tuple[bool, bytes] | None = None) -> bytes:
+    primary, primary_props = coded_item(gradient((64, 48)), media_dir, "primary.heic")
+    thumb, thumb_props = coded_item(gradient((16, 12)), media_dir, "thumb.heic")
+    irot = box(b"irot", b"\x01")  # a quarter turn anticlockwise
+    gain_map = full(b"auxC", 0, 0, b"urn:com:apple:photo:2020:aux:hdrgainmap\x00")
+    note = full(b"udes", 0, 0, b"en\x00CANARY\x00CANARY description\x00CANARY\x00")
+    props = [(True, p) for p in primary_props] + [(True, irot)]
+    if extra_prop is not None:
+        props.append(extra_prop)
+    items = [
+        HeifItem(1, b"hvc1", primary, props, name=b"CANARY primary"),
+        HeifItem(2, b"hvc1", thumb, [(True, p) for p in thumb_props]),
+        HeifItem(3, b"hvc1", thumb, [(True, p) for p in thumb_props] + [(True, gain_map)]),
+        HeifItem(4, b"Exif", exif_blob()),
+        HeifItem(5, b"mime", XMP, content_type=b"application/rdf+xml"),
+        HeifItem(6, b"uri ", b"CANARY uri payload"),
+        HeifItem(7, b"hvc1", thumb, [(True, p) for p in thumb_props] + [(False, note)]),
+    ]
+    refs = [
+        (b"thmb", 2, [1]),
+        (b"auxl", 3, [1]),
+        (b"cdsc", 4, [1]),
+        (b"cdsc", 5, [1]),
+    ]
+    return heif(items, primary=1, refs=refs)
