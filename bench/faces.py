@@ -83,7 +83,7 @@ def evaluate(
                 cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA),
                 np.uint8,
             )
-        detections = detector.detect_photo(image) if photo else detector.detect(image)
+        detections = detector.detect_photo(image) if photo else detector.detect_frame(image)
         truth = [face.box.scaled(scale) for face in scene.faces]
         for detection in detections:
             if any(iou(detection, box) >= MATCH for box in truth):
