@@ -94,14 +94,18 @@ def scan(
     found: dict[int, list[Box]] = {}
     samples: list[tuple[int, media.RGB]] = []
     count = 0
+    last: media.RGB | None = None
     for index, rgb in enumerate(media.read_frames(src, info)):
-        count = index + 1
+        count, last = index + 1, rgb
         if index % detect_every == 0:
             found[index] = detector.detect_frame(rgb)
         if index % every_sample == 0 and len(samples) < SAMPLE_FRAMES:
             samples.append((index, rgb.copy()))
         if index % 10 == 0:
             report(min(99, 100 * index // info.frame_count))
+    # The last frame is always searched, so no track ends early only because of the step.
+    if last is not None and count - 1 not in found:
+        found[count - 1] = detector.detect_frame(last)
     report(100)
     return Scan(kind, info.width, info.height, float(info.fps), count, link(found), samples)
 
