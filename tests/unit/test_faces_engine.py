@@ -239,3 +239,16 @@ def test_audio_only_copy_is_aac_with_the_voice_lowered(tmp_path: Path) -> None:
         ["aac"],
         True,
     )
+
+
+def test_scan_video_searches_every_second_frame_and_the_last(tmp_path: Path) -> None:
+    require_tool("ffmpeg")
+    source = tmp_path / "walk.mp4"
+    truth = moving_face_video(source)
+    found = scan(source, Kind.VIDEO)
+    searched = sorted({frame for track in found.tracks for frame in track.boxes})
+    covered = [i for i in range(len(truth)) if found.tracks[0].box_at(i) is not None]
+    assert (searched, covered) == (
+        [*range(0, len(truth), 2), len(truth) - 1],
+        list(range(len(truth))),
+    )
