@@ -106,7 +106,8 @@ def test_report_throttle_behind_proxy_is_per_witness(settings: Any) -> None:
     settings.TESTIGO_TRUSTED_PROXIES = ["10.0.0.0/8"]
     for witness in (WITNESS_A, WITNESS_B):
         client = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=witness)
-        assert client.post("/", {"description": "x"}).status_code == 200
+        # Sent: the form redirects to the receipt (post/redirect/get).
+        assert client.post("/", {"description": "x"}).status_code == 302
     spoofed = Client(REMOTE_ADDR=WITNESS_A, HTTP_X_FORWARDED_FOR="203.0.113.1")
     assert spoofed.post("/", {"description": "x"}).status_code == 429
     assert Report.objects.count() == 2

@@ -56,13 +56,14 @@ def test_client_token_ignores_forwarded_for_header() -> None:
 def test_report_form_over_throttle_answers_429_translated() -> None:
     client = Client(REMOTE_ADDR=CANARY_ADDRESS)
     for _ in range(2):
-        assert client.post("/", {"description": "x"}).status_code == 200
+        # Sent: the form redirects to the receipt (post/redirect/get).
+        assert client.post("/", {"description": "x"}).status_code == 302
     response = client.post("/", {"description": "x"}, headers={"accept-language": "es"})
     assert response.status_code == 429
     assert "Demasiados intentos desde su conexión" in response.content.decode()
     assert Report.objects.count() == 2
     other = Client(REMOTE_ADDR="198.51.100.9")
-    assert other.post("/", {"description": "y"}).status_code == 200
+    assert other.post("/", {"description": "y"}).status_code == 302
 
 
 @override_settings(TESTIGO_THROTTLE_CODES_PER_HOUR=1)
@@ -112,6 +113,8 @@ WITNESS_WRITES = {
     "intake:exit": "exempt: Quick exit must always work",
     "intake:safety": "exempt: a page, GET only",
     "set_language": "exempt: sets a session cookie, stores nothing",
+    "intake:language": "exempt: GET only, sets the same session cookie, stores nothing",
+    "intake:receipt": "exempt: GET only, shows the code once from the session, stores nothing",
 }
 
 
