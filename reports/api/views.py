@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.core import signing
@@ -166,9 +167,10 @@ class ReportMediaView(PartnerView):
         return Response(PartnerMediaSerializer(items, many=True, context=context).data)
 
 
-class MediaDownloadView(APIView):
-    """The signed URL is the credential: it names one item and one organisation, and the
-    share is checked again now, so a revoked share stops a link already handed out."""
+class SignedDownloadView(APIView):
+    """A download whose signed URL is the credential: it names one file and one
+    organisation, and the share is checked again now, so a revoked share stops a link
+    already handed out."""
 
     authentication_classes: list[type] = []
     permission_classes: list[type] = []
@@ -177,6 +179,30 @@ class MediaDownloadView(APIView):
     def get_exception_handler(self) -> Any:
         return partner_exception_handler
 
+    @staticmethod
+    def signed_claim(
+        token_open: Callable[[str], dict[str, Any]], token: str
+    ) -> tuple[dict[str, Any], PartnerOrganisation]:
+        """The token's claim and its organisation, still active; 410 once expired, 404 for
+        anything else."""
+        try:
+            claim = token_open(token)
+        except signing.SignatureExpired as error:
+            raise LinkExpired from error
+        except signing.BadSignature as error:
+            raise NotFound from error
+        organisation_id = claim.get("o")
+        organisation = (
+            PartnerOrganisation.objects.filter(id=organisation_id, active=True).first()
+            if isinstance(organisation_id, int)
+            else None
+        )
+        if organisation is None:
+            raise NotFound
+        return claim, organisation
+
+
+class MediaDownloadView(SignedDownloadView):
     @extend_schema(
         operation_id="partner_media_download",
         summary="Download a media file (signed link, no key)",
@@ -195,24 +221,9 @@ class MediaDownloadView(APIView):
         },
     )
     def get(self, request: Request, token: str) -> HttpResponseBase:
-        try:
-            claim = media_token_open(token)
-        except signing.SignatureExpired as error:
-            raise LinkExpired from error
-        except signing.BadSignature as error:
-            raise NotFound from error
-        organisation_id = claim.get("o")
-        organisation = (
-            PartnerOrganisation.objects.filter(id=organisation_id, active=True).first()
-            if isinstance(organisation_id, int)
-            else None
-        )
-        item = (
-            selectors.partner_media_item(organisation=organisation, media_item_id=claim.get("i"))
-            if organisation is not None
-            else None
-        )
-        if organisation is None or item is None:
+        claim, organisation = self.signed_claim(media_token_open, token)
+        item = selectors.partner_media_item(organisation=organisation, media_item_id=claim.get("i"))
+        if item is None:
             raise NotFound
         services.media_download_record(item=item, organisation=organisation)
         return media_response(
@@ -247,16 +258,8 @@ class ReportCopiesView(PartnerView):
         return Response(PartnerCopySerializer(copies, many=True, context=context).data)
 
 
-class CopyDownloadView(APIView):
-    """The signed URL is the credential, as for media: the share and the profile are
-    checked again now, so a revoked share stops a link already handed out."""
-
-    authentication_classes: list[type] = []
-    permission_classes: list[type] = []
-    renderer_classes = [JSONRenderer]
-
-    def get_exception_handler(self) -> Any:
-        return partner_exception_handler
+class CopyDownloadView(SignedDownloadView):
+    """As for media, and the sharing profile is checked again too."""
 
     @extend_schema(
         operation_id="partner_publishable_copy_download",
@@ -276,24 +279,9 @@ class CopyDownloadView(APIView):
         },
     )
     def get(self, request: Request, token: str) -> HttpResponseBase:
-        try:
-            claim = copy_token_open(token)
-        except signing.SignatureExpired as error:
-            raise LinkExpired from error
-        except signing.BadSignature as error:
-            raise NotFound from error
-        organisation_id = claim.get("o")
-        organisation = (
-            PartnerOrganisation.objects.filter(id=organisation_id, active=True).first()
-            if isinstance(organisation_id, int)
-            else None
-        )
-        copy = (
-            selectors.partner_publishable_copy(organisation=organisation, copy_id=claim.get("c"))
-            if organisation is not None
-            else None
-        )
-        if organisation is None or copy is None:
+        claim, organisation = self.signed_claim(copy_token_open, token)
+        copy = selectors.partner_publishable_copy(organisation=organisation, copy_id=claim.get("c"))
+        if copy is None:
             raise NotFound
         services.publishable_copy_download_record(copy=copy, organisation=organisation)
         return media_response(request, copy.name, copy.content_type)
