@@ -18,9 +18,9 @@ def test_every_job_name_is_a_registered_task() -> None:
 
     names = sorted(value for key, value in vars(jobs).items() if key.isupper())
     assert names == [
-        "intake.tasks.process_media",
         "intake.tasks.faces_detect",
         "intake.tasks.faces_render",
+        "intake.tasks.process_media",
         "reports.tasks.alert_failed_media",
         "reports.tasks.alert_urgent_report",
         "reports.tasks.deliver_webhook",
