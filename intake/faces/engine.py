@@ -145,7 +145,13 @@ def render(
                 else:
                     boxes.append(hand.box)
             hide_regions(frame, boxes, plan.method)
-            encoder.stdin.write(frame.tobytes())
+            try:
+                encoder.stdin.write(frame.tobytes())
+            except BrokenPipeError as closed:
+                encoder.wait(timeout=60)
+                assert encoder.stderr is not None
+                error = encoder.stderr.read().decode(errors="replace")[-300:]
+                raise media.MediaError(error) from closed
             if index % 10 == 0:
                 report(min(99, 100 * index // info.frame_count))
         encoder.stdin.close()

@@ -29,10 +29,12 @@ VIDEO_MAX_SIDE = 1280
 JPEG_QUALITY = 88
 X264 = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p"]
 AAC = ["-c:a", "aac", "-b:a", "128k"]
-# Pitch and formants lowered together (rubberband), then a slow wobble, so a voice is
-# neither the witness's own nor a plain pitch shift one inverse shift would undo.
-VOICE_FILTER = "rubberband=pitch=0.78:formant=shifted,vibrato=f=5:d=0.2"
-VOICE_FILTER_FALLBACK = "asetrate=44100*0.78,aresample=44100,atempo=1.282,vibrato=f=5:d=0.2"
+# Pitch and formants lowered together (rubberband), then a swept delay (flanger), so a
+# voice is neither the witness's own nor a plain pitch shift one inverse shift would
+# undo. Not vibrato: in ffmpeg 5.1 it emits NaN samples on some tracks and the AAC
+# encoder stops ("Input contains (near) NaN/+-Inf").
+VOICE_FILTER = "rubberband=pitch=0.78:formant=shifted,flanger"
+VOICE_FILTER_FALLBACK = "aresample=44100,asetrate=44100*0.78,aresample=44100,atempo=1.282,flanger"
 PROBE_TIMEOUT_S = 30
 
 

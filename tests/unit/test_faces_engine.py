@@ -16,7 +16,14 @@ from PIL import Image
 
 from intake.faces import Box, Method, detector, hide_regions
 from intake.faces.engine import Kind, Plan, hide_file, render, scan
-from intake.faces.media import load_photo, probe, read_frames, save_jpeg
+from intake.faces.media import (
+    VOICE_FILTER,
+    VOICE_FILTER_FALLBACK,
+    load_photo,
+    probe,
+    read_frames,
+    save_jpeg,
+)
 from intake.faces.regions import MOSAIC_CELLS
 from intake.faces.tracks import HandRegion
 from tests.factories.face_scenes import compose, moving_face_video, sample
@@ -168,6 +175,21 @@ def test_voice_distortion_lowers_the_pitch_only_when_asked(tmp_path: Path) -> No
     render(source, plain, Kind.VIDEO, Plan(tracks=[]))
     render(source, voiced, Kind.VIDEO, Plan(tracks=[], voice=True))
     assert (round(_dominant_hz(plain) / 10), _dominant_hz(voiced) < 200) == (22, True)
+
+
+@pytest.mark.parametrize("voice_filter", [VOICE_FILTER, VOICE_FILTER_FALLBACK])
+def test_voice_filter_encodes_a_phone_aac_track_every_time(
+    tmp_path: Path, voice_filter: str
+) -> None:
+    require_tool("ffmpeg")
+    source = tmp_path / "walk.mp4"
+    moving_face_video(source)
+    command = [
+        "ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(source), "-map", "0:a:0",
+        "-af", voice_filter, "-c:a", "aac", "-f", "mp4", str(tmp_path / "voiced.m4a"),
+    ]  # fmt: skip
+    errors = [subprocess.run(command, capture_output=True, check=False).stderr for _ in range(5)]
+    assert errors == [b""] * 5
 
 
 def test_scan_video_keeps_sample_frames_and_tracks(tmp_path: Path) -> None:
