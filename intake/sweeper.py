@@ -18,11 +18,12 @@ from intake.resumable import resumable_upload_abandon
 from reports import selectors
 from reports.models import RefusalReason
 from reports.services import report_settle_if_ready
+from reports.services.publication import CLAIM_STALE, publishable_copy_requeue
 
 
 def quarantine_sweep() -> int:
-    """Re-queue items whose task was lost and finish interrupted clean-ups. Returns how
-    many items were re-queued (published to the broker)."""
+    """Re-queue media items and publishable copies whose task was lost and finish
+    interrupted clean-ups. Returns how many were re-queued (published to the broker)."""
     now = timezone.now()
     stalled_before = now - timedelta(seconds=settings.TESTIGO_UPLOAD_STALL_S)
     for expired in selectors.media_items_upload_expired(now=now, stalled_before=stalled_before):
@@ -37,6 +38,12 @@ def quarantine_sweep() -> int:
     count = 0
     for media_item_id in candidates.values_list("id", flat=True):
         if media_item_enqueue(media_item_id=media_item_id):
+            count += 1
+    for copy in selectors.publishable_copies_to_sweep(
+        idle_before=now - timedelta(seconds=settings.TESTIGO_SWEEP_AFTER_S),
+        stale_before=now - CLAIM_STALE,
+    ):
+        if publishable_copy_requeue(copy=copy):
             count += 1
     for report in selectors.reports_received_without_media_in_flight():
         report_settle_if_ready(report=report)

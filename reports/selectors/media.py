@@ -17,9 +17,11 @@ from django.db.models.functions import Coalesce, Greatest
 
 from reports.models import (
     SETTLED_MEDIA,
+    CopyStatus,
     MediaItem,
     MediaStatus,
     Moderation,
+    PublishableCopy,
     Report,
     ReportMessage,
 )
@@ -31,6 +33,18 @@ def media_items_to_sweep(*, idle_before: datetime) -> QuerySet[MediaItem]:
     return MediaItem.objects.filter(
         Q(status=MediaStatus.QUARANTINED, updated_at__lt=idle_before)
         | Q(status=MediaStatus.PROCESSING, claimed_at__lt=idle_before)
+    ).order_by("created_at")
+
+
+def publishable_copies_to_sweep(
+    *, idle_before: datetime, stale_before: datetime
+) -> QuerySet[PublishableCopy]:
+    """Copies whose detection or rendering task may have been lost: never claimed and idle
+    (the broker was down when it was queued), or claimed by a worker that has not reported
+    progress since ``stale_before`` (it died; the claim lets another take over)."""
+    return PublishableCopy.objects.filter(
+        Q(claimed_at__isnull=True, updated_at__lt=idle_before) | Q(claimed_at__lt=stale_before),
+        status__in=(CopyStatus.DETECTING, CopyStatus.RENDERING),
     ).order_by("created_at")
 
 

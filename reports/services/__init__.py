@@ -97,6 +97,7 @@ from reports.services.publication import (
     publishable_copy_publish,
     publishable_copy_region_add,
     publishable_copy_region_remove,
+    publishable_copy_requeue,
 )
 from reports.services.retention import report_legal_hold_set, report_purge, retention_purge
 from reports.services.sharing import (
@@ -187,6 +188,7 @@ __all__ = [
     "publishable_copy_publish",
     "publishable_copy_region_add",
     "publishable_copy_region_remove",
+    "publishable_copy_requeue",
     "quarantine_keys_rotated_record",
     "report_alert_enqueue",
     "report_alert_send",

@@ -34,8 +34,11 @@ from reports.models import (
 from reports.services.audit import audit_record
 from reports.services.errors import InvalidTransition, PublishNotAllowed, ServiceError
 
-# A claim older than this belongs to a worker that died; another may take the copy over.
+# A claim with no progress for this long belongs to a worker that died; another may take
+# the copy over (the sweeper queues it again). Progress renews the claim, so a long video
+# being worked on is never taken over.
 CLAIM_STALE = timedelta(minutes=30)
+_STEP_TASKS = {CopyStatus.DETECTING: jobs.FACES_DETECT, CopyStatus.RENDERING: jobs.FACES_RENDER}
 
 
 def _move(copy: PublishableCopy, source: str, target: str, **fields: Any) -> None:
@@ -98,10 +101,19 @@ def publishable_copy_claim(*, copy_id: Any, status: CopyStatus) -> PublishableCo
 
 
 def publishable_copy_progress(*, copy_id: Any, percent: int) -> None:
-    """How far the running step is, for staff to watch (not a state change: no audit)."""
+    """How far the running step is, for staff to watch, and the claim renewed (not a
+    state change: no audit)."""
     PublishableCopy.objects.filter(
         id=copy_id, status__in=(CopyStatus.DETECTING, CopyStatus.RENDERING)
-    ).update(progress=max(0, min(100, percent)))
+    ).update(progress=max(0, min(100, percent)), claimed_at=timezone.now())
+
+
+def publishable_copy_requeue(*, copy: PublishableCopy) -> bool:
+    """Queue the copy's running step again, for the sweeper when its task was lost or its
+    worker died; True when published. A second delivery is harmless: the claim lets one
+    worker do the step."""
+    task = _STEP_TASKS.get(CopyStatus(copy.status))
+    return task is not None and jobs.enqueue(task, copy_id=str(copy.id))
 
 
 def publishable_copy_detected(
