@@ -439,3 +439,79 @@ def test_followup_without_javascript_cut_by_a_killed_web_process_keeps_the_messa
     page.get_by_text("Lo que ya nos llegó se guardó.").wait_for(timeout=90_000)
     assert "Internal Server Error" not in page.content()
     assert kept.count() == 1
+
+
+# Records what the page hands to the phone's share sheet (headless Chromium has none).
+SHARE_SHEET = (
+    "window.shared = [];"
+    "navigator.share = (data) => { shared.push(data); return Promise.resolve(); };"
+)
+
+
+def test_spanish_phone_on_slow_3g_sends_a_photo_copies_and_shares_its_code(
+    witness_site: str,
+    browser: Any,  # noqa: F811
+    tmp_path: Path,
+    wait_for: Any,
+) -> None:
+    """The witness's whole first visit as a person drives it, through the proxy on Slow 3G
+    at 320 px in Spanish: the camera, Send, the code copied and shared, then the page read
+    again in Kreyòl still shows the code kept in the tab."""
+    context = browser.new_context(
+        viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True, locale="es"
+    )
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    context.add_init_script(SHARE_SHEET)
+    page = context.new_page()
+    Link(context, page, SLOW_3G)
+    photo = noise_jpeg(tmp_path / "IMG_3001.jpg", 300_000)
+    page.goto(witness_site + "/")
+    overflow = ["/", page.evaluate("document.documentElement.scrollWidth - innerWidth")]
+
+    with page.expect_file_chooser() as chooser:
+        page.tap("label[for=id_camera]")
+    chooser.value.set_files(str(photo))
+    page.tap("#send-report")
+    code = page.locator("#receipt-code")
+    until(page, lambda: code.get_attribute("data-code"), 60, "the receipt code")
+    sent = str(code.get_attribute("data-code"))
+    lines_per_group = code.locator(".group").evaluate_all(
+        "(groups) => groups.map((g) => new Set([...g.getClientRects()].map((r) => r.top)).size)"
+    )
+    page.get_by_role("button", name="Copiar código").tap()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    copy_says = page.locator(".receipt-copy:visible").inner_text()
+    page.get_by_role("button", name="Compartir código").tap()
+    shared = page.evaluate("window.shared")
+    until(page, lambda: all_done(page, 1), 60, "the photo sent")
+    overflow += ["receipt", page.evaluate("document.documentElement.scrollWidth - innerWidth")]
+
+    page.locator("nav.languages a[hreflang=ht]").tap()
+    page.wait_for_load_state()
+    kept = page.locator("#receipt-kept .receipt")
+    until(page, lambda: kept.get_attribute("data-code"), 30, "the kept code")
+    overflow += ["ht", page.evaluate("document.documentElement.scrollWidth - innerWidth")]
+
+    assert (
+        lines_per_group,
+        copied,
+        copy_says,
+        shared,
+        page.evaluate("document.documentElement.lang"),
+        kept.get_attribute("data-code"),
+        overflow,
+    ) == (
+        [1] * 5,
+        sent,
+        "Copiado",
+        [{"text": sent}],
+        "ht",
+        sent,
+        ["/", 0, "receipt", 0, "ht", 0],
+    )
+    report = Report.objects.get()
+    wait_for(
+        lambda: Report.objects.filter(id=report.id, moderation=Moderation.PENDING).exists(), 90
+    )
+    assert [i.status for i in report.media_items.all()] == [MediaStatus.CLEAN]
+    context.close()
