@@ -1,7 +1,8 @@
 """deploy/nginx.conf, run by the Debian nginx in front of a recording upstream: upload
 bodies stream through as they arrive and never touch the proxy's disk, small bodies are
 held in memory, the app learns the client's address and nothing a client could forge,
-and a failing upstream gets a page in the witnesses' languages."""
+and a failing upstream, like what nginx refuses itself, gets a page in the witnesses'
+languages."""
 
 from __future__ import annotations
 
@@ -191,3 +192,42 @@ def test_unreachable_app_answers_a_page_in_every_witness_language(
     assert "O que já chegou até nós foi guardado." in text
     assert "Nou kenbe tout sa ki te deja rive jwenn nou." in text
     assert "Anything that already reached us is kept." in text
+
+
+def _raw(address: str, data: bytes) -> tuple[int, str]:
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(data)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode()
+
+
+REFUSED = [
+    "Your phone could not send this",
+    "Su teléfono no pudo enviar esto",
+    "Seu celular não conseguiu enviar isto",
+    "Telefòn ou an pa t ka voye sa a",
+]
+
+
+def test_what_nginx_refuses_itself_answers_in_every_witness_language(
+    proxy: NginxProxy, upstream: RecordingUpstream
+) -> None:
+    too_large = _raw(
+        proxy.address,
+        b"POST /admin/login/ HTTP/1.1\r\nHost: x\r\nContent-Length: 3000000\r\n"
+        b"Connection: close\r\n\r\n",
+    )
+    malformed = _raw(proxy.address, b"GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n")
+    too_long = _raw(
+        proxy.address,
+        b"GET /" + b"a" * 20_000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+
+    assert [
+        (status, [sentence in body for sentence in REFUSED])
+        for status, body in (too_large, malformed, too_long)
+    ] == [(413, [True] * 4), (400, [True] * 4), (414, [True] * 4)]
