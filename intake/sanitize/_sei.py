@@ -102,9 +102,16 @@ def escape(rbsp: bytes) -> bytes:
     return bytes(out)
 
 
+def display_t35(payload: bytes) -> bool:
+    """Whether a T.35 payload (from its country code on) is display metadata that stays.
+
+    Also decides for AV1 T.35 metadata OBUs (_obu), which carry the same payload."""
+    return payload.startswith(DISPLAY_T35)
+
+
 def _keep(codec: Codec, ptype: int, payload: bytes) -> bool:
     if ptype == USER_DATA_T35:
-        return payload.startswith(DISPLAY_T35)
+        return display_t35(payload)
     return ptype in (AVC_KEEP if codec == "avc" else HEVC_KEEP)
 
 

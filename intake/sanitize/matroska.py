@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from . import _sei, errors
+from . import _m4v, _obu, _sei, _video, errors
 from ._dates import iso_date
 from ._io import copy_exact, file_size, read_exact, write_zeros
 from ._vorbis import VORBIS_COMMENT
@@ -228,8 +228,15 @@ _AUDIO_CODECS = frozenset(
     )
 )
 _AAC = re.compile(r"A_AAC/MPEG[24]/(MAIN|LC|SSR|LTP|LC/SBR)")
-# Codecs whose frames are length-prefixed NAL units, scanned for SEI user data.
-_NAL_CODECS: dict[str, _sei.Codec] = {"V_MPEG4/ISO/AVC": "avc", "V_MPEGH/ISO/HEVC": "hevc"}
+# Codecs whose frames are cleaned (_video): H.264/HEVC SEI, AV1 OBUs, MPEG-4 Part 2 user data.
+_NAL_CODECS: dict[str, _video.Codec] = {
+    "V_MPEG4/ISO/AVC": "avc",
+    "V_MPEGH/ISO/HEVC": "hevc",
+    "V_AV1": "av1",
+    "V_MPEG4/ISO/SP": "mp4v",
+    "V_MPEG4/ISO/ASP": "mp4v",
+    "V_MPEG4/ISO/AP": "mp4v",
+}
 # Frames of these codecs are whole JPEG images, each of which may carry EXIF.
 _JPEG_CODECS = frozenset(("V_MJPEG", "V_MS/VFW/FOURCC"))
 _NEUTRAL_APP = b"Testigo"
@@ -300,10 +307,10 @@ class _Stripper:
         self.kept_tracks: set[int] = set()
         self.dropped_blocks: Counter[int] = Counter()
         self.has_video = False
-        # H.264/HEVC tracks: (codec, NAL length size), from their CodecPrivate.
-        self.nal_tracks: dict[int, tuple[_sei.Codec, int]] = {}
+        # Cleaned video tracks: (codec, NAL length size from CodecPrivate; 0 for AV1/MPEG-4).
+        self.nal_tracks: dict[int, tuple[_video.Codec, int]] = {}
         self.sei_removed: Counter[int] = Counter()
-        self.sei_types: set[int] = set()
+        self.sei_types: set[str] = set()
 
     # -- reading --------------------------------------------------------------------------
 
@@ -538,11 +545,14 @@ class _Stripper:
         where = f"Segment/Tracks/{label}"
         nal_codec = _NAL_CODECS.get(codec)
         if nal_codec is not None:
-            if not any(kid.id == CODECPRIVATE for kid in kids):
+            has_private = any(kid.id == CODECPRIVATE for kid in kids)
+            if not has_private and nal_codec != "mp4v":  # MPEG-4 Part 2 headers may be in-band
                 raise errors.malformed(f"matroska: {codec} without CodecPrivate")
             if any(kid.id == CONTENTENCODINGS for kid in kids):
-                # Header stripping would hide the NAL framing our SEI scan relies on.
+                # Header stripping would hide the framing our sample scan relies on.
                 raise errors.Rejected(errors.UNSUPPORTED_FORMAT, "matroska: encoded NAL track")
+            if nal_codec == "mp4v":
+                self.nal_tracks[number] = (nal_codec, 0)
         for kid in kids:
             if kid.id not in _KEEP[TRACKENTRY]:
                 what = "track name" if kid.id == 0x536E else None
@@ -594,9 +604,21 @@ class _Stripper:
         self.replace_private(element, cleaned)
         self.ctx.remove("codec comment header", where)
 
-    def nal_private(self, element: _Element, codec: _sei.Codec, track: int, where: str) -> None:
-        """avcC/hvcC: note the NAL length size; clean SEI out of an hvcC."""
+    def nal_private(self, element: _Element, codec: _video.Codec, track: int, where: str) -> None:
+        """avcC/hvcC: note the NAL length size; clean SEI out of an hvcC. av1C: metadata OBUs
+        out; MPEG-4 Part 2 headers: user data blanked in place."""
         data = self.value(element)
+        if codec in ("av1", "mp4v"):
+            self.nal_tracks[track] = (codec, 0)
+            if codec == "av1":
+                cleaned, names = _obu.clean_av1c(data)
+            else:
+                blanked, _count = _m4v.clean_config(data)
+                cleaned, names = blanked or data, [_m4v.USER_DATA_NAME] if blanked else []
+            if names:
+                self.replace_private(element, cleaned)
+                self.ctx.remove(_video.label(names), where + "/CodecPrivate")
+            return
         if codec == "avc":
             self.nal_tracks[track] = (codec, _sei.avcc_length_size(data))
             return
@@ -622,7 +644,8 @@ class _Stripper:
             self.patch(element.pos + len(replacement), rest, None)
 
     def nal_block(self, block: _Element, head: bytes) -> None:
-        """Rewrite, at its own size, a kept H.264/HEVC frame that carries SEI user data."""
+        """Rewrite, at its own size, a kept video frame that carries SEI user data, metadata
+        OBUs or MPEG-4 user data."""
         track = _block_track(head, block.size)
         framing = self.nal_tracks.get(track)
         if framing is None:
@@ -633,7 +656,7 @@ class _Stripper:
         if head[width + 2] & 0x06:
             raise errors.Rejected(errors.UNSUPPORTED_FORMAT, "matroska: laced video frames")
         start = block.data + width + 3
-        replacement, gone = _sei.scan_sample(*framing, self.peek, start, block.end - start)
+        replacement, gone = _video.scan_sample(*framing, self.peek, start, block.end - start)
         if replacement is not None:
             self.patch(start, len(replacement), replacement)
             self.sei_removed[track] += 1
@@ -737,7 +760,7 @@ class _Stripper:
         for track, count in sorted(self.dropped_blocks.items()):
             self.ctx.remove(f"{count} blocks of track {track}", "Segment/Cluster")
         self.dropped_blocks.clear()
-        label = _sei.removed_label(sorted(self.sei_types))
+        label = _video.label(self.sei_types)
         for track, count in sorted(self.sei_removed.items()):
             self.ctx.remove(f"{label} ({count} frames)", f"Segment/Cluster (track {track})")
         self.sei_removed.clear()

@@ -12,7 +12,7 @@ import contextlib
 import re
 from array import array
 
-from .. import _sei, errors
+from .. import _m4v, _obu, _sei, _video, errors
 from ..errors import Rejected, malformed
 from .boxes import (
     Box,
@@ -424,12 +424,19 @@ def _process_stsd(buf: bytearray, stsd: Box, track: Track, st: State) -> None:
 
 
 def _nal_config(buf: bytearray, entry: Box, kids: list[Box], track: Track, st: State) -> None:
-    """Note an H.264/HEVC track's NAL length size; clean SEI out of its hvcC/lhvC."""
-    codec: _sei.Codec
+    """Note a track whose samples are cleaned (H.264/HEVC NAL length size, AV1, MPEG-4 Part
+    2) and clean its configuration record."""
+    codec: _video.Codec
     if entry.type in AVC_ENTRIES:
         codec = "avc"
     elif entry.type in HEVC_ENTRIES:
         codec = "hevc"
+    elif entry.type in (b"av01", b"mp4v"):
+        codec = "av1" if entry.type == b"av01" else "mp4v"
+        _stream_config(buf, codec, kids, track, st)
+        if st.nal_tracks.setdefault(track.track_id, (codec, 0)) != (codec, 0):
+            raise Rejected(errors.UNSUPPORTED_FORMAT, "sample entries of different codecs")
+        return
     else:
         return
     length_size = 0
@@ -442,16 +449,48 @@ def _nal_config(buf: bytearray, entry: Box, kids: list[Box], track: Track, st: S
             if kid.type == b"hvcC" or not length_size:
                 length_size = size
             if gone:
-                # The record shrinks; a free box after it keeps the sample entry's size.
-                new = make_box(kid.type, cleaned)
-                if kid.hdr != 8 or kid.size - len(new) < 8:
-                    raise Rejected(errors.UNSAFE_CONTENT, "no room to remove SEI from hvcC")
-                buf[kid.start : kid.end] = new + free_box(kid.size - len(new))
+                _shorter_record(buf, kid, cleaned)
                 st.remove(_sei.removed_label(gone), f"track {track.track_id}/{fourcc(kid.type)}")
     if not length_size:
         raise malformed("H.264/HEVC sample entry without its configuration record")
     if st.nal_tracks.setdefault(track.track_id, (codec, length_size)) != (codec, length_size):
         raise Rejected(errors.UNSUPPORTED_FORMAT, "sample entries of different NAL framing")
+
+
+def _shorter_record(buf: bytearray, kid: Box, cleaned: bytes) -> None:
+    """Rewrite a configuration record shorter; a free box after it keeps the entry's size."""
+    new = make_box(kid.type, cleaned)
+    if kid.hdr != 8 or kid.size - len(new) < 8:
+        raise Rejected(errors.UNSAFE_CONTENT, f"no room to clean {fourcc(kid.type)}")
+    buf[kid.start : kid.end] = new + free_box(kid.size - len(new))
+
+
+def _stream_config(
+    buf: bytearray, codec: _video.Codec, kids: list[Box], track: Track, st: State
+) -> None:
+    """av1C: metadata OBUs out (_obu); esds of mp4v: user data blanked in place (_m4v)."""
+    want = b"av1C" if codec == "av1" else b"esds"
+    boxes = [kid for kid in kids if kid.type == want]
+    if len(boxes) != 1:
+        raise malformed(f"{codec} sample entry without exactly one {fourcc(want)}")
+    kid = boxes[0]
+    raw = bytes(buf[kid.body : kid.end])
+    where = f"track {track.track_id}/{fourcc(want)}"
+    if codec == "av1":
+        cleaned, gone = _obu.clean_av1c(raw)
+        if gone:
+            _shorter_record(buf, kid, cleaned)
+            st.remove(_obu.removed_label(gone), where)
+        return
+    object_type, at, length = _m4v.esds_dsi(raw)
+    if object_type in (0x6C, 0x6D, 0x6E):
+        raise Rejected(errors.UNSAFE_CONTENT, "mp4v track of JPEG frames (EXIF)")
+    if object_type != _m4v.MPEG4_VISUAL:
+        raise Rejected(errors.UNSUPPORTED_FORMAT, f"mp4v object type {object_type:#x}")
+    blanked, _count = _m4v.clean_config(raw[at : at + length])
+    if blanked is not None:
+        buf[kid.body + at : kid.body + at + length] = blanked
+        st.remove(_m4v.USER_DATA_NAME, where)
 
 
 def _audio_entry_children(buf: bytearray, entry: Box) -> list[Box]:

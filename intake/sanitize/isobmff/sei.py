@@ -1,16 +1,17 @@
-"""SEI user data in the samples of kept H.264/HEVC tracks (promise: no location or identity
-leaves with the media; dashcams write GPS and serial numbers there).
+"""SEI user data in the samples of kept H.264/HEVC tracks, metadata OBUs in AV1 tracks and
+user data in MPEG-4 Part 2 tracks (promise: no location or identity leaves with the media;
+dashcams write GPS and serial numbers there).
 
 Runs after the output is written: the layout is the input's, so a sample is at the same
 offset in both. NAL headers are read from the input; a sample holding SEI is rewritten in
-place in the output at its own size (see _sei), so no sample size or offset changes.
+place in the output at its own size (see _video), so no sample size or offset changes.
 """
 
 from __future__ import annotations
 
 from typing import BinaryIO
 
-from .. import _sei
+from .. import _video
 from .._io import read_at
 from .state import State
 
@@ -23,16 +24,16 @@ def clean_samples(src: BinaryIO, dst: BinaryIO, st: State) -> None:
         if not st.tracks[track_id].kept:
             continue
         starts, sizes = st.nal_samples.get(track_id, ((), ()))
-        removed: list[int] = []
+        removed: list[str] = []
         count = 0
         for start, size in zip(starts, sizes, strict=True):
-            replacement, gone = _sei.scan_sample(codec, length_size, read, start, size)
+            replacement, gone = _video.scan_sample(codec, length_size, read, start, size)
             if replacement is not None:
                 dst.seek(start)
                 dst.write(replacement)
                 removed += gone
                 count += 1
         if removed:
-            label = _sei.removed_label(removed)
+            label = _video.label(removed)
             st.remove(f"{label} ({count} samples)", f"track {track_id} samples")
     dst.seek(0, 2)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .. import errors
-from .._sei import Codec
+from .._video import Codec
 from ..context import StripContext
 from ..errors import Rejected
 
@@ -104,7 +104,8 @@ class State:
     track_width: int | None = None
     track_height: int | None = None
     track_orientation: int | None = None
-    # H.264/HEVC tracks: (codec, NAL length size) and every sample's (starts, sizes).
+    # H.264/HEVC/AV1/MPEG-4 Part 2 tracks: (codec, NAL length size, 0 for AV1 and MPEG-4)
+    # and every sample's (starts, sizes).
     nal_tracks: dict[int, tuple[Codec, int]] = field(default_factory=dict)
     nal_samples: dict[int, tuple[array[int], array[int]]] = field(default_factory=dict)
     moof_ranges: tuple[array[int], array[int]] | None = None

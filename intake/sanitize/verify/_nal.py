@@ -22,7 +22,7 @@ _HEVC_OK = (
     | frozenset((154, 155, 156))
     | frozenset(range(176, 182))
 )
-_T35_DISPLAY = (b"\xb5\x00\x3c\x00\x01\x04", b"\xb5\x00\x3b\x00\x00\x08\x00")
+T35_DISPLAY = (b"\xb5\x00\x3c\x00\x01\x04", b"\xb5\x00\x3b\x00\x00\x08\x00")
 
 Read = Callable[[int, int], bytes]
 
@@ -72,7 +72,7 @@ def sei_findings(hevc: bool, nal: bytes) -> list[str]:
         if len(body) != length:
             return [*out, "SEI payload cut short"]
         i += length
-        if kind == 4 and body.startswith(_T35_DISPLAY):
+        if kind == 4 and body.startswith(T35_DISPLAY):
             continue
         if kind not in allowed:
             out.append(f"SEI message of type {kind} (user data or unknown) kept")

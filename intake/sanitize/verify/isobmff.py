@@ -15,7 +15,7 @@ from array import array
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-from . import _nal
+from . import _m4v, _nal, _obu, _video
 from ._icc import icc_findings
 
 _MAX_IN_MEMORY = 64 << 20
@@ -133,8 +133,8 @@ class _Checker:
         # Media byte ranges, one (starts, ends) pair per track, fragment run list or image.
         self.spans: list[tuple[array[int], array[int]]] = []
         self.span_count = 0
-        # H.264/HEVC tracks: (is HEVC, NAL length size); their samples are read for SEI.
-        self.nal_framing: dict[int, tuple[bool, int]] = {}
+        # H.264/HEVC/AV1/MPEG-4 Part 2 tracks (see _video.Framing): samples read for user data.
+        self.nal_framing: dict[int, _video.Framing] = {}
         self.mdat: list[tuple[int, int]] = []
         self.saw_moov = False
         self.saw_meta = False
@@ -359,9 +359,9 @@ class _Checker:
         self.f.seek(pos)
         return self.f.read(n)
 
-    def check_nals(self, framing: tuple[bool, int] | None, start: int, size: int) -> None:
+    def check_nals(self, framing: _video.Framing | None, start: int, size: int) -> None:
         if framing is not None:
-            for finding in _nal.stream_findings(*framing, self.read_at, start, size)[:3]:
+            for finding in _video.run_findings(framing, self.read_at, start, size)[:3]:
                 self.bad(finding)
 
     def check_hdlr(self, data: bytes, lo: int, hi: int, where: str) -> bytes:
@@ -379,8 +379,8 @@ class _Checker:
             elif data[payload + 4 : end].count(0) != end - payload - 4:
                 self.bad("dref entry carries text")
 
-    def check_stsd(self, data: bytes, lo: int, hi: int, handler: bytes) -> tuple[bool, int] | None:
-        framing = None
+    def check_stsd(self, data: bytes, lo: int, hi: int, handler: bytes) -> _video.Framing | None:
+        framing: _video.Framing | None = None
         for kind, _start, payload, end in _split(data, lo + 8, hi, "stsd"):
             if handler == b"soun":
                 if kind not in _AUDIO_CODECS:
@@ -418,7 +418,14 @@ class _Checker:
                     for finding in found:
                         self.bad(f"{_name(child)}: {finding}")
                     if child != b"lhvC" or framing is None:
-                        framing = (child != b"avcC", size)
+                        framing = ("avc" if child == b"avcC" else "hevc", size)
+                if (child, kind) in ((b"av1C", b"av01"), (b"esds", b"mp4v")):
+                    found = (_obu.av1c_findings if kind == b"av01" else _m4v.esds_findings)(
+                        data[cp:ce]
+                    )
+                    for finding in found:
+                        self.bad(f"{_name(child)}: {finding}")
+                    framing = ("av1" if kind == b"av01" else "mp4v", 0)
                 if child == b"colr":
                     self.check_colr(data, cp, ce)
                 if child in _PADDING:
@@ -433,7 +440,7 @@ class _Checker:
                                 self.bad("non-zero padding in wave")
                         elif grandchild not in _WAVE_BOXES:
                             self.bad(f"wave box {_name(grandchild)} is not allowed")
-            if kind in _AVC | _HEVC and framing is None:
+            if kind in _AVC | _HEVC | {b"av01", b"mp4v"} and framing is None:
                 self.bad(f"{_name(kind)} sample entry without its configuration record")
         return framing
 
@@ -453,7 +460,7 @@ class _Checker:
         self,
         data: bytes,
         stbl: dict[bytes, list[tuple[int, int, int]]],
-        framing: tuple[bool, int] | None,
+        framing: _video.Framing | None,
     ) -> None:
         """Mark every chunk of a kept track as media bytes."""
         chunk_box = stbl.get(b"stco") or stbl.get(b"co64")

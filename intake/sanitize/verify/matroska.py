@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import BinaryIO
 
-from . import _nal
+from . import _m4v, _nal, _obu, _video
 
 # Kinds: "m" master, "u" unsigned, "i" signed, "f" float, "b" binary, "s" ASCII string.
 _U, _I, _F, _B, _S, _M = "u", "i", "f", "b", "s", "m"
@@ -164,8 +164,8 @@ class _Reader:
         self.total = f.tell()
         self.findings: list[str] = []
         self.tracks: dict[int, int] = {}  # track number -> type
-        # H.264/HEVC tracks: (is HEVC, NAL length size); their frames are read for SEI.
-        self.nal_framing: dict[int, tuple[bool, int]] = {}
+        # H.264/HEVC/AV1/MPEG-4 Part 2 tracks (see _video.Framing): frames read for user data.
+        self.nal_framing: dict[int, _video.Framing] = {}
         self.tracks_done = False
         # Reading cost grows with the element count: refuse absurd densities.
         self.elements_left = 1_000_000 + self.total // 256
@@ -315,10 +315,10 @@ class _Reader:
         if framing is None:
             return
         if len(raw) < width + 3 or raw[width + 2] & 0x06:
-            self.note(f"laced H.264/HEVC block at {data}")
+            self.note(f"laced video block at {data}")
             return
         start = data + width + 3
-        for finding in _nal.stream_findings(*framing, self.at, start, data + size - start)[:3]:
+        for finding in _video.run_findings(framing, self.at, start, data + size - start)[:3]:
             self.note(f"block at {data}: {finding}")
 
     def track_entry(self, entry: dict[int, bytes]) -> None:
@@ -342,7 +342,13 @@ class _Reader:
             )
             for finding in found:
                 self.note(f"track {number} CodecPrivate: {finding}")
-            self.nal_framing[number] = (hevc, size)
+            self.nal_framing[number] = ("hevc" if hevc else "avc", size)
+        elif codec == "V_AV1" or codec.startswith("V_MPEG4/ISO/"):
+            av1 = codec == "V_AV1"
+            found = _obu.av1c_findings(private) if av1 else _m4v.mpeg4_findings(private)
+            for finding in found:
+                self.note(f"track {number} CodecPrivate: {finding}")
+            self.nal_framing[number] = ("av1" if av1 else "mp4v", 0)
         if codec == "A_VORBIS" and not _vorbis_private_clean(private):
             self.note("Vorbis codec setup carries comments")
         if codec == "A_FLAC" and not (
