@@ -54,7 +54,10 @@ USER_DATA_NAME: Final = "MPEG-4 user data"
 
 def neutralise(data: bytes) -> tuple[bytes | None, int]:
     """(``data`` with every user data payload that is not an encoder tag blanked, or None
-    when nothing changes; how many were blanked). ``data`` must start with a start code."""
+    when nothing changes; how many were blanked). ``data`` must start with a start code
+    (an empty sample, a dropped frame, has nothing to clean)."""
+    if not data:
+        return None, 0
     if not data.startswith(START):
         raise malformed("MPEG-4 video sample does not begin with a start code")
     out: bytearray | None = None
@@ -130,8 +133,6 @@ def _descriptor_size(body: bytes, pos: int) -> tuple[int, int]:
 
 
 def clean_config(data: bytes) -> tuple[bytes | None, int]:
-    """DecoderSpecificInfo / CodecPrivate (VOS, VO and VOL headers): like a sample; empty
-    is allowed (headers in the stream)."""
-    if not data:
-        return None, 0
+    """DecoderSpecificInfo / CodecPrivate (VOS, VO and VOL headers; may be empty when the
+    headers are in the stream): like a sample."""
     return neutralise(data)
