@@ -106,6 +106,15 @@ def av1_video(directory: Path, container: str) -> Path:
     return _mux(directory, planted, "ivf", container)
 
 
+def av1_image(directory: Path) -> Path:
+    """An AVIF still image (ffmpeg's avif muxer) whose item data and av1C carry the planted
+    metadata OBUs of the first temporal unit."""
+    clip = av1_video(directory, "mp4")
+    out = directory / "planted.avif"
+    ffmpeg("-i", clip, "-c", "copy", "-frames:v", "1", "-f", "avif", out)
+    return out
+
+
 def mpeg4_video(directory: Path, container: str, encoder: str = "mpeg4") -> Path:
     """A two-second MPEG-4 Part 2 clip (ffmpeg's mpeg4 or libxvid, with B-frames) with a
     GPS user data segment before every VOP."""

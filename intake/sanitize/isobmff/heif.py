@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 
-from .. import _sei, errors
+from .. import _obu, _sei, errors
 from .._io import read_exact
 from ..errors import Rejected, malformed
 from .boxes import (
@@ -135,7 +135,7 @@ def rebuild_heif_meta(
     _read_exif_evidence(src, buf, parsed.items, parsed.iloc, parsed.idat_range, st)
     _note_removed_items(parsed, keep, st)
     renumber = _kept_properties(parsed, keep, st)
-    idat_keep = _claim_item_bytes(parsed, keep, st)
+    idat_keep = _claim_item_bytes(buf, parsed, keep, st)
     body = b"".join(_rebuilt_children(kids, parsed, keep, renumber, idat_keep, st))
     rebuilt = _meta_box(buf, meta, body)
     _note_primary_picture(parsed, st)
@@ -215,20 +215,31 @@ def _kept_properties(meta: _Meta, keep: list[int], st: State) -> dict[int, int]:
     return renumber
 
 
-def _claim_item_bytes(meta: _Meta, keep: list[int], st: State) -> list[tuple[int, int]]:
+def _claim_item_bytes(
+    buf: bytearray, meta: _Meta, keep: list[int], st: State
+) -> list[tuple[int, int]]:
     """Record kept items' bytes in mdat as copied and removed items' as not to be; return
-    the kept items' ranges inside idat, the only bytes of idat that survive."""
+    the kept items' ranges inside idat, the only bytes of idat that survive. Kept AV1 items
+    are noted for OBU cleaning (in idat: cleaned here)."""
     pair = st.ranges.new_source()
     idat_keep: list[tuple[int, int]] = []
     for item_id in keep:
         loc = meta.iloc.locs.get(item_id)
         if loc is None:
             continue
+        av1 = meta.items[item_id].type == b"av01" if item_id in meta.items else False
+        if av1 and len(loc.extents) != 1:
+            # OBUs could span extents; encoders write one. Not guessed: refused.
+            raise Rejected(errors.UNSUPPORTED_FORMAT, "AV1 image item in several extents")
         for start, end in _item_extents(loc, meta.idat_range, st.size):
             if loc.method == 0:
                 st.ranges.add(pair, start, end)
+                if av1:
+                    st.av1_items.append((start, end - start))  # cleaned with the samples
             else:
                 idat_keep.append((start, end))
+                if av1:
+                    _clean_av1_idat(buf, start, end, st)
     removed = st.removed_ranges.new_source()
     idat_removed: list[tuple[int, int]] = []
     for item_id, loc in meta.iloc.locs.items():
@@ -243,6 +254,14 @@ def _claim_item_bytes(meta: _Meta, keep: list[int], st: State) -> list[tuple[int
     if any(a < d and c < b for a, b in idat_keep for c, d in idat_removed):
         raise Rejected(errors.UNSAFE_CONTENT, "kept image data overlaps removed metadata")
     return idat_keep
+
+
+def _clean_av1_idat(buf: bytearray, start: int, end: int, st: State) -> None:
+    """Metadata OBUs of an AV1 image stored in idat become padding (see _obu)."""
+    cleaned, gone = _obu.clean_sample(bytes(buf[start:end]))
+    if cleaned is not None:
+        buf[start:end] = cleaned
+        st.remove(_obu.removed_label(gone), "meta/idat")
 
 
 def _rebuilt_children(
@@ -592,7 +611,8 @@ def _build_iprp(
 
 
 def _clean_property(buf: bytearray, prop: Box, st: State) -> bytes:
-    """A kept property: ICC text neutral in 'colr', SEI user data out of 'hvcC'/'lhvC'."""
+    """A kept property: ICC text neutral in 'colr', SEI user data out of 'hvcC'/'lhvC',
+    metadata OBUs out of 'av1C'."""
     data = bytearray(buf[prop.start : prop.end])
     box = Box(prop.type, 0, prop.hdr, len(data))
     if prop.type == b"colr":
@@ -603,6 +623,11 @@ def _clean_property(buf: bytearray, prop: Box, st: State) -> bytes:
         if gone:
             st.remove(_sei.removed_label(gone), f"meta/iprp/ipco/{fourcc(prop.type)}")
             return make_box(prop.type, cleaned)
+    elif prop.type == b"av1C":
+        av1c, names = _obu.clean_av1c(bytes(data[box.body :]))
+        if names:
+            st.remove(_obu.removed_label(names), "meta/iprp/ipco/av1C")
+            return make_box(prop.type, av1c)
     return bytes(data)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from .. import _video
+from .. import _obu, _video
 from .._io import read_at
 from .state import State
 
@@ -36,4 +36,10 @@ def clean_samples(src: BinaryIO, dst: BinaryIO, st: State) -> None:
         if removed:
             label = _video.label(removed)
             st.remove(f"{label} ({count} samples)", f"track {track_id} samples")
+    for start, size in st.av1_items:
+        replacement, names = _obu.scan_sample(read, start, size)
+        if replacement is not None:
+            dst.seek(start)
+            dst.write(replacement)
+            st.remove(_obu.removed_label(names), "AV1 image item")
     dst.seek(0, 2)

@@ -108,6 +108,8 @@ class State:
     # and every sample's (starts, sizes).
     nal_tracks: dict[int, tuple[Codec, int]] = field(default_factory=dict)
     nal_samples: dict[int, tuple[array[int], array[int]]] = field(default_factory=dict)
+    # Kept AV1 image items in mdat: (start, size), cleaned like AV1 samples.
+    av1_items: list[tuple[int, int]] = field(default_factory=list)
     moof_ranges: tuple[array[int], array[int]] | None = None
     moof_removed: tuple[array[int], array[int]] | None = None
 

@@ -723,6 +723,9 @@ class _Checker:
             elif kind in (b"hvcC", b"lhvC"):
                 for finding in _nal.hvcc_findings(data[p:e], kind == b"lhvC")[1]:
                     self.bad(f"item property {_name(kind)}: {finding}")
+            elif kind == b"av1C":
+                for finding in _obu.av1c_findings(data[p:e]):
+                    self.bad(f"item property av1C: {finding}")
             props.append((kind, p, e))
         assoc: dict[int, list[int]] = {}
         for _s, p, _e in kids.get(b"ipma", []):
@@ -793,6 +796,9 @@ class _Checker:
             at += n
             return value
 
+        def in_meta(pos: int, n: int) -> bytes:
+            return data[pos : pos + n]
+
         in_idat: list[tuple[int, int]] = []
         self.new_spans()
         for _ in range(count):
@@ -810,13 +816,17 @@ class _Checker:
                 if reference or method not in (0, 1) or length == 0:
                     self.bad(f"item {item} data is not plainly in this file")
                     continue
+                read, start = self.read_at, base + offset
                 if method == 0:
-                    self.span(base + offset, base + offset + length)
+                    self.span(start, start + length)
                 else:
-                    start = idat_lo + base + offset
+                    read, start = in_meta, idat_lo + base + offset
                     if start + length > idat_hi:
                         raise _Stop("item data runs past idat")
                     in_idat.append((start, start + length))
+                if items[item] == b"av01":  # AV1 image: no metadata OBU but display ones
+                    for finding in _obu.obu_findings(read, start, length)[:3]:
+                        self.bad(f"AV1 item {item}: {finding}")
         return in_idat
 
     # ------------------------------------------------------------------ media data

@@ -17,6 +17,7 @@ from tests.factories.coded_video import (
     HDR10_T35,
     HDR_CLL,
     USER_DATA,
+    av1_image,
     av1_video,
     mpeg4_video,
 )
@@ -142,6 +143,38 @@ def test_av1_encoder_output_clean_and_frames_identical(encoder: list[str], tmp_p
     out = tmp_path / "out.mp4"
     manifest = sanitize(src, out)
     assert (manifest.status, manifest.reason, framemd5(out) == framemd5(src)) == ("clean", "", True)
+
+
+def test_avif_metadata_obus_removed_frames_identical(video_root: str, tmp_path: Path) -> None:
+    directory = Path(video_root) / "avif"
+    directory.mkdir(exist_ok=True)
+    src = av1_image(directory)
+    assert src.read_bytes().count(GPS_TEXT) >= 4
+    out = tmp_path / "clean.avif"
+
+    manifest = sanitize(src, out)
+
+    assert (manifest.status, manifest.reason) == ("clean", "")
+    data = out.read_bytes()
+    assert (data.count(GPS_TEXT), data.count(HDR10_T35)) == (0, src.read_bytes().count(HDR10_T35))
+    where = sorted(r.where for r in manifest.removed if "AV1" in r.what)
+    assert where == ["AV1 image item", "meta/iprp/ipco/av1C"]
+    assert framemd5(out) == framemd5(src)
+
+
+def test_verifier_flags_av1_metadata_in_avif_item(video_root: str) -> None:
+    directory = Path(video_root) / "avif-verify"
+    directory.mkdir(exist_ok=True)
+    with av1_image(directory).open("rb") as f:
+        findings = [x for x in verify("isobmff", f) if "AV1" in x or "av1C" in x]
+    assert findings == [
+        "item property av1C: AV1 metadata OBU of type 6 (user data or unknown) kept",
+        "item property av1C: AV1 metadata OBU of type 4 (user data or unknown) kept",
+        "item property av1C: AV1 metadata OBU of type 5 (user data or unknown) kept",
+        "AV1 item 1: AV1 metadata OBU of type 6 (user data or unknown) kept",
+        "AV1 item 1: AV1 metadata OBU of type 4 (user data or unknown) kept",
+        "AV1 item 1: AV1 metadata OBU of type 5 (user data or unknown) kept",
+    ]
 
 
 # ------------------------------------------------------------------ MPEG-4 Part 2
