@@ -163,3 +163,33 @@ def test_mpeg4_random_bytes_rejected_or_verified(data: bytes) -> None:
         return
     cleaned = b"\x00\x00\x01\xb2" + data if out is None else out
     assert (len(cleaned), verify_m4v.mpeg4_findings(cleaned)) == (len(data) + 4, [])
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        (b"XviD0069", True),
+        (b"DivX503b1393p", True),
+        (b"DivX999Build123", True),
+        (b"Lavc59.37.100", True),
+        (b"FFmpeg v0.4.9 / libavcodec build: 4718", True),
+        (b"XviD0069 CANARY", False),  # a tag with anything after it is not a tag
+        (b"DivX503b1393pGPS", False),
+        (b" XviD0069", False),
+        (b"Canon PowerShot CANARY-SN-4242", False),
+    ],
+)
+def test_mpeg4_only_exact_encoder_tags_kept(text: bytes, kept: bool) -> None:
+    data = USER + text + b"\x00" + VOP  # a zero stuffing byte before the next start code
+    out, count = _m4v.neutralise(data)
+    expected = data if kept else USER + b" " * len(text) + b"\x00" + VOP
+    assert (out or data, count) == (expected, 0 if kept else 1)
+    assert verify_m4v.mpeg4_findings(out or data) == []
+
+
+def test_mpeg4_verifier_flags_user_data_and_reserved_codes() -> None:
+    data = USER + b"XviD0069 GPS" + VOP + b"\x00\x00\x01\xb7hidden" + USER + b"   "
+    assert verify_m4v.mpeg4_findings(data) == [
+        "MPEG-4 user data that is not an encoder tag kept",
+        "MPEG-4 start code 0xb7 kept",
+    ]
