@@ -11,14 +11,13 @@ module per family) and its verifier (verify/, one reader per family).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import struct
 from pathlib import Path
 from typing import BinaryIO
 
 from . import errors
-from ._io import file_size, sha256_of
+from ._io import file_size, start_sha256
 from .context import HandOff, StripContext
 from .errors import Rejected
 from .families import FAMILIES, verify
@@ -60,22 +59,41 @@ def sanitize_stream(src: BinaryIO, dst: BinaryIO) -> Manifest:
     ``dst`` must be readable too (``w+b``): the verifier re-reads it. When the result is
     rejected, ``dst`` is truncated to zero bytes and must not be published.
     """
-    sha_in = sha256_of(src)
+    # The input is hashed on a second thread while this one strips (start_sha256); it is
+    # always waited for before returning, so no thread outlives the streams.
+    wait_sha_in = start_sha256(src)
+    try:
+        manifest = _sanitize(src, dst)
+    finally:
+        sha_in = wait_sha_in()
+    manifest.sha256_in = sha_in
+    if manifest.status == "rejected":
+        dst.seek(0)
+        dst.truncate()
+    return manifest
+
+
+def _sanitize(src: BinaryIO, dst: BinaryIO) -> Manifest:
+    """Strip and verify; the manifest without sha256_in (the caller adds it)."""
     size_in = file_size(src)
+    src.seek(0)
     family = sniff(src.read(HEAD_SIZE))
     src.seek(0)
     if family is None:
-        return _rejected("unknown", errors.UNSUPPORTED_FORMAT, sha_in, size_in, dst)
+        return _rejected("unknown", errors.UNSUPPORTED_FORMAT, size_in)
 
     ctx = StripContext(format=family)
     try:
         family = _strip(family, src, dst, ctx)
         dst.flush()
-        dst.seek(0)
-        digest_out = hashlib.sha256()
-        findings = verify(family, dst, digest_out)
+        # The output is hashed on a second thread while the verifier reads it here.
+        wait_sha_out = start_sha256(dst)
+        try:
+            findings = verify(family, dst)
+        finally:
+            sha_out = wait_sha_out()
     except Rejected as exc:
-        return _rejected(ctx.format, exc.code, sha_in, size_in, dst)
+        return _rejected(ctx.format, exc.code, size_in)
     except (
         ValueError,
         IndexError,
@@ -87,17 +105,16 @@ def sanitize_stream(src: BinaryIO, dst: BinaryIO) -> Manifest:
         struct.error,
     ):
         # A parser tripping over hostile input is a malformed file, not a crash.
-        return _rejected(ctx.format, errors.MALFORMED, sha_in, size_in, dst)
+        return _rejected(ctx.format, errors.MALFORMED, size_in)
     if findings:
-        return _rejected(ctx.format, errors.VERIFY_FAILED, sha_in, size_in, dst)
+        return _rejected(ctx.format, errors.VERIFY_FAILED, size_in)
 
     return Manifest(
         format=ctx.format,
         status="clean",
         media_kind=ctx.media_kind,
         removed=ctx.removed,
-        sha256_in=sha_in,
-        sha256_out=digest_out.hexdigest(),
+        sha256_out=sha_out,
         size_in=size_in,
         size_out=file_size(dst),
         lossless=ctx.lossless,
@@ -119,7 +136,5 @@ def _strip(family: Family, src: BinaryIO, dst: BinaryIO, ctx: StripContext) -> F
     return family
 
 
-def _rejected(fmt: Format, code: str, sha_in: str, size_in: int, dst: BinaryIO) -> Manifest:
-    dst.seek(0)
-    dst.truncate()
-    return Manifest(format=fmt, status="rejected", reason=code, sha256_in=sha_in, size_in=size_in)
+def _rejected(fmt: Format, code: str, size_in: int) -> Manifest:
+    return Manifest(format=fmt, status="rejected", reason=code, size_in=size_in)

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import os
+import threading
+from collections.abc import Callable
 from typing import BinaryIO
 
 from .errors import malformed
+
+# Reads for the background hash: one reused buffer, so its size costs no page faults.
+HASH_CHUNK = 1 << 20
 
 # 256 KiB: large enough for few system calls, small enough that the allocator reuses
 # its pages instead of mapping and faulting fresh ones for every block.
@@ -58,4 +65,52 @@ def sha256_of(f: BinaryIO) -> str:
     while block := f.read(CHUNK):
         digest.update(block)
     f.seek(0)
+    return digest.hexdigest()
+
+
+def start_sha256(f: BinaryIO) -> Callable[[], str]:
+    """Start the SHA-256 of the whole of ``f``; the returned function waits for its hex digest.
+
+    When ``f`` is a real file, its bytes are read with os.pread on a second thread: the
+    stream's position is not touched, and hashlib and pread release the GIL, so the hash
+    runs on another core while the caller strips or verifies. The caller must wait before
+    it writes to or closes ``f``. Any other stream (BytesIO, a decrypting reader) is hashed
+    here and now, as sha256_of does.
+    """
+    raw = getattr(f, "raw", f)
+    if not isinstance(raw, io.FileIO):
+        digest = sha256_of(f)
+        return lambda: digest
+    if f.writable():
+        f.flush()  # the bytes still in the stream's buffer must be in the file
+    fd = raw.fileno()
+    outcome: list[str | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(_sha256_fd(fd))
+        except BaseException as exc:  # handed to the waiting thread, which raises it
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, name="sanitize-sha256", daemon=True)
+    thread.start()
+
+    def wait() -> str:
+        thread.join()
+        result = outcome[0]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    return wait
+
+
+def _sha256_fd(fd: int) -> str:
+    digest = hashlib.sha256()
+    buffer = bytearray(HASH_CHUNK)
+    view = memoryview(buffer)
+    offset = 0
+    while n := os.preadv(fd, [buffer], offset):
+        digest.update(view[:n])
+        offset += n
     return digest.hexdigest()

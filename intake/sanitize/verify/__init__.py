@@ -6,7 +6,7 @@ output is not published.
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from .._io import CHUNK
 
@@ -49,14 +49,12 @@ _MARKER_CHARS = _marker_characters(_RUN_MARKERS)
 _SHORTEST_RUN = b"a" * min(len(m.rstrip(b"\x00")) for m in _RUN_MARKERS)
 
 
-def scan_markers(f: BinaryIO, digest: Any = None) -> list[str]:
+def scan_markers(f: BinaryIO) -> list[str]:
     overlap = max(len(m) for m in FORBIDDEN_MARKERS) - 1
     findings: list[str] = []
     tail = b""
     offset = 0
     while block := f.read(CHUNK):
-        if digest is not None:
-            digest.update(block)
         window = tail + block
         candidates = window.translate(_MARKER_CHARS)
         start = candidates.find(_SHORTEST_RUN)
