@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import BinaryIO
 
 from .errors import malformed
@@ -104,7 +104,7 @@ def sha256_of(f: BinaryIO) -> str:
 def start_sha256(f: BinaryIO) -> Callable[[], str]:
     """Start the SHA-256 of the whole of ``f``; the returned function waits for its hex digest.
 
-    When ``f`` is a real file, its bytes are read with os.pread on a second thread: the
+    When ``f`` is a real file, its bytes are read with os.preadv on another thread: the
     stream's position is not touched, and hashlib and pread release the GIL, so the hash
     runs on another core while the caller strips or verifies. The caller must wait before
     it writes to or closes ``f``. Any other stream (BytesIO, a decrypting reader) is hashed
@@ -116,26 +116,27 @@ def start_sha256(f: BinaryIO) -> Callable[[], str]:
         return lambda: digest
     if f.writable():
         f.flush()  # the bytes still in the stream's buffer must be in the file
-    fd = raw.fileno()
-    outcome: list[str | BaseException] = []
+    return _hash_pool().submit(_sha256_fd, raw.fileno()).result
 
-    def run() -> None:
-        try:
-            outcome.append(_sha256_fd(fd))
-        except BaseException as exc:  # handed to the waiting thread, which raises it
-            outcome.append(exc)
 
-    thread = threading.Thread(target=run, name="sanitize-sha256", daemon=True)
-    thread.start()
+def _hash_pool() -> ThreadPoolExecutor:
+    """Two threads kept for the input and output hashes: starting a thread per hash makes
+    the caller wait until the new thread first runs, milliseconds on a busy machine."""
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sanitize-sha256")
+    return _pool
 
-    def wait() -> str:
-        thread.join()
-        result = outcome[0]
-        if isinstance(result, BaseException):
-            raise result
-        return result
 
-    return wait
+def _forget_pool() -> None:
+    # A forked child (Celery prefork, sanitize_media --jobs) has none of the parent's
+    # threads: a pool inherited from the parent would take work and never do it.
+    global _pool
+    _pool = None
+
+
+_pool: ThreadPoolExecutor | None = None
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _sha256_fd(fd: int) -> str:
