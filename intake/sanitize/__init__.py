@@ -11,13 +11,14 @@ module per family) and its verifier (verify/, one reader per family).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import struct
 from pathlib import Path
 from typing import BinaryIO
 
 from . import errors
-from ._io import file_size, start_sha256
+from ._io import background_sha256, file_size, sha256_of
 from .context import HandOff, StripContext
 from .errors import Rejected
 from .families import FAMILIES, verify
@@ -59,13 +60,16 @@ def sanitize_stream(src: BinaryIO, dst: BinaryIO) -> Manifest:
     ``dst`` must be readable too (``w+b``): the verifier re-reads it. When the result is
     rejected, ``dst`` is truncated to zero bytes and must not be published.
     """
-    # The input is hashed on a second thread while this one strips (start_sha256); it is
-    # always waited for before returning, so no thread outlives the streams.
-    wait_sha_in = start_sha256(src)
+    # The input is hashed on a second thread while this one strips, when a core is idle
+    # (background_sha256); it is always waited for before returning, so no thread outlives
+    # the streams.
+    wait_sha_in = background_sha256(src)
+    sha_in = sha256_of(src) if wait_sha_in is None else ""
     try:
         manifest = _sanitize(src, dst)
     finally:
-        sha_in = wait_sha_in()
+        if wait_sha_in is not None:
+            sha_in = wait_sha_in()
     manifest.sha256_in = sha_in
     if manifest.status == "rejected":
         dst.seek(0)
@@ -86,12 +90,14 @@ def _sanitize(src: BinaryIO, dst: BinaryIO) -> Manifest:
     try:
         family = _strip(family, src, dst, ctx)
         dst.flush()
-        # The output is hashed on a second thread while the verifier reads it here.
-        wait_sha_out = start_sha256(dst)
+        # The output is hashed on a second thread while the verifier reads it here, or else
+        # by the verifier's marker scan in the same pass.
+        wait_sha_out = background_sha256(dst)
+        digest_out = hashlib.sha256()
         try:
-            findings = verify(family, dst)
+            findings = verify(family, dst, digest_out if wait_sha_out is None else None)
         finally:
-            sha_out = wait_sha_out()
+            sha_out = digest_out.hexdigest() if wait_sha_out is None else wait_sha_out()
     except Rejected as exc:
         return _rejected(ctx.format, exc.code, size_in)
     except (

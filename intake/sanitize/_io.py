@@ -101,22 +101,35 @@ def sha256_of(f: BinaryIO) -> str:
     return digest.hexdigest()
 
 
-def start_sha256(f: BinaryIO) -> Callable[[], str]:
-    """Start the SHA-256 of the whole of ``f``; the returned function waits for its hex digest.
+# Whether a hash may run on a second thread: None decides per file from the load average;
+# the workers of batch.sanitize_files set False (their processes already fill the cores).
+background_hashing: bool | None = None
 
-    When ``f`` is a real file, its bytes are read with os.preadv on another thread: the
-    stream's position is not touched, and hashlib and pread release the GIL, so the hash
-    runs on another core while the caller strips or verifies. The caller must wait before
-    it writes to or closes ``f``. Any other stream (BytesIO, a decrypting reader) is hashed
-    here and now, as sha256_of does.
+
+def background_sha256(f: BinaryIO) -> Callable[[], str] | None:
+    """Start the SHA-256 of the whole of ``f`` on another thread; the returned function
+    waits for its hex digest. None when ``f`` is not a real file or no core is idle: the
+    caller then hashes the bytes as it reads them.
+
+    The bytes are read with os.preadv, so the stream's position is not touched; hashlib
+    and preadv release the GIL, so the hash runs on another core while the caller strips
+    or verifies. The caller must wait before it writes to or closes ``f``.
     """
     raw = getattr(f, "raw", f)
     if not isinstance(raw, io.FileIO):
-        digest = sha256_of(f)
-        return lambda: digest
+        return None
+    if background_hashing is False or (background_hashing is None and not _core_idle()):
+        return None
     if f.writable():
         f.flush()  # the bytes still in the stream's buffer must be in the file
     return _hash_pool().submit(_sha256_fd, raw.fileno()).result
+
+
+def _core_idle() -> bool:
+    """True when the last minute's load leaves a core for a second thread. On a saturated
+    machine the thread gains nothing and the hand-overs of the GIL between the two threads
+    cost more than they save (measured in docs/sanitizer.md)."""
+    return os.getloadavg()[0] < len(os.sched_getaffinity(0))
 
 
 def _hash_pool() -> ThreadPoolExecutor:

@@ -13,7 +13,7 @@ import multiprocessing
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from . import sanitize
+from . import _io, sanitize
 from .manifest import Manifest
 
 
@@ -32,13 +32,19 @@ def sanitize_files(sources: Sequence[Path], out_dir: Path, jobs: int) -> Iterato
     next_index = 0
     # fork: the workers start with the sanitizer already imported (forkserver or spawn
     # would import it again in each). The caller must not be running other threads.
-    with multiprocessing.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
+    context = multiprocessing.get_context("fork")
+    with context.Pool(min(jobs, len(tasks)), initializer=_no_hash_threads) as pool:
         work = functools.partial(_sanitize_group, out_dir)
         for results in pool.imap_unordered(work, tasks):
             done.update(results)
             while next_index in done:
                 yield done.pop(next_index)
                 next_index += 1
+
+
+def _no_hash_threads() -> None:
+    # The worker processes fill the cores already: a hash thread would only contend.
+    _io.background_hashing = False
 
 
 def _sanitize_group(out_dir: Path, group: list[tuple[int, Path]]) -> list[tuple[int, Manifest]]:

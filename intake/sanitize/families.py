@@ -10,7 +10,7 @@ _dates, _io). tests/unit/sanitize/test_layout.py holds both rules.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import BinaryIO, Final, NamedTuple, TypeGuard
+from typing import Any, BinaryIO, Final, NamedTuple, TypeGuard
 
 from . import amr, flac, gif, isobmff, jpeg, matroska, mp3, ogg, png, tiff, wav, webp
 from .context import StripContext
@@ -56,15 +56,16 @@ FAMILIES: Final[dict[Family, Handlers]] = {
 }
 
 
-def verify(family: str, f: BinaryIO) -> list[str]:
+def verify(family: str, f: BinaryIO, digest: Any = None) -> list[str]:
     """Return findings (empty when clean) for the sanitized output ``f``: the family's own
-    reader, then the marker scan over every byte."""
+    reader, then the marker scan over every byte. With ``digest`` (a hashlib object), the
+    output is hashed in the same pass as the marker scan."""
     if not _is_family(family):
         return [f"no verifier for {family}"]
     f.seek(0)
     findings = FAMILIES[family].verify(f)
     f.seek(0)
-    findings += scan_markers(f)
+    findings += scan_markers(f, digest)
     f.seek(0)
     return findings
 

@@ -7,7 +7,7 @@ output is not published.
 from __future__ import annotations
 
 import io
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from .._io import CHUNK
 
@@ -50,7 +50,7 @@ _MARKER_CHARS = _marker_characters(_RUN_MARKERS)
 _SHORTEST_RUN = b"a" * min(len(m.rstrip(b"\x00")) for m in _RUN_MARKERS)
 
 
-def scan_markers(f: BinaryIO) -> list[str]:
+def scan_markers(f: BinaryIO, digest: Any = None) -> list[str]:
     overlap = max(len(m) for m in FORBIDDEN_MARKERS) - 1
     findings: list[str] = []
     # One buffer for the whole scan: the last ``overlap`` bytes of each window are moved to
@@ -63,6 +63,8 @@ def scan_markers(f: BinaryIO) -> list[str]:
         # Every stream the sanitizer gets (file, BytesIO) has readinto; BinaryIO omits it.
         while n := cast(io.BufferedIOBase, f).readinto(view[kept:]):
             size = kept + n
+            if digest is not None:
+                digest.update(view[kept:size])
             window = buffer if size == len(buffer) else bytes(view[:size])
             findings += _window_findings(window, offset)
             kept = min(size, overlap)
