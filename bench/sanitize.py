@@ -142,6 +142,7 @@ class Result(NamedTuple):
     files_s: float
     mb_s: float
     peak_mb: float
+    exit: int
 
 
 def bench(
@@ -166,7 +167,9 @@ def bench(
             print(f"{name:10} not installed")
             continue
         seconds, code, peak_kib = best[name]
-        results[name] = Result(seconds, len(files) / seconds, total_mb / seconds, peak_kib / 1024)
+        results[name] = Result(
+            seconds, len(files) / seconds, total_mb / seconds, peak_kib / 1024, code
+        )
         print(f"{name:10} {seconds:8.2f} {len(files) / seconds:9.1f} {total_mb / seconds:8.1f} "
               f"{peak_kib / 1024:8.1f} {code:5d}")  # fmt: skip
     if "testigo" in results:
