@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from . import errors
-from ._io import file_size, sha256_of
+from ._io import background_sha256, file_size, sha256_of
 from .context import HandOff, StripContext
 from .errors import Rejected
 from .families import FAMILIES, verify
@@ -60,22 +60,46 @@ def sanitize_stream(src: BinaryIO, dst: BinaryIO) -> Manifest:
     ``dst`` must be readable too (``w+b``): the verifier re-reads it. When the result is
     rejected, ``dst`` is truncated to zero bytes and must not be published.
     """
-    sha_in = sha256_of(src)
+    # The input is hashed on a second thread while this one strips, when a core is idle
+    # (background_sha256); it is always waited for before returning, so no thread outlives
+    # the streams.
+    wait_sha_in = background_sha256(src)
+    sha_in = sha256_of(src) if wait_sha_in is None else ""
+    try:
+        manifest = _sanitize(src, dst)
+    finally:
+        if wait_sha_in is not None:
+            sha_in = wait_sha_in()
+    manifest.sha256_in = sha_in
+    if manifest.status == "rejected":
+        dst.seek(0)
+        dst.truncate()
+    return manifest
+
+
+def _sanitize(src: BinaryIO, dst: BinaryIO) -> Manifest:
+    """Strip and verify; the manifest without sha256_in (the caller adds it)."""
     size_in = file_size(src)
+    src.seek(0)
     family = sniff(src.read(HEAD_SIZE))
     src.seek(0)
     if family is None:
-        return _rejected("unknown", errors.UNSUPPORTED_FORMAT, sha_in, size_in, dst)
+        return _rejected("unknown", errors.UNSUPPORTED_FORMAT, size_in)
 
     ctx = StripContext(format=family)
     try:
         family = _strip(family, src, dst, ctx)
         dst.flush()
-        dst.seek(0)
+        # The output is hashed on a second thread while the verifier reads it here, or else
+        # by the verifier's marker scan in the same pass.
+        wait_sha_out = background_sha256(dst)
         digest_out = hashlib.sha256()
-        findings = verify(family, dst, digest_out)
+        try:
+            findings = verify(family, dst, digest_out if wait_sha_out is None else None)
+        finally:
+            sha_out = digest_out.hexdigest() if wait_sha_out is None else wait_sha_out()
     except Rejected as exc:
-        return _rejected(ctx.format, exc.code, sha_in, size_in, dst)
+        return _rejected(ctx.format, exc.code, size_in)
     except (
         ValueError,
         IndexError,
@@ -87,17 +111,16 @@ def sanitize_stream(src: BinaryIO, dst: BinaryIO) -> Manifest:
         struct.error,
     ):
         # A parser tripping over hostile input is a malformed file, not a crash.
-        return _rejected(ctx.format, errors.MALFORMED, sha_in, size_in, dst)
+        return _rejected(ctx.format, errors.MALFORMED, size_in)
     if findings:
-        return _rejected(ctx.format, errors.VERIFY_FAILED, sha_in, size_in, dst)
+        return _rejected(ctx.format, errors.VERIFY_FAILED, size_in)
 
     return Manifest(
         format=ctx.format,
         status="clean",
         media_kind=ctx.media_kind,
         removed=ctx.removed,
-        sha256_in=sha_in,
-        sha256_out=digest_out.hexdigest(),
+        sha256_out=sha_out,
         size_in=size_in,
         size_out=file_size(dst),
         lossless=ctx.lossless,
@@ -119,7 +142,5 @@ def _strip(family: Family, src: BinaryIO, dst: BinaryIO, ctx: StripContext) -> F
     return family
 
 
-def _rejected(fmt: Format, code: str, sha_in: str, size_in: int, dst: BinaryIO) -> Manifest:
-    dst.seek(0)
-    dst.truncate()
-    return Manifest(format=fmt, status="rejected", reason=code, sha256_in=sha_in, size_in=size_in)
+def _rejected(fmt: Format, code: str, size_in: int) -> Manifest:
+    return Manifest(format=fmt, status="rejected", reason=code, size_in=size_in)

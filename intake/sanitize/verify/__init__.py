@@ -6,7 +6,8 @@ output is not published.
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO
+import io
+from typing import Any, BinaryIO, cast
 
 from .._io import CHUNK
 
@@ -52,27 +53,41 @@ _SHORTEST_RUN = b"a" * min(len(m.rstrip(b"\x00")) for m in _RUN_MARKERS)
 def scan_markers(f: BinaryIO, digest: Any = None) -> list[str]:
     overlap = max(len(m) for m in FORBIDDEN_MARKERS) - 1
     findings: list[str] = []
-    tail = b""
+    # One buffer for the whole scan: the last ``overlap`` bytes of each window are moved to
+    # its front and the next block is read in after them, so a marker across two blocks is
+    # whole in the second window (no fresh block and no joined copy per read).
+    buffer = bytearray(overlap + CHUNK)
+    kept = 0
     offset = 0
-    while block := f.read(CHUNK):
-        if digest is not None:
-            digest.update(block)
-        window = tail + block
-        candidates = window.translate(_MARKER_CHARS)
-        start = candidates.find(_SHORTEST_RUN)
-        while start != -1:
-            end = candidates.find(b"\x00", start)
-            end = len(window) if end == -1 else end
-            text = window[start : end + 1].lower()
-            for marker in _RUN_MARKERS:
-                if marker in text:
-                    findings.append(f"marker {marker!r} near offset {offset}")
-            start = candidates.find(_SHORTEST_RUN, end)
-        if _WHOLE_BLOCK_MARKERS:
-            lowered = window.lower()
-            for marker in _WHOLE_BLOCK_MARKERS:
-                if marker in lowered:
-                    findings.append(f"marker {marker!r} near offset {offset}")
-        tail = window[-overlap:]
-        offset += len(block)
+    with memoryview(buffer) as view:
+        # Every stream the sanitizer gets (file, BytesIO) has readinto; BinaryIO omits it.
+        while n := cast(io.BufferedIOBase, f).readinto(view[kept:]):
+            size = kept + n
+            if digest is not None:
+                digest.update(view[kept:size])
+            window = buffer if size == len(buffer) else bytes(view[:size])
+            findings += _window_findings(window, offset)
+            kept = min(size, overlap)
+            buffer[:kept] = buffer[size - kept : size]
+            offset += n
     return sorted(set(findings))
+
+
+def _window_findings(window: bytes | bytearray, offset: int) -> list[str]:
+    findings: list[str] = []
+    candidates = window.translate(_MARKER_CHARS)
+    start = candidates.find(_SHORTEST_RUN)
+    while start != -1:
+        end = candidates.find(b"\x00", start)
+        end = len(window) if end == -1 else end
+        text = window[start : end + 1].lower()
+        for marker in _RUN_MARKERS:
+            if marker in text:
+                findings.append(f"marker {marker!r} near offset {offset}")
+        start = candidates.find(_SHORTEST_RUN, end)
+    if _WHOLE_BLOCK_MARKERS:
+        lowered = window.lower()
+        for marker in _WHOLE_BLOCK_MARKERS:
+            if marker in lowered:
+                findings.append(f"marker {marker!r} near offset {offset}")
+    return findings
