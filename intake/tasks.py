@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 from django.conf import settings
 from django.db import connection
 
@@ -13,6 +13,7 @@ from intake.followup import sessions_expired_clear
 from intake.leftovers import work_folders_sweep
 from intake.pipeline import ProcessingInterrupted, ProcessOutcome, media_item_process
 from intake.publication import publishable_copy_detect_run, publishable_copy_render_run
+from intake.sanitize.exiftool import exiftool_close
 from intake.sweeper import quarantine_sweep
 from reports import jobs
 from reports.jobs import PROCESS_MEDIA
@@ -81,3 +82,10 @@ def _work_folders_clean(**_: Any) -> None:
     # Beat sweeps on one host only: each worker (and each replacement pool child, after
     # a sibling was killed) clears the work folders its host's dead processes left.
     work_folders_sweep()
+
+
+@worker_process_shutdown.connect
+def _helpers_close(**_: Any) -> None:
+    # The resident ExifTool ends with its stdin anyway; this stops it without waiting
+    # for the process's exit to close the pipe.
+    exiftool_close()
