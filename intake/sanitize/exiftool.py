@@ -4,22 +4,25 @@ One ExifTool process per worker process answers every file (``-stay_open True -@
 starting Perl and ExifTool's modules costs about 0.2 s, the read of a photo a few
 milliseconds. The process is started on first use, restarted when it has died, killed
 (and restarted by the next call) when a file takes longer than the timeout or a call is
-interrupted, and closed by exiftool_close() (the worker's shutdown) or when its stdin
-closes (the worker died). Fail closed: when ExifTool gives no answer the call raises, so
+interrupted, and closed by exiftool_close() (the worker's shutdown) or killed by the kernel when the
+worker process ends (Linux). Fail closed: when ExifTool gives no answer the call raises, so
 the item is retried, never shown; output that is not ExifTool's JSON is a finding.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 # Groups that must not appear at all in a sanitized file.
@@ -41,6 +44,21 @@ _HARMLESS_NAME = re.compile(r"^(CompressorName|HandlerDescription|ProfileCopyrig
 # The options of every read: JSON, duplicates, unknown tags, family-1 groups, embedded
 # data (timed metadata in videos included), files over 2 GB.
 _READ_ARGS = ["-j", "-a", "-u", "-G1", "-ee3", "-api", "LargeFileSupport=1"]
+
+
+# ExifTool keeps polling its argument file after EOF, so a worker killed outright would
+# leave it behind for good: on Linux the kernel kills it with the process that started it.
+_PR_SET_PDEATHSIG = 1
+_prctl: Callable[..., int] | None
+try:
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # not Linux
+    _prctl = None
+
+
+def _die_with_parent() -> None:
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class ExifToolFailed(RuntimeError):
@@ -132,6 +150,7 @@ class ResidentExifTool:
             # Thrown away, as the one-shot run did; a full pipe would stall ExifTool.
             stderr=subprocess.DEVNULL,
             close_fds=True,
+            preexec_fn=_die_with_parent,
         )
 
     def _ask(self, name: str, timeout: float) -> bytes | None:

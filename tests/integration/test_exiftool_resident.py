@@ -7,6 +7,8 @@ import json
 import os
 import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,8 @@ from intake.sanitize.exiftool import (
 )
 from tests.factories.tools import require_shared_samples, require_tool
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 @pytest.fixture
 def exiftool() -> Iterator[str]:
@@ -38,6 +42,15 @@ def _fake_exiftool(tmp_path: Path, script: str) -> str:
     path.write_text("#!/bin/sh\n" + script)
     path.chmod(0o755)
     return str(path)
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie (dead, not yet reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 def _one_shot(exiftool: str, path: Path) -> bytes:
@@ -141,3 +154,26 @@ def test_exiftool_resident_answers_as_a_one_shot_run(exiftool: str, tmp_path: Pa
 
     assert exiftool_findings(sanitized, exiftool) == []
     assert all(exiftool_findings(path, exiftool) for path in dirty)
+
+
+def test_exiftool_resident_ends_with_a_killed_worker(exiftool: str, tmp_path: Path) -> None:
+    photo = require_shared_samples() / "files" / "jpeg_gps_only_small.jpg"
+    script = (
+        "import sys, time\n"
+        "from intake.sanitize.exiftool import exiftool_findings, resident_exiftool\n"
+        f"exiftool_findings({str(photo)!r}, {exiftool!r})\n"
+        f"print(resident_exiftool({exiftool!r}).pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, cwd=ROOT)
+    assert worker.stdout is not None
+    pid = int(worker.stdout.readline())
+    assert _alive(pid)
+
+    worker.kill()
+    worker.wait()
+
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid)
