@@ -12,6 +12,7 @@ from django.db import connection
 from intake.followup import sessions_expired_clear
 from intake.leftovers import work_folders_sweep
 from intake.pipeline import ProcessingInterrupted, ProcessOutcome, media_item_process
+from intake.preview_child import preview_child_close
 from intake.publication import publishable_copy_detect_run, publishable_copy_render_run
 from intake.sanitize.exiftool import exiftool_close
 from intake.sweeper import quarantine_sweep
@@ -86,6 +87,7 @@ def _work_folders_clean(**_: Any) -> None:
 
 @worker_process_shutdown.connect
 def _helpers_close(**_: Any) -> None:
-    # The resident ExifTool ends with its stdin anyway; this stops it without waiting
-    # for the process's exit to close the pipe.
+    # Both would also end with the process (the preview child at EOF, ExifTool by the
+    # kernel's parent-death signal); this stops them in order.
     exiftool_close()
+    preview_child_close()
