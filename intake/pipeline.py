@@ -327,7 +327,12 @@ def _media_item_sanitize(item: MediaItem) -> str:
                 sealed_original_name=sealed_original_name,
             )
             return ProcessOutcome.REJECTED
-        findings = exiftool_findings(output_path, settings.TESTIGO_EXIFTOOL)
+        # The preview child decodes while ExifTool reads: two processes, two cores.
+        with preview_begin(
+            kind=manifest.media_kind or "", source=output_path, workdir=workdir
+        ) as preview_answer:
+            findings = exiftool_findings(output_path, settings.TESTIGO_EXIFTOOL)
+            preview = preview_answer()
         if findings:
             logger.error("exiftool found %s in sanitized media item %s", findings, item.id)
             media_item_reject(
@@ -342,7 +347,6 @@ def _media_item_sanitize(item: MediaItem) -> str:
         with output_path.open("rb") as output:
             media_name = media.save(base + EXTENSIONS.get(manifest.format, ""), File(output))
         preview_name = ""
-        preview = preview_make(kind=manifest.media_kind or "", source=output_path, workdir=workdir)
         if preview.path is not None:
             with preview.path.open("rb") as preview_file:
                 preview_name = media.save(base + ".preview.jpg", File(preview_file))
@@ -380,13 +384,22 @@ class Preview:
 
 
 def preview_make(*, kind: str, source: Path, workdir: Path) -> Preview:
-    """Decode a sanitized file once, in the worker's resource-limited child process
-    (intake/preview_child.py): a JPEG preview, itself sanitized and verified, and an
-    image's dhash. A file with more pixels to decode than TESTIGO_PREVIEW_MAX_PIXELS is
-    not decoded at all. Neither a preview nor a hash ever decides whether media is
-    visible: a failure here only leaves them out."""
+    """The preview and hash of a sanitized file (see preview_begin)."""
+    with preview_begin(kind=kind, source=source, workdir=workdir) as preview:
+        return preview()
+
+
+@contextlib.contextmanager
+def preview_begin(*, kind: str, source: Path, workdir: Path) -> Iterator[Callable[[], Preview]]:
+    """Start decoding a sanitized file once, in the worker's resource-limited child process
+    (intake/preview_child.py), and yield a function that waits for the result: a JPEG
+    preview, itself sanitized and verified, and an image's dhash. A file with more pixels
+    to decode than TESTIGO_PREVIEW_MAX_PIXELS is not decoded at all. Neither a preview
+    nor a hash ever decides whether media is visible: a failure here only leaves them
+    out."""
     if kind not in ("image", "video"):
-        return Preview(None)
+        yield lambda: Preview(None)
+        return
     raw = workdir / "preview.raw.jpg"
     child = preview_child(
         memory_mb=settings.TESTIGO_PREVIEW_MAX_MEMORY_MB,
@@ -394,12 +407,20 @@ def preview_make(*, kind: str, source: Path, workdir: Path) -> Preview:
         files_per_child=settings.TESTIGO_PREVIEW_CHILD_FILES,
         cwd=settings.BASE_DIR,
     )
-    try:
-        answer = child.make(
-            kind=kind, src=source, dst=raw, max_pixels=settings.TESTIGO_PREVIEW_MAX_PIXELS
-        )
-    except OSError as exc:  # could not start the child
-        answer = {"error": type(exc).__name__}
+    with contextlib.ExitStack() as stack:
+        try:
+            answer = stack.enter_context(
+                child.begin(
+                    kind=kind, src=source, dst=raw, max_pixels=settings.TESTIGO_PREVIEW_MAX_PIXELS
+                )
+            )
+        except OSError as exc:  # could not start the child
+            failed = {"error": type(exc).__name__}
+            answer = lambda: failed  # noqa: E731
+        yield lambda: _preview_from(answer(), source=source, raw=raw, workdir=workdir)
+
+
+def _preview_from(answer: dict[str, Any], *, source: Path, raw: Path, workdir: Path) -> Preview:
     if "error" in answer:
         logger.warning("preview of %s failed: %s", source.name, _child_failure(answer["error"]))
         return Preview(None)

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,8 +45,20 @@ class PreviewChild:
         return self.process.pid if self.process is not None else None
 
     def make(self, *, kind: str, src: Path, dst: Path, max_pixels: int) -> dict[str, Any]:
-        """The child's answer for one file: {"dhash": ...} once ``dst`` is written, else
-        {"error": ...} ("too_many_pixels", an exception's name, "died", "timeout").
+        """The child's answer for one file (see begin)."""
+        with self.begin(kind=kind, src=src, dst=dst, max_pixels=max_pixels) as answer:
+            return answer()
+
+    @contextlib.contextmanager
+    def begin(
+        self, *, kind: str, src: Path, dst: Path, max_pixels: int
+    ) -> Iterator[Callable[[], dict[str, Any]]]:
+        """Send one file to the child and yield a function that waits for its answer, so
+        the caller can do other work (the ExifTool check) while the child decodes. The
+        answer: {"dhash": ...} once ``dst`` is written, else {"error": ...}
+        ("too_many_pixels", an exception's name, "died", "timeout"). Leaving the block
+        without asking for the answer kills the child: it must never answer the next file
+        with this one's answer.
 
         A child that had served earlier files and dies on this one may have died of
         something else (killed while idle): the file is tried once more in a new child.
@@ -54,24 +67,45 @@ class PreviewChild:
             {"kind": kind, "src": str(src), "dst": str(dst), "max_pixels": max_pixels}
         ).encode()
         with self._lock:
-            for _ in range(2):
-                if self.process is None or self.process.poll() is not None:
-                    self._start()
-                fresh = self.served == 0
-                answer = self._ask(request)
-                if answer != {"error": "died"} or fresh:
-                    return answer
-            return answer
+            process, sent = self._send(request)
+            fresh = self.served == 0
+            asked = False
 
-    def _ask(self, request: bytes) -> dict[str, Any]:
+            def answer() -> dict[str, Any]:
+                nonlocal asked
+                asked = True
+                got = self._receive(process) if sent else self._died(process)
+                if got == {"error": "died"} and not fresh:
+                    retry, resent = self._send(request)
+                    got = self._receive(retry) if resent else self._died(retry)
+                return got
+
+            try:
+                yield answer
+            finally:
+                if not asked:
+                    self._stop(process, kill=True)
+
+    def _send(self, request: bytes) -> tuple[subprocess.Popen[bytes], bool]:
+        """(the child, whether the request reached it), starting a child when needed."""
+        if self.process is None or self.process.poll() is not None:
+            self._start()
         process = self.process
         assert process is not None and process.stdin is not None
         try:
             process.stdin.write(request + b"\n")
             process.stdin.flush()
-            line = self._answer(process, timeout=self.cpu_s * 2)
         except BrokenPipeError:
-            line = None
+            return process, False
+        return process, True
+
+    def _died(self, process: subprocess.Popen[bytes]) -> dict[str, Any]:
+        self._stop(process, kill=True)
+        return {"error": "died"}
+
+    def _receive(self, process: subprocess.Popen[bytes]) -> dict[str, Any]:
+        try:
+            line = self._answer(process, timeout=self.cpu_s * 2)
         except TimeoutError:
             self._stop(process, kill=True)
             return {"error": "timeout"}
@@ -81,8 +115,7 @@ class PreviewChild:
             self._stop(process, kill=True)
             raise
         if line is None:  # ended: a limit, a crash
-            self._stop(process, kill=True)
-            return {"error": "died"}
+            return self._died(process)
         self.served += 1
         try:
             parsed = json.loads(line)

@@ -223,3 +223,18 @@ def test_preview_child_killed_while_idle_costs_no_file(
 
     assert after == first
     assert child.pid not in (None, idle)
+
+
+def test_preview_child_left_without_its_answer_never_gives_it_to_the_next_file(
+    child: PreviewChild, photo: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other.jpg"
+    other.write_bytes(jpeg_with_gps(size=(300, 300)))
+    expected = child.make(kind="image", src=other, dst=tmp_path / "o.jpg", max_pixels=MAX_PIXELS)
+    with child.begin(kind="image", src=photo, dst=tmp_path / "a.jpg", max_pixels=MAX_PIXELS):
+        abandoned = child.pid  # as when the ExifTool check raises meanwhile
+
+    answer = child.make(kind="image", src=other, dst=tmp_path / "b.jpg", max_pixels=MAX_PIXELS)
+
+    assert answer == expected
+    assert child.pid not in (None, abandoned)
