@@ -41,6 +41,10 @@ class PreviewChild:
         self._lock = threading.Lock()
 
     @property
+    def limits(self) -> tuple[int, int, int]:
+        return (self.memory_mb, self.cpu_s, self.files_per_child)
+
+    @property
     def pid(self) -> int | None:
         return self.process.pid if self.process is not None else None
 
@@ -200,6 +204,7 @@ def _close_pipes(process: subprocess.Popen[bytes] | None) -> None:
 
 
 _children: list[PreviewChild] = []
+_children_lock = threading.Lock()
 
 
 def preview_child(
@@ -207,32 +212,32 @@ def preview_child(
 ) -> PreviewChild:
     """This process's child, replaced when the limits asked for have changed."""
     limits = (memory_mb, cpu_s, max(1, files_per_child))
-    if (
-        _children
-        and (
-            _children[0].memory_mb,
-            _children[0].cpu_s,
-            _children[0].files_per_child,
-        )
-        != limits
-    ):
-        preview_child_close()
-    if not _children:
-        _children.append(
-            PreviewChild(memory_mb=memory_mb, cpu_s=cpu_s, files_per_child=files_per_child, cwd=cwd)
-        )
-    return _children[0]
+    with _children_lock:
+        if _children and _children[0].limits != limits:
+            _children.pop().close()
+        if not _children:
+            _children.append(
+                PreviewChild(
+                    memory_mb=memory_mb, cpu_s=cpu_s, files_per_child=files_per_child, cwd=cwd
+                )
+            )
+        return _children[0]
 
 
 def preview_child_close() -> None:
     """Stop this process's child (a worker process shutting down)."""
-    while _children:
-        _children.pop().close()
+    with _children_lock:
+        children = list(_children)
+        _children.clear()
+    for child in children:
+        child.close()
 
 
 def _forget_after_fork() -> None:
     """In a process made by fork(): the parent's child is the parent's. Close our copies of
     its pipes, so that it still sees EOF when the parent lets go."""
+    global _children_lock
+    _children_lock = threading.Lock()
     for child in _children:
         process, child.process = child.process, None
         child._lock = threading.Lock()
