@@ -82,8 +82,9 @@ def submit(stack: Stack, reports: int) -> int:
     return accepted
 
 
-def worker_drain(stack: Stack, reports: int, timeout: float) -> tuple[float, dict[str, int]]:
-    """(files/s of one worker from first claim to last clean, items by final status)."""
+def worker_drain(stack: Stack, reports: int, timeout: float) -> tuple[float, dict[str, int], float]:
+    """(files/s of one worker from first claim to last clean, items by final status, the
+    share of that span spent between an item's claim and its clean result)."""
     stack.drop_queue()
     since = now_iso(stack)
     accepted = submit(stack, reports)
@@ -96,8 +97,9 @@ def worker_drain(stack: Stack, reports: int, timeout: float) -> tuple[float, dic
     statuses: dict[str, int] = data["statuses"]
     clean = statuses.get("clean", 0)
     if not clean or data["first_claim"] is None or data["last_clean"] is None:
-        return 0.0, statuses
-    return clean / (data["last_clean"] - data["first_claim"]), statuses
+        return 0.0, statuses, 0.0
+    span = data["last_clean"] - data["first_claim"]
+    return clean / span, statuses, data["claim_to_clean"] / span
 
 
 def main() -> None:
@@ -127,14 +129,15 @@ def main() -> None:
         stack.start_redis()
         stack.migrate()
         stack.start_web()
-        worker, statuses = worker_drain(stack, reports, args.timeout)
+        worker, statuses, in_items = worker_drain(stack, reports, args.timeout)
     finally:
         stack.stop()
         drop_database(args.database_url)
         shutil.rmtree(var_dir, ignore_errors=True)
     print(
         f"2. one Celery worker (concurrency 1), {reports} reports of {PHOTOS_PER_REPORT} photos: "
-        f"{worker:.1f} files/s first claim to last clean; items {statuses} (load {load()})"
+        f"{worker:.1f} files/s first claim to last clean; items {statuses} (load {load()}); "
+        f"{in_items:.0%} of that time between an item's claim and its clean result"
     )
     bare_after = bare_sanitize(jpegs)
     print(f"3. sanitize() again: {bare_after:.1f} files/s (load {load()})")

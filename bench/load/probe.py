@@ -60,11 +60,20 @@ def _drain(since: str, timeout: float) -> dict[str, object]:
     events = AuditEvent.objects.filter(at__gte=since)
     first = events.filter(action="media.processing").aggregate(at=Min("at"))["at"]
     last = events.filter(action="media.clean").aggregate(at=Max("at"))["at"]
+    claimed = dict(
+        events.filter(action="media.processing").values_list("media_item_id").annotate(at=Max("at"))
+    )
+    cleaned = dict(events.filter(action="media.clean").values_list("media_item_id", "at"))
     origin = datetime.fromisoformat(since)
     return {
         "statuses": dict(items.values_list("status").annotate(n=Count("id"))),
         "first_claim": (first - origin).total_seconds() if first else None,
         "last_clean": (last - origin).total_seconds() if last else None,
+        # Seconds from each item's (last) claim to its clean result, summed: the time spent
+        # inside processing; the rest of the span is between tasks.
+        "claim_to_clean": sum(
+            (at - claimed[item]).total_seconds() for item, at in cleaned.items() if item in claimed
+        ),
     }
 
 
