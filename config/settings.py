@@ -260,6 +260,8 @@ TESTIGO_LEGAL_HOLD_PUBLIC_KEY = env_str("TESTIGO_LEGAL_HOLD_PUBLIC_KEY")
 TESTIGO_PREVIEW_MAX_MEMORY_MB = env_int("TESTIGO_PREVIEW_MAX_MEMORY_MB", 1024)
 TESTIGO_PREVIEW_MAX_CPU_S = env_int("TESTIGO_PREVIEW_MAX_CPU_S", 30)
 TESTIGO_PREVIEW_MAX_PIXELS = env_int("TESTIGO_PREVIEW_MAX_PIXELS", 64_000_000)
+# Files one preview child serves before it is replaced (intake/preview_child.py).
+TESTIGO_PREVIEW_CHILD_FILES = env_int("TESTIGO_PREVIEW_CHILD_FILES", 200)
 # Run ExifTool as a third, independent check of sanitized output when it is installed.
 TESTIGO_EXIFTOOL = env_str("TESTIGO_EXIFTOOL", "exiftool")
 # Files per submission (the form, the API, one follow-up); more are refused one by one.

@@ -40,7 +40,8 @@ lost. After a clean or rejected result the quarantine copy is destroyed
 Processing is queued a few items per report at a time (media_item_enqueue), the next as
 one settles, on media_small or media_large by size: one report's many files cannot hold
 up the next witness's (promise 12). Pixels are decoded only in the resource-limited child
-that makes previews and image hashes (preview_make, intake/preview.py).
+that makes previews and image hashes (preview_make: intake/preview_child.py runs
+intake/preview.py, one long-lived child per worker process).
 
 Celery tasks in intake/tasks.py take ids and call media_item_process and the sweeper
 (intake/sweeper.py, quarantine_sweep).
@@ -51,13 +52,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
-import json
 import logging
 import os
-import resource
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -75,7 +72,7 @@ from django.utils import timezone
 
 from intake import legal_hold, sanitize
 from intake.leftovers import work_folder
-from intake.preview import EXIT_TOO_MANY_PIXELS
+from intake.preview_child import preview_child
 from intake.quarantine import ConcatenatedReader, DecryptingReader, plaintext_size
 from intake.sanitize.exiftool import exiftool_findings
 from reports import selectors
@@ -330,7 +327,12 @@ def _media_item_sanitize(item: MediaItem) -> str:
                 sealed_original_name=sealed_original_name,
             )
             return ProcessOutcome.REJECTED
-        findings = exiftool_findings(output_path, settings.TESTIGO_EXIFTOOL)
+        # The preview child decodes while ExifTool reads: two processes, two cores.
+        with preview_begin(
+            kind=manifest.media_kind or "", source=output_path, workdir=workdir
+        ) as preview_answer:
+            findings = exiftool_findings(output_path, settings.TESTIGO_EXIFTOOL)
+            preview = preview_answer()
         if findings:
             logger.error("exiftool found %s in sanitized media item %s", findings, item.id)
             media_item_reject(
@@ -345,7 +347,6 @@ def _media_item_sanitize(item: MediaItem) -> str:
         with output_path.open("rb") as output:
             media_name = media.save(base + EXTENSIONS.get(manifest.format, ""), File(output))
         preview_name = ""
-        preview = preview_make(kind=manifest.media_kind or "", source=output_path, workdir=workdir)
         if preview.path is not None:
             with preview.path.open("rb") as preview_file:
                 preview_name = media.save(base + ".preview.jpg", File(preview_file))
@@ -373,14 +374,6 @@ def _legal_hold_seal(*, item: MediaItem, plaintext: BinaryIO, workdir: Path) -> 
         return storages["legal_hold"].save(f"{item.report_id}/{item.id}.sealed", File(sink))
 
 
-def _limit_child_resources() -> None:
-    """Runs in the preview child before exec: cap its memory and CPU time."""
-    memory = settings.TESTIGO_PREVIEW_MAX_MEMORY_MB * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    cpu = settings.TESTIGO_PREVIEW_MAX_CPU_S
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
-
-
 @dataclasses.dataclass(frozen=True)
 class Preview:
     """What the preview child made of a sanitized file: the preview (None when there is
@@ -391,39 +384,56 @@ class Preview:
 
 
 def preview_make(*, kind: str, source: Path, workdir: Path) -> Preview:
-    """Decode a sanitized file once, in a resource-limited child process: a JPEG preview,
-    itself sanitized and verified, and an image's dhash. A file with more pixels to decode
-    than TESTIGO_PREVIEW_MAX_PIXELS is not decoded at all. Neither a preview nor a hash
-    ever decides whether media is visible: a failure here only leaves them out."""
+    """The preview and hash of a sanitized file (see preview_begin)."""
+    with preview_begin(kind=kind, source=source, workdir=workdir) as preview:
+        return preview()
+
+
+@contextlib.contextmanager
+def preview_begin(*, kind: str, source: Path, workdir: Path) -> Iterator[Callable[[], Preview]]:
+    """Start decoding a sanitized file once, in the worker's resource-limited child process
+    (intake/preview_child.py), and yield a function that waits for the result: a JPEG
+    preview, itself sanitized and verified, and an image's dhash. A file with more pixels
+    to decode than TESTIGO_PREVIEW_MAX_PIXELS is not decoded at all. Neither a preview
+    nor a hash ever decides whether media is visible: a failure here only leaves them
+    out."""
     if kind not in ("image", "video"):
-        return Preview(None)
+        yield lambda: Preview(None)
+        return
     raw = workdir / "preview.raw.jpg"
-    try:
-        done = subprocess.run(
-            [
-                sys.executable, "-m", "intake.preview", kind, str(source), str(raw),
-                str(settings.TESTIGO_PREVIEW_MAX_PIXELS),
-            ],
-            preexec_fn=_limit_child_resources,  # workers are processes, not threads
-            timeout=settings.TESTIGO_PREVIEW_MAX_CPU_S * 2,
-            capture_output=True,
-            check=True,
-            cwd=settings.BASE_DIR,
-        )  # fmt: skip
-        image_hash = str(json.loads(done.stdout)["dhash"])
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError, ValueError) as exc:
-        logger.warning("preview of %s failed: %s", source.name, _child_failure(exc))
+    child = preview_child(
+        memory_mb=settings.TESTIGO_PREVIEW_MAX_MEMORY_MB,
+        cpu_s=settings.TESTIGO_PREVIEW_MAX_CPU_S,
+        files_per_child=settings.TESTIGO_PREVIEW_CHILD_FILES,
+        cwd=settings.BASE_DIR,
+    )
+    with contextlib.ExitStack() as stack:
+        try:
+            answer = stack.enter_context(
+                child.begin(
+                    kind=kind, src=source, dst=raw, max_pixels=settings.TESTIGO_PREVIEW_MAX_PIXELS
+                )
+            )
+        except OSError as exc:  # could not start the child
+            failed = {"error": type(exc).__name__}
+            answer = lambda: failed  # noqa: E731
+        yield lambda: _preview_from(answer(), source=source, raw=raw, workdir=workdir)
+
+
+def _preview_from(answer: dict[str, Any], *, source: Path, raw: Path, workdir: Path) -> Preview:
+    if "error" in answer:
+        logger.warning("preview of %s failed: %s", source.name, _child_failure(answer["error"]))
         return Preview(None)
     clean = workdir / "preview.jpg"
     with raw.open("rb") as src, clean.open("w+b") as dst:
         manifest = sanitize.sanitize_stream(src, dst)
-    return Preview(clean if manifest.status == "clean" else None, image_hash)
+    return Preview(clean if manifest.status == "clean" else None, str(answer["dhash"]))
 
 
-def _child_failure(exc: Exception) -> str:
-    if isinstance(exc, subprocess.CalledProcessError) and exc.returncode == EXIT_TOO_MANY_PIXELS:
+def _child_failure(error: str) -> str:
+    if error == "too_many_pixels":
         return "more pixels than TESTIGO_PREVIEW_MAX_PIXELS"
-    return type(exc).__name__
+    return error
 
 
 def media_item_destroy_quarantine(*, item: MediaItem) -> None:

@@ -5,6 +5,12 @@ Usage: python -m intake.preview KIND SRC DST MAX_PIXELS   (KIND: image or video)
 Writes the preview JPEG to DST and prints {"dhash": "..."} (empty for video) on stdout.
 Exit status 3: more pixels to decode than MAX_PIXELS, nothing decoded.
 
+   or: python -m intake.preview serve CPU_S
+Serves many files, one after the other (intake/preview_child.py starts and feeds it): one
+JSON request a line on stdin, {"kind", "src", "dst", "max_pixels"}, one JSON answer a
+line on stdout, {"dhash": "..."} or {"error": "too_many_pixels" | an exception's name}.
+Ends at EOF. Each file may use CPU_S seconds of CPU time (see serve()).
+
 Every pixel decode of the pipeline happens here, apart from the worker, so a decoder bug,
 a decompression bomb or a small file declaring 9999 x 9999 pixels costs only this process:
 address space and CPU time are capped by the parent (intake/pipeline.py preview_make),
@@ -14,11 +20,16 @@ before anything is decoded. No Django here.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
+import os
+import resource
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, TextIO
 
 from PIL import Image, ImageOps, features
 
@@ -34,10 +45,9 @@ class TooManyPixels(Exception):
     pass
 
 
-def image_preview(src: Path, dst: Path, max_pixels: int) -> str:
-    """Write the preview of image ``src`` to ``dst``; return its dhash."""
-    # Pillow's own bomb check, a second line behind the one below.
-    Image.MAX_IMAGE_PIXELS = max_pixels
+@functools.cache
+def _formats() -> list[str]:
+    """The formats Pillow may open here (registered once per process)."""
     formats = list(PILLOW_FORMATS)
     if features.check_module("avif"):
         formats.append("AVIF")
@@ -48,7 +58,14 @@ def image_preview(src: Path, dst: Path, max_pixels: int) -> str:
         formats.append("HEIF")
     except ImportError:  # HEIF previews are optional
         pass
-    with Image.open(src, formats=formats) as image:
+    return formats
+
+
+def image_preview(src: Path, dst: Path, max_pixels: int) -> str:
+    """Write the preview of image ``src`` to ``dst``; return its dhash."""
+    # Pillow's own bomb check, a second line behind the one below.
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    with Image.open(src, formats=_formats()) as image:
         image.seek(0)
         # A JPEG decodes at 1/2 to 1/8 of its size when asked, so only what the preview
         # needs is decoded; other formats decode whole, and the header says how much.
@@ -76,10 +93,64 @@ def video_poster(src: Path, dst: Path) -> None:
         ],
         check=True,
         timeout=FFMPEG_TIMEOUT_S,
+        stdout=subprocess.DEVNULL,  # the served answers go there
     )  # fmt: skip
 
 
+def serve(cpu_per_file: int, requests: TextIO, answers: TextIO) -> None:
+    """Answer each request line until EOF.
+
+    CPU time: RLIMIT_CPU counts a process's whole life, so a long-lived child under the
+    one-file cap would be killed by the sum of ordinary files. Before each file its soft
+    limit is set to the time used so far plus ``cpu_per_file``: each file gets the same
+    cap as when every file had a child of its own (SIGXCPU kills the child past it). The
+    hard limit, set by the parent and out of reach here, bounds the child's whole life;
+    the parent also recycles the child after a number of files and kills it when one
+    file takes longer than its wall-time limit (which holds even if a decoder exploit
+    raised the soft limit)."""
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    for line in iter(requests.readline, ""):
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        soft = math.ceil(used.ru_utime + used.ru_stime) + cpu_per_file
+        if hard != resource.RLIM_INFINITY:
+            soft = min(soft, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+        answer: dict[str, Any]
+        try:
+            request = json.loads(line)
+            answer = {"dhash": _serve_one(request)}
+        except TooManyPixels:
+            answer = {"error": "too_many_pixels"}
+        except MemoryError:
+            # Past the address-space cap: answer, then leave, so the next file gets a
+            # fresh process rather than one whose heap may be left in disorder.
+            answers.write(json.dumps({"error": "MemoryError"}) + "\n")
+            answers.flush()
+            raise SystemExit(1) from None
+        except Exception as exc:  # a bad file costs this file only
+            answer = {"error": type(exc).__name__}
+        answers.write(json.dumps(answer) + "\n")
+        answers.flush()
+
+
+def _serve_one(request: dict[str, Any]) -> str:
+    src, dst = Path(request["src"]), Path(request["dst"])
+    if request["kind"] == "image":
+        return image_preview(src, dst, int(request["max_pixels"]))
+    if request["kind"] == "video":
+        video_poster(src, dst)
+        return ""
+    raise ValueError(request["kind"])
+
+
 def main(argv: list[str]) -> int:
+    if argv[0] == "serve":
+        # Answers get a descriptor of their own; anything else printing (a library, a
+        # tool started from here) goes to stderr instead of into the protocol.
+        answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+        os.dup2(2, 1)
+        serve(int(argv[1]), sys.stdin, answers)
+        return 0
     kind, src, dst, max_pixels = argv
     image_hash = ""
     if kind == "image":

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 from django.conf import settings
 from django.db import connection
 
 from intake.followup import sessions_expired_clear
 from intake.leftovers import work_folders_sweep
 from intake.pipeline import ProcessingInterrupted, ProcessOutcome, media_item_process
+from intake.preview_child import preview_child_close
 from intake.publication import publishable_copy_detect_run, publishable_copy_render_run
+from intake.sanitize.exiftool import exiftool_close
 from intake.sweeper import quarantine_sweep
 from reports import jobs
 from reports.jobs import PROCESS_MEDIA
@@ -81,3 +83,11 @@ def _work_folders_clean(**_: Any) -> None:
     # Beat sweeps on one host only: each worker (and each replacement pool child, after
     # a sibling was killed) clears the work folders its host's dead processes left.
     work_folders_sweep()
+
+
+@worker_process_shutdown.connect
+def _helpers_close(**_: Any) -> None:
+    # Both would also end with the process (the preview child at EOF, ExifTool by the
+    # kernel's parent-death signal); this stops them in order.
+    exiftool_close()
+    preview_child_close()

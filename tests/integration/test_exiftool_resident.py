@@ -1,0 +1,179 @@
+"""The resident ExifTool (intake/sanitize/exiftool.py): one process answers many files, is
+replaced when it dies or hangs, and answers exactly what a one-shot run would."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from intake.sanitize import sanitize
+from intake.sanitize.exiftool import (
+    _READ_ARGS,
+    ExifToolFailed,
+    _findings,
+    exiftool_close,
+    exiftool_findings,
+    resident_exiftool,
+)
+from tests.factories.tools import require_shared_samples, require_tool
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def exiftool() -> Iterator[str]:
+    executable = require_tool("exiftool")
+    yield executable
+    exiftool_close()
+
+
+def _fake_exiftool(tmp_path: Path, script: str) -> str:
+    """A stand-in executable for ExifTool that misbehaves as ``script`` says."""
+    path = tmp_path / "fake-exiftool"
+    path.write_text("#!/bin/sh\n" + script)
+    path.chmod(0o755)
+    return str(path)
+
+
+def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie (dead, not yet reaped)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def _one_shot(exiftool: str, path: Path) -> bytes:
+    """What the check ran before ExifTool stayed resident: one process per file."""
+    return subprocess.run(
+        [exiftool, *_READ_ARGS, str(path)], capture_output=True, check=False
+    ).stdout
+
+
+def _records(stdout: bytes) -> list[dict[str, Any]]:
+    """ExifTool's records without the System group (file times: the access time moves)."""
+    records: list[dict[str, Any]] = json.loads(stdout)
+    return [{k: v for k, v in r.items() if not k.startswith("System:")} for r in records]
+
+
+def test_exiftool_resident_is_reused_across_files(exiftool: str) -> None:
+    photo = require_shared_samples() / "files" / "jpeg_phone_full_4032x3024.jpg"
+
+    assert exiftool_findings(photo, exiftool)
+    first = resident_exiftool(exiftool).pid
+    assert exiftool_findings(photo, exiftool)
+
+    assert first is not None
+    assert resident_exiftool(exiftool).pid == first
+
+
+def test_exiftool_resident_killed_is_restarted(exiftool: str) -> None:
+    photo = require_shared_samples() / "files" / "jpeg_gps_only_small.jpg"
+    expected = exiftool_findings(photo, exiftool)
+    killed = resident_exiftool(exiftool).pid
+    assert killed is not None
+    os.kill(killed, signal.SIGKILL)
+
+    assert exiftool_findings(photo, exiftool) == expected
+
+    assert resident_exiftool(exiftool).pid not in (None, killed)
+
+
+def test_exiftool_resident_timeout_kills_and_next_call_restarts(
+    exiftool: str, tmp_path: Path
+) -> None:
+    photo = require_shared_samples() / "files" / "jpeg_gps_only_small.jpg"
+    hangs = _fake_exiftool(tmp_path, "exec sleep 600\n")
+
+    with pytest.raises(subprocess.TimeoutExpired):
+        exiftool_findings(photo, hangs, timeout=0.5)
+
+    assert resident_exiftool(hangs).pid is None  # killed, not left to hang
+    with pytest.raises(subprocess.TimeoutExpired):
+        exiftool_findings(photo, exiftool, timeout=0.000001)
+    assert resident_exiftool(exiftool).pid is None
+    assert exiftool_findings(photo, exiftool) == _findings(_one_shot(exiftool, photo))
+
+
+def test_exiftool_timeout_leaves_no_process_behind(tmp_path: Path) -> None:
+    hangs = _fake_exiftool(tmp_path, "exec sleep 600\n")
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            exiftool_findings(tmp_path / "any.jpg", hangs, timeout=0.5)
+        resident = resident_exiftool(hangs)
+        assert resident.pid is None
+    finally:
+        exiftool_close()
+    leftover = subprocess.run(["pgrep", "-f", hangs], capture_output=True, text=True).stdout
+    assert leftover == ""
+
+
+def test_exiftool_that_cannot_answer_fails_closed(tmp_path: Path) -> None:
+    dies = _fake_exiftool(tmp_path, "exit 0\n")
+    try:
+        with pytest.raises(ExifToolFailed):
+            exiftool_findings(tmp_path / "any.jpg", dies)
+    finally:
+        exiftool_close()
+
+
+def test_exiftool_output_not_json_is_a_finding(tmp_path: Path) -> None:
+    garbles = _fake_exiftool(
+        tmp_path,
+        'while read -r line; do case "$line" in -execute*)\n'
+        '  echo "not json"; echo "{ready${line#-execute}}";; esac; done\n',
+    )
+    try:
+        assert exiftool_findings(tmp_path / "any.jpg", garbles) == ["exiftool output unreadable"]
+        assert exiftool_findings(tmp_path / "any.jpg", garbles) == ["exiftool output unreadable"]
+    finally:
+        exiftool_close()
+
+
+def test_exiftool_resident_answers_as_a_one_shot_run(exiftool: str, tmp_path: Path) -> None:
+    files = require_shared_samples() / "files"
+    dirty = sorted(p for p in files.iterdir() if p.is_file() and p.name != "MANIFEST.json")
+    sanitized = tmp_path / "clean.jpg"
+    assert sanitize(files / "jpeg_phone_full_4032x3024.jpg", sanitized).status == "clean"
+
+    for path in [*dirty, sanitized]:
+        one_shot = _one_shot(exiftool, path)
+        resident = resident_exiftool(exiftool).read(str(path), 60)
+        assert _records(resident) == _records(one_shot), path.name
+        assert exiftool_findings(path, exiftool) == _findings(one_shot), path.name
+
+    assert exiftool_findings(sanitized, exiftool) == []
+    assert all(exiftool_findings(path, exiftool) for path in dirty)
+
+
+def test_exiftool_resident_ends_with_a_killed_worker(exiftool: str, tmp_path: Path) -> None:
+    photo = require_shared_samples() / "files" / "jpeg_gps_only_small.jpg"
+    script = (
+        "import sys, time\n"
+        "from intake.sanitize.exiftool import exiftool_findings, resident_exiftool\n"
+        f"exiftool_findings({str(photo)!r}, {exiftool!r})\n"
+        f"print(resident_exiftool({exiftool!r}).pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, cwd=ROOT)
+    assert worker.stdout is not None
+    pid = int(worker.stdout.readline())
+    assert _alive(pid)
+
+    worker.kill()
+    worker.wait()
+
+    deadline = time.monotonic() + 10
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(pid)
