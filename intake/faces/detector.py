@@ -35,7 +35,7 @@ SUPPORT = 0.6
 # mirrored pass added nothing (bench/faces.py).
 PHOTO_SCALES = (1.0, 1.5, 2.0, 2.5)
 PHOTO_FLIP = False
-# A video frame (at most 1280 px, media.VIDEO_MAX_SIDE) is searched once, enlarged twice:
+# A video frame (at most 1280 px, media.VIDEO_MAX_SIDE) is searched once, at twice its size:
 # alone it found 0.96 of the faces >= 32 px where the frame as it is found 0.81 and 1x +
 # 1.5x 0.86, at 4.4 times the cost of 1x; tracks bridge single-frame misses.
 FRAME_SCALES = (2.0,)

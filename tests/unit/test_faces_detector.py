@@ -5,13 +5,20 @@ from scikit-image's openly licensed samples (tests/factories/face_scenes.py)."""
 from __future__ import annotations
 
 import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
+from django.conf import settings
 
 from intake.faces import Box, detector
+from intake.faces.media import save_jpeg
 from intake.faces.regions import iou
 from intake.faces.tracks import link
+from intake.publication import _limit_child_resources
 from tests.factories.face_scenes import backgrounds, compose, face_sources
 
 
@@ -89,3 +96,28 @@ def test_track_fills_a_frame_the_detector_dropped() -> None:
         (120, 160),
     ]
     assert len(tracks) == 1
+
+
+def test_face_child_scans_a_2048_px_photo_within_its_memory_limit(tmp_path: Path) -> None:
+    # Searched whole at 2x, a 2048 x 1536 photo (any phone photo, reduced) needed more than
+    # the child's 4096 MB of address space and its copy failed; in tiles it fits.
+    photo = np.asarray(cv2.resize(backgrounds()[0], (2048, 1536)), np.uint8)
+    source = face_sources()[0]
+    height, width = source.image.shape[:2]
+    photo[600 : 600 + height, 900 : 900 + width] = source.image
+    src = tmp_path / "photo.jpg"
+    save_jpeg(photo, src, quality=95)
+    out = tmp_path / "scan"
+    out.mkdir()
+    child = subprocess.run(
+        [sys.executable, "-m", "intake.faces.child", "scan", str(src), str(out)],
+        capture_output=True,
+        preexec_fn=_limit_child_resources,  # the worker's own limits
+        cwd=settings.BASE_DIR,
+        check=False,
+    )
+    face = source.face
+    truth = Box(face.x1 + 900, face.y1 + 600, face.x2 + 900, face.y2 + 600)
+    tracks = json.loads((out / "scan.json").read_text())["tracks"] if child.returncode == 0 else []
+    boxes = [Box.from_list(track["boxes"]["0"]) for track in tracks]
+    assert (child.returncode, child.stderr[-200:], _found(boxes, [truth])) == (0, b"", 1)
