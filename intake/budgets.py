@@ -42,13 +42,15 @@ TUS_STATUS = {
 
 
 def upload_budget_check(
-    *, client: str, report: Report | None, length: int, pending: int = 0
+    *, client: str, report: Report | None, length: int, pending: int = 0, written: int = 0
 ) -> RefusalReason | None:
     """Why a new file of ``length`` bytes cannot be taken, or None, in which case it is
     counted against the client's hour. ``client``: the throttle's client token ("" counts
     no client); ``report``: None while the report is still being received; ``pending``:
-    bytes of the same submission already taken but not yet recorded in rows."""
-    if not disk_has_room(length + pending):
+    bytes of the same submission already taken but not yet recorded in rows; ``written``:
+    bytes of this file already on the disk (a multipart file sealed into quarantine as it
+    arrived), which the free space no longer holds."""
+    if not disk_has_room(length + pending - written):
         logger.warning("a file was refused: free disk space is at the floor")
         return RefusalReason.STORAGE_FULL
     used = pending + (selectors.report_media_bytes(report=report) if report is not None else 0)

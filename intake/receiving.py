@@ -52,6 +52,11 @@ from reports.services import (
 
 logger = logging.getLogger(__name__)
 
+# Body reads while the text parts come in (as small as Django's default chunk), then
+# the size of the chunks files are parsed, hashed and sealed in.
+TEXT_READ = 64 * 1024
+FILE_CHUNK = 1024 * 1024
+
 
 class Text(enum.Enum):
     COMMITTED = "committed"
@@ -101,7 +106,18 @@ class TextFirst:
 
     def receive(self) -> None:
         """Parse the post (the request's body) and commit what it carries."""
-        self.request.upload_handlers = [TextFirstHandler(self.request, self)]
+        handler = TextFirstHandler(self.request, self)
+        self.request.upload_handlers = [handler]
+        try:
+            self._receive(handler)
+        finally:
+            # Files written to quarantine as they arrived that no row took (a refused or
+            # failed post, a cut file): nothing of them stays.
+            handler.incomplete_discard()
+            for upload in handler.uploads:
+                upload.discard()
+
+    def _receive(self, handler: TextFirstHandler) -> None:
         try:
             fields, files = self.request.POST, self.request.FILES
         except OSError:
@@ -196,13 +212,20 @@ def _unused(request: HttpRequest) -> HttpResponse:
 
 class _CountedInput:
     """The request body as the parser reads it, counted, to tell a cut post from a
-    complete one (gunicorn ends a body that stops short without an error)."""
+    complete one (gunicorn ends a body that stops short without an error).
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    Reads are ``TEXT_READ`` bytes at most until the first file part begins, so that on a
+    slow uplink the text is judged (and committed) as soon as it is in, then files are
+    read in the handler's large chunks."""
+
+    def __init__(self, stream: IO[bytes], receiver: TextFirst) -> None:
         self._stream = stream
+        self._receiver = receiver
         self.count = 0
 
     def read(self, size: int | None = -1, /) -> bytes:
+        if self._receiver.files_seen == 0 and (size is None or size < 0 or size > TEXT_READ):
+            size = TEXT_READ
         data = self._stream.read(-1 if size is None else size)
         self.count += len(data)
         return data
@@ -222,13 +245,21 @@ class _CountedInput:
 class TextFirstHandler(EncryptingUploadHandler):
     """Django upload handler that runs the parse itself, so that it can hand the text
     parts to its ``TextFirst`` the moment the first file part begins; it then encrypts
-    each file as it streams and hands it over complete."""
+    each file as it streams, straight into its quarantine file (``direct``), and hands
+    it over complete. ``uploads``: every file it handed over, for ``TextFirst.receive``
+    to delete what no row took."""
+
+    direct = True
+    # Files are parsed, hashed and sealed in large blocks: fewer trips through Python per
+    # megabyte (Django's default is 64 KiB). The text before them is read in small ones.
+    chunk_size = FILE_CHUNK
 
     def __init__(self, request: HttpRequest, receiver: TextFirst) -> None:
         super().__init__(request)
         self._receiver = receiver
         self._parser: MultiPartParser | None = None
         self._skipping = False
+        self.uploads: list[EncryptedUpload] = []
 
     def handle_raw_input(
         self,
@@ -240,7 +271,7 @@ class TextFirstHandler(EncryptingUploadHandler):
     ) -> tuple[QueryDict, MultiValueDict[str, UploadedFile[Any]]] | None:
         if self._parser is not None:
             return None  # asked again by the parser below: let it parse
-        counted = _CountedInput(input_data)
+        counted = _CountedInput(input_data, self._receiver)
         self._parser = MultiPartParser(META, counted, [self], encoding)
         result = self._parser.parse()
         self._receiver.body_complete = counted.count >= content_length
@@ -267,6 +298,7 @@ class TextFirstHandler(EncryptingUploadHandler):
         if self._skipping:
             return None
         upload = self.encrypted_upload()
+        self.uploads.append(upload)
         if self._receiver.committed:
             self._receiver.file_store(upload)
             return None

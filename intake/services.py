@@ -164,9 +164,22 @@ def _uploads_store(
         if reason is None:
             taken = sum(s.size for s in stored)
             size = upload.size or 0
-            reason = upload_budget_check(client=client, report=report, length=size, pending=taken)
+            reason = upload_budget_check(
+                client=client,
+                report=report,
+                length=size,
+                pending=taken,
+                # Written to quarantine as it arrived: already on the disk it is judged for.
+                written=size if getattr(upload, "stored_name", "") else 0,
+            )
         if reason is None:
             assert isinstance(upload, EncryptedUpload)
+            if upload.stored_name:
+                # Sealed into quarantine as it arrived: recorded, never copied again.
+                stored.append(
+                    _StoredUpload(position, upload.stored_take(), upload.size or 0, upload.sha256)
+                )
+                continue
             name = f"{uuid.uuid4().hex}.tq"
             try:
                 name = storages["quarantine"].save(name, File(upload.file))
@@ -178,6 +191,8 @@ def _uploads_store(
             else:
                 stored.append(_StoredUpload(position, name, upload.size or 0, upload.sha256))
                 continue
+        if isinstance(upload, EncryptedUpload):
+            upload.discard()  # a refused file keeps nothing in quarantine
         refused.append(
             (RefusedUpload(position, reason), upload.size or 0, getattr(upload, "sha256", ""))
         )
@@ -223,6 +238,8 @@ def upload_refusal(upload: UploadedFile[bytes]) -> RefusalReason | None:
     """Why an upload cannot be accepted, judged from its bytes; None when it can."""
     if not isinstance(upload, EncryptedUpload):
         # Only the encrypting handler may deliver files; anything else fails closed.
+        return RefusalReason.STORAGE_ERROR
+    if upload.storage_failed:
         return RefusalReason.STORAGE_ERROR
     if upload.too_large:
         return RefusalReason.TOO_LARGE
