@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import enum
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
@@ -56,6 +57,9 @@ logger = logging.getLogger(__name__)
 # the size of the chunks files are parsed, hashed and sealed in.
 TEXT_READ = 64 * 1024
 FILE_CHUNK = 1024 * 1024
+# A post still arriving after this long is slow (a phone's uplink): between its reads it
+# holds no database connection. A faster one keeps its connection for the next file's rows.
+SLOW_POST_S = 1.0
 
 
 class Text(enum.Enum):
@@ -89,6 +93,8 @@ class TextFirst:
         self._csrf_checked = False
         # The throttle's daily HMAC of the client, for its byte budget (intake/budgets.py).
         self.client = budget_client(request)
+        self._started = time.monotonic()
+        self._connection_used = False
 
     @property
     def committed(self) -> bool:
@@ -141,8 +147,11 @@ class TextFirst:
                 self.text = self.text_accept(fields, files.getlist(self.file_field), early=False)
         if self.early and self.committed and self.report is not None:
             # Cut or complete: with no file still in flight, the text goes on to moderation.
+            # While one is, the worker that settles the last one moves the report on (under
+            # the report's lock), so that case needs no lock here.
             try:
-                report_settle_if_ready(report=self.report)
+                if not selectors.report_media_in_flight(report=self.report):
+                    report_settle_if_ready(report=self.report)
             except Exception:
                 # The report is committed; the sweeper moves it on. The witness still gets
                 # the receipt.
@@ -152,9 +161,7 @@ class TextFirst:
         if self._csrf_ok(fields):
             self.text = self.text_accept(fields, [], early=True)
             self.early = self.committed
-            if self.early:
-                # The file may take minutes: hold no database connection meanwhile.
-                database_connection_release()
+            self._connection_used = self.early
 
     def file_begins(self, field_name: str) -> bool:
         """A file part begins; False when it is to be read past, not kept."""
@@ -192,7 +199,15 @@ class TextFirst:
             refused = [RefusedUpload(0, RefusalReason.STORAGE_ERROR)]
         finally:
             upload.close()
+            self._connection_used = True
         self.refused += [RefusedUpload(number, r.reason) for r in refused]
+
+    def connection_release_if_slow(self) -> None:
+        """Before the next read of the body: a slow post may take minutes more, so it gives
+        back the database connection it used (the next query opens one again)."""
+        if self._connection_used and time.monotonic() - self._started > SLOW_POST_S:
+            database_connection_release()
+            self._connection_used = False
 
     def _csrf_ok(self, fields: QueryDict) -> bool:
         if self.csrf_protected and not self._csrf_checked:
@@ -226,6 +241,7 @@ class _CountedInput:
     def read(self, size: int | None = -1, /) -> bytes:
         if self._receiver.files_seen == 0 and (size is None or size < 0 or size > TEXT_READ):
             size = TEXT_READ
+        self._receiver.connection_release_if_slow()
         data = self._stream.read(-1 if size is None else size)
         self.count += len(data)
         return data

@@ -130,12 +130,12 @@ def report_media_add(
 ) -> list[RefusedUpload]:
     """More files for an existing report (the follow-up page). Positions continue the
     report's numbering; the refusals are numbered from 0 within this batch."""
-    start = selectors.report_next_position(report=report)
-    room = min(
-        settings.TESTIGO_MAX_FILES,
-        settings.TESTIGO_MAX_FILES_PER_REPORT - selectors.report_media_count(report=report),
+    tally = selectors.report_media_tally(report=report)
+    start = tally.next_position
+    room = min(settings.TESTIGO_MAX_FILES, settings.TESTIGO_MAX_FILES_PER_REPORT - tally.count)
+    stored, refused = _uploads_store(
+        uploads, start=start, room=room, report=report, client=client, report_bytes=tally.bytes
     )
-    stored, refused = _uploads_store(uploads, start=start, room=room, report=report, client=client)
     try:
         with transaction.atomic():
             _media_rows_create(report, stored, refused)
@@ -155,6 +155,7 @@ def _uploads_store(
     room: int,
     report: Report | None,
     client: str,
+    report_bytes: int | None = None,
 ) -> tuple[list[_StoredUpload], list[_Refusal]]:
     stored: list[_StoredUpload] = []
     refused: list[_Refusal] = []
@@ -169,8 +170,7 @@ def _uploads_store(
                 report=report,
                 length=size,
                 pending=taken,
-                # Written to quarantine as it arrived: already on the disk it is judged for.
-                written=size if getattr(upload, "stored_name", "") else 0,
+                report_bytes=report_bytes,
             )
         if reason is None:
             assert isinstance(upload, EncryptedUpload)
