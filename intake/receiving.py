@@ -95,6 +95,8 @@ class TextFirst:
         self.client = budget_client(request)
         self._started = time.monotonic()
         self._connection_used = False
+        # Complete files of a fast post, with their numbers, stored together (file_store).
+        self._held: list[tuple[int, EncryptedUpload]] = []
 
     @property
     def committed(self) -> bool:
@@ -117,6 +119,8 @@ class TextFirst:
         try:
             self._receive(handler)
         finally:
+            if self.committed:
+                self._held_store()  # whole files are kept even if the rest failed
             # Files written to quarantine as they arrived that no row took (a refused or
             # failed post, a cut file): nothing of them stays.
             handler.incomplete_discard()
@@ -146,6 +150,7 @@ class TextFirst:
             if self.body_complete and self._csrf_ok(fields):
                 self.text = self.text_accept(fields, files.getlist(self.file_field), early=False)
         if self.early and self.committed and self.report is not None:
+            self._held_store()  # cut or complete, the files that arrived whole are kept
             # Cut or complete: with no file still in flight, the text goes on to moderation.
             # While one is, the worker that settles the last one moves the report on (under
             # the report's lock), so that case needs no lock here.
@@ -172,8 +177,10 @@ class TextFirst:
         self.files_seen += 1
         if not self.committed or self.files_seen <= settings.TESTIGO_MAX_FILES:
             return True
-        # One file too many for one post: refused with a row, as a plain post would be.
+        # One file too many for one post: refused with a row, as a plain post would be,
+        # after the files before it.
         assert self.report is not None
+        self._held_store()
         try:
             media_item_reject_on_receipt(
                 report=self.report,
@@ -188,19 +195,31 @@ class TextFirst:
         return False
 
     def file_store(self, upload: EncryptedUpload) -> None:
-        """A file is complete and the text committed: store it with its row now."""
+        """A file is complete and the text committed. In a slow post (a phone's uplink) it
+        is stored with its row now, so that what arrived is kept whatever happens to the
+        rest; a fast post's files, which arrive within a second, are stored together when
+        it ends (receive), in one transaction: fewer round trips per file."""
+        self._held.append((self.files_seen - 1, upload))
+        if time.monotonic() - self._started > SLOW_POST_S:
+            self._held_store()
+
+    def _held_store(self) -> None:
+        held, self._held = self._held, []
+        if not held:
+            return
         assert self.report is not None
-        number = self.files_seen - 1
+        uploads = [upload for _, upload in held]
         try:
-            refused = report_media_add(report=self.report, uploads=[upload], client=self.client)
+            refused = report_media_add(report=self.report, uploads=uploads, client=self.client)
         except Exception:
-            # What was committed stays committed; the witness is told this file failed.
-            logger.exception("storing file %s of a streamed post failed", number)
-            refused = [RefusedUpload(0, RefusalReason.STORAGE_ERROR)]
+            # What was committed stays committed; the witness is told these files failed.
+            logger.exception("storing files %s of a streamed post failed", [n for n, _ in held])
+            refused = [RefusedUpload(i, RefusalReason.STORAGE_ERROR) for i in range(len(held))]
         finally:
-            upload.close()
+            for upload in uploads:
+                upload.close()
             self._connection_used = True
-        self.refused += [RefusedUpload(number, r.reason) for r in refused]
+        self.refused += [RefusedUpload(held[r.position][0], r.reason) for r in refused]
 
     def connection_release_if_slow(self) -> None:
         """Before the next read of the body: a slow post may take minutes more, so it gives

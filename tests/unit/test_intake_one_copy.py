@@ -187,3 +187,58 @@ def test_api_invalid_text_after_the_file_keeps_no_quarantine_file(gps_jpeg: byte
     assert response.status_code == 400, response.content
     assert not Report.objects.exists()
     assert set(_quarantine_files()) - set(before) == set()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("slow", [True, False], ids=["slow", "fast"])
+def test_api_post_holds_no_database_connection_between_reads_only_once_slow(
+    gps_jpeg: bytes, slow: bool
+) -> None:
+    from django.db import connection
+
+    photo = _photo(gps_jpeg, b"slow", 2 * 1024 * 1024)
+    body, content_type = multipart({"description": "Uplink."}, [("media", "a.jpg", photo)] * 2)
+    seen: dict[str, bool] = {}
+
+    class Uplink(WatchedBody):
+        def read(self, size: int = -1) -> bytes:
+            if slow and self._read == 0:
+                time.sleep(1.2)  # a phone's uplink: the post takes longer than a second
+            return super().read(size)
+
+    def watch() -> None:
+        # During the second file: the text and the first file are committed by now.
+        seen["connection_open"] = connection.connection is not None
+
+    extra: dict[str, Any] = {
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": Uplink(body, len(body) * 3 // 4, watch),
+    }
+    response = Client().generic("POST", API, body, content_type=content_type, **extra)
+
+    assert response.status_code == 201, response.content
+    assert seen == {"connection_open": not slow}
+    assert MediaItem.objects.count() == 2
+
+
+def test_api_fast_post_commits_its_text_then_all_its_files_in_one_transaction(
+    gps_jpeg: bytes,
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    photos = [_photo(gps_jpeg, str(n).encode(), 1024 * 1024) for n in range(3)]
+    body, content_type = multipart(
+        {"description": "Three photos."}, [("media", f"{n}.jpg", p) for n, p in enumerate(photos)]
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        response = Client().generic("POST", API, body, content_type=content_type)
+
+    assert response.status_code == 201, response.content
+    # The test's own transaction turns each commit into a savepoint released.
+    commits = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("RELEASE")]
+    assert len(commits) == 2  # the text, then the three files with their rows
+    items = MediaItem.objects.order_by("position")
+    assert [i.sha256_received for i in items] == [hashlib.sha256(p).hexdigest() for p in photos]
+    assert [i.position for i in items] == [0, 1, 2]
