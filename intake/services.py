@@ -28,8 +28,8 @@ from reports import selectors
 from reports.contact import Contact
 from reports.models import RefusalReason, Report
 from reports.services import (
-    media_item_quarantine,
     media_item_reject_on_receipt,
+    media_items_quarantine,
     report_create,
     report_settle_if_ready,
 )
@@ -203,14 +203,10 @@ def _media_rows_create(
     report: Report, stored: list[_StoredUpload], refused: list[_Refusal]
 ) -> None:
     """Inside the caller's transaction: one row per file, processing queued on commit."""
-    for upload_stored in stored:
-        item = media_item_quarantine(
-            report=report,
-            position=upload_stored.position,
-            quarantine_name=upload_stored.name,
-            size=upload_stored.size,
-            sha256=upload_stored.sha256,
-        )
+    items = media_items_quarantine(
+        report=report, files=[(s.position, s.name, s.size, s.sha256) for s in stored]
+    )
+    for item in items:
         transaction.on_commit(partial(media_item_enqueue, media_item_id=item.id))
     for refusal, size, sha256 in refused:
         media_item_reject_on_receipt(
