@@ -7,8 +7,10 @@ parsed as it arrives, by Django's own parser driven by ``TextFirstHandler``:
 1. When the first file part begins, every text part before it has been read (our forms
    put their file inputs last). The text is checked (CSRF, validation) and committed at
    once: from then on a cut connection cannot take it away.
-2. Each file is encrypted as it streams (intake.quarantine) and stored, with its media
-   row, as soon as it is complete.
+2. Each file is encrypted as it streams, straight into its quarantine file
+   (intake.quarantine: the ciphertext is written once). Its media row is committed as
+   soon as it is complete in a slow post (a phone's uplink); a post that arrives within a
+   second commits its files' rows together when it ends, in one transaction.
 3. When the post ends, complete or cut, a report with no file still in flight moves on to
    the moderation queue.
 
