@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import errno
 import hashlib
 import io
 import itertools
@@ -298,7 +299,8 @@ class EncryptedUpload(UploadedFile[bytes]):
     ``stored_name``: the quarantine file its ciphertext was written to as it streamed in
     ("" when the ciphertext is in ``file``, still to be stored). Whoever receives the
     upload records that file on a row (``stored_take``) or deletes it (``discard``).
-    ``storage_failed``: writing it failed (a full disk); nothing of it is kept."""
+    ``storage_failed``: writing it failed; nothing of it is kept. ``disk_full``: because
+    the disk had no room left for it."""
 
     def __init__(
         self,
@@ -310,6 +312,7 @@ class EncryptedUpload(UploadedFile[bytes]):
         too_large: bool,
         stored_name: str = "",
         storage_failed: bool = False,
+        disk_full: bool = False,
     ) -> None:
         # The witness's file name can identify them; it is neither used nor kept.
         super().__init__(ciphertext, name="upload", content_type="application/octet-stream")
@@ -319,6 +322,7 @@ class EncryptedUpload(UploadedFile[bytes]):
         self.too_large = too_large
         self.stored_name = stored_name
         self.storage_failed = storage_failed
+        self.disk_full = disk_full
 
     def stored_take(self) -> str:
         """The quarantine file, now the caller's to record (and to delete on failure)."""
@@ -384,6 +388,7 @@ class EncryptingUploadHandler(FileUploadHandler):
         self._size = 0
         self._too_large = False
         self._storage_failed = False
+        self._disk_full = False
         self._limit = int(settings.TESTIGO_MAX_UPLOAD_BYTES)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
@@ -403,10 +408,14 @@ class EncryptingUploadHandler(FileUploadHandler):
             self._writer.write(raw_data)
         except OSError as exc:
             # The quarantine's disk is full (or failing): this file is refused, not the post.
-            logger.error("writing an upload to quarantine failed: %s", exc)
-            self._storage_failed = True
-            self._abandon()
+            self._write_failed(exc)
         return None
+
+    def _write_failed(self, exc: OSError) -> None:
+        logger.error("writing an upload to quarantine failed: %s", exc)
+        self._storage_failed = True
+        self._disk_full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        self._abandon()
 
     def file_complete(self, file_size: int) -> EncryptedUpload | None:
         return self.encrypted_upload()
@@ -441,9 +450,7 @@ class EncryptingUploadHandler(FileUploadHandler):
             if self._stored_name:
                 self._ciphertext.close()
         except OSError as exc:
-            logger.error("writing an upload to quarantine failed: %s", exc)
-            self._storage_failed = True
-            self._abandon()
+            self._write_failed(exc)
         if not self._stored_name:
             self._ciphertext.seek(0)
         upload = EncryptedUpload(
@@ -454,6 +461,7 @@ class EncryptingUploadHandler(FileUploadHandler):
             too_large=self._too_large,
             stored_name=self._stored_name,
             storage_failed=self._storage_failed,
+            disk_full=self._disk_full,
         )
         self._stored_name = ""  # the upload's now
         return upload

@@ -236,7 +236,8 @@ def upload_refusal(upload: UploadedFile[bytes]) -> RefusalReason | None:
         # Only the encrypting handler may deliver files; anything else fails closed.
         return RefusalReason.STORAGE_ERROR
     if upload.storage_failed:
-        return RefusalReason.STORAGE_ERROR
+        # A full disk is told as such: the witness may send the file again later.
+        return RefusalReason.STORAGE_FULL if upload.disk_full else RefusalReason.STORAGE_ERROR
     if upload.too_large:
         return RefusalReason.TOO_LARGE
     if not upload.size:
