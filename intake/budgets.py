@@ -42,16 +42,27 @@ TUS_STATUS = {
 
 
 def upload_budget_check(
-    *, client: str, report: Report | None, length: int, pending: int = 0
+    *,
+    client: str,
+    report: Report | None,
+    length: int,
+    pending: int = 0,
+    report_bytes: int | None = None,
 ) -> RefusalReason | None:
     """Why a new file of ``length`` bytes cannot be taken, or None, in which case it is
     counted against the client's hour. ``client``: the throttle's client token ("" counts
     no client); ``report``: None while the report is still being received; ``pending``:
-    bytes of the same submission already taken but not yet recorded in rows."""
+    bytes of the same submission already taken but not yet recorded in rows;
+    ``report_bytes``: the report's ``selectors.report_media_bytes`` when the caller has just
+    read it. A multipart file sealed into quarantine as it arrived is already on the disk
+    when judged, so near the floor it is counted twice: refused a little early, never
+    late."""
     if not disk_has_room(length + pending):
         logger.warning("a file was refused: free disk space is at the floor")
         return RefusalReason.STORAGE_FULL
-    used = pending + (selectors.report_media_bytes(report=report) if report is not None else 0)
+    if report_bytes is None and report is not None:
+        report_bytes = selectors.report_media_bytes(report=report)
+    used = pending + (report_bytes or 0)
     if used + length > settings.TESTIGO_REPORT_MAX_BYTES:
         return RefusalReason.REPORT_BUDGET
     if client and not _client_reserve(client=client, length=length):

@@ -1,5 +1,6 @@
 """What a killed process leaves behind, found and removed: resumable-upload parts stored
-but never recorded on their row (killed between ``storage.save`` and the row update), and
+but never recorded on their row (killed between ``storage.save`` and the row update),
+multipart files sealed into quarantine with no row (killed while one streamed in), and
 the worker's private work folders (sanitized output, sealed original) of a worker that
 was SIGKILLed inside ``TemporaryDirectory``. The sweeper and each worker at start call in.
 """
@@ -57,6 +58,40 @@ def quarantine_orphans_sweep(*, now: datetime | None = None) -> int:
         # An emptied folder nothing points at goes too, so the listing stays short.
         if not any(name.startswith(prefix) for name in known):
             _folder_remove_if_empty(prefix)
+    return removed
+
+
+def quarantine_unrecorded_sweep(*, now: datetime | None = None) -> int:
+    """Delete top-level quarantine files (multipart uploads, sealed as they stream in)
+    that no row names, once untouched for TESTIGO_ORPHAN_GRACE_S or
+    TESTIGO_UPLOAD_STALL_S, whichever is longer: a process killed while a file streamed in,
+    or between storing it and committing its row. A file still arriving is written to at
+    least every megabyte, so it stays. Returns how many."""
+    quarantine = storages["quarantine"]
+    idle_s = max(settings.TESTIGO_ORPHAN_GRACE_S, settings.TESTIGO_UPLOAD_STALL_S)
+    cutoff = (now or timezone.now()) - timedelta(seconds=idle_s)
+    try:
+        _, files = quarantine.listdir("")
+    except FileNotFoundError:
+        return 0
+    removed = 0
+    for start in range(0, len(files), 500):
+        names = files[start : start + 500]
+        known = set(
+            MediaItem.objects.filter(quarantine_name__in=names).values_list(
+                "quarantine_name", flat=True
+            )
+        )
+        for name in names:
+            if name in known:
+                continue
+            try:
+                if quarantine.get_modified_time(name) >= cutoff:
+                    continue
+                quarantine.delete(name)
+            except FileNotFoundError:  # recorded and processed meanwhile
+                continue
+            removed += 1
     return removed
 
 

@@ -6,7 +6,7 @@ audited, and this module drives them:
 
   (new)        → uploading     resumable.resumable_upload_create → media_item_upload_start
   (new)        → quarantined   services.report_submit / report_media_add
-                               → media_item_quarantine; processing queued on commit
+                               → media_items_quarantine; processing queued on commit
                                (media_item_enqueue)
   (new)        → rejected      the same, for an upload refused on arrival
                                → media_item_reject_on_receipt

@@ -14,17 +14,23 @@ configured key that unwraps them.
 from __future__ import annotations
 
 import bisect
+import contextlib
+import errno
 import hashlib
 import io
 import itertools
+import logging
 import os
 import tempfile
+import uuid
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage, storages
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 
@@ -44,6 +50,10 @@ _WRAPPED_KEY = 32 + TAG
 HEADER_SIZE = len(MAGIC) + _PREFIX + _WRAP_NONCE + _WRAPPED_KEY
 # Ciphertext stays in memory up to this size, then spills (still encrypted) to a temp file.
 SPOOL_MAX = 8 * 1024 * 1024
+# Buffer of a quarantine file written as its upload streams in.
+WRITE_BUFFER = 1024 * 1024
+
+logger = logging.getLogger(__name__)
 
 
 class QuarantineDecryptError(Exception):
@@ -91,17 +101,28 @@ class EncryptingWriter:
         sink.write(self._header)
 
     def write(self, data: bytes) -> None:
-        self._buffer += data
-        # Keep at least one byte back: the final segment is only known at close().
-        while len(self._buffer) > SEGMENT:
-            self._emit(bytes(self._buffer[:SEGMENT]), final=False)
-            del self._buffer[:SEGMENT]
+        # Whole segments are sealed straight from ``data``, without copying it: a large
+        # chunk costs one pass. At least one byte stays back, since the final segment is
+        # only known at close().
+        view = memoryview(data)
+        if self._buffer:
+            taken = min(len(view), SEGMENT - len(self._buffer))
+            self._buffer += view[:taken]
+            view = view[taken:]
+            if not view:
+                return
+            self._emit(self._buffer, final=False)
+            self._buffer.clear()
+        whole = (len(view) - 1) // SEGMENT * SEGMENT
+        for start in range(0, whole, SEGMENT):
+            self._emit(view[start : start + SEGMENT], final=False)
+        self._buffer += view[whole:]
 
     def close(self) -> None:
         self._emit(bytes(self._buffer), final=True)
         self._buffer.clear()
 
-    def _emit(self, plain: bytes, *, final: bool) -> None:
+    def _emit(self, plain: bytes | bytearray | memoryview, *, final: bool) -> None:
         nonce = _nonce(self._prefix, self._index, final)
         self._sink.write(self._aead.encrypt(nonce, plain, self._header))
         self._index += 1
@@ -273,10 +294,25 @@ class ConcatenatedReader(_SeekablePlaintext):
 
 
 class EncryptedUpload(UploadedFile[bytes]):
-    """An upload as it arrived: ciphertext only, with facts about the plaintext."""
+    """An upload as it arrived: ciphertext only, with facts about the plaintext.
+
+    ``stored_name``: the quarantine file its ciphertext was written to as it streamed in
+    ("" when the ciphertext is in ``file``, still to be stored). Whoever receives the
+    upload records that file on a row (``stored_take``) or deletes it (``discard``).
+    ``storage_failed``: writing it failed; nothing of it is kept. ``disk_full``: because
+    the disk had no room left for it."""
 
     def __init__(
-        self, ciphertext: IO[bytes], *, size: int, sha256: str, head: bytes, too_large: bool
+        self,
+        ciphertext: IO[bytes],
+        *,
+        size: int,
+        sha256: str,
+        head: bytes,
+        too_large: bool,
+        stored_name: str = "",
+        storage_failed: bool = False,
+        disk_full: bool = False,
     ) -> None:
         # The witness's file name can identify them; it is neither used nor kept.
         super().__init__(ciphertext, name="upload", content_type="application/octet-stream")
@@ -284,19 +320,75 @@ class EncryptedUpload(UploadedFile[bytes]):
         self.sha256 = sha256
         self.head = head
         self.too_large = too_large
+        self.stored_name = stored_name
+        self.storage_failed = storage_failed
+        self.disk_full = disk_full
+
+    def stored_take(self) -> str:
+        """The quarantine file, now the caller's to record (and to delete on failure)."""
+        name, self.stored_name = self.stored_name, ""
+        return name
+
+    def discard(self) -> None:
+        """Delete the quarantine file unless someone took it; safe to call twice."""
+        if self.stored_name:
+            quarantine_file_delete(self.stored_take())
+
+
+def quarantine_file_create() -> tuple[str, IO[bytes]] | None:
+    """A new quarantine file, open for writing ciphertext as an upload streams in, and
+    its storage name; None when the quarantine is not a local folder (an object store:
+    the ciphertext is spooled, then stored whole)."""
+    storage = storages["quarantine"]
+    if not isinstance(storage, FileSystemStorage):
+        return None
+    name = f"{uuid.uuid4().hex}.tq"
+    path = Path(storage.path(name))
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # Only this service's user may read it, as FILE_UPLOAD_PERMISSIONS says for saves.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    return name, os.fdopen(fd, "wb", buffering=WRITE_BUFFER)
+
+
+def quarantine_file_delete(name: str) -> None:
+    try:
+        storages["quarantine"].delete(name)
+    except OSError:
+        logger.exception("removing an unrecorded quarantine file failed")
 
 
 class EncryptingUploadHandler(FileUploadHandler):
-    """Django upload handler that encrypts every file part as it streams in."""
+    """Django upload handler that encrypts every file part as it streams in.
+
+    With ``direct`` (a subclass that sees every upload it makes to its end:
+    intake.receiving.TextFirstHandler), the ciphertext goes straight into a new quarantine
+    file, written once; otherwise it is spooled, and stored by whoever takes the upload."""
+
+    direct = False
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)
-        self._ciphertext = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)  # noqa: SIM115
+        created = None
+        if self.direct:
+            try:
+                created = quarantine_file_create()
+            except OSError as exc:
+                # Spooled instead: storing it later meets the same fault and refuses the
+                # file, never the post.
+                logger.error("opening a quarantine file failed: %s", exc)
+        self._stored_name = ""
+        self._ciphertext: IO[bytes]
+        if created is None:
+            self._ciphertext = tempfile.SpooledTemporaryFile(max_size=SPOOL_MAX)  # noqa: SIM115
+        else:
+            self._stored_name, self._ciphertext = created
         self._writer = EncryptingWriter(self._ciphertext)
         self._digest = hashlib.sha256()
         self._head = b""
         self._size = 0
         self._too_large = False
+        self._storage_failed = False
+        self._disk_full = False
         self._limit = int(settings.TESTIGO_MAX_UPLOAD_BYTES)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
@@ -306,27 +398,70 @@ class EncryptingUploadHandler(FileUploadHandler):
             if len(self._head) == HEAD_SIZE:
                 # Images have a lower limit than video: known as soon as the head is in.
                 self._limit = size_limit(upload_kind(self._head))
-        if self._too_large or self._size > self._limit:
+        if self._too_large or self._storage_failed or self._size > self._limit:
             # Keep reading (the rest of the form still matters) but keep nothing more.
-            self._too_large = True
+            self._too_large = not self._storage_failed
+            self._abandon()
             return None
         self._digest.update(raw_data)
-        self._writer.write(raw_data)
+        try:
+            self._writer.write(raw_data)
+        except OSError as exc:
+            # The quarantine's disk is full (or failing): this file is refused, not the post.
+            self._write_failed(exc)
         return None
+
+    def _write_failed(self, exc: OSError) -> None:
+        logger.error("writing an upload to quarantine failed: %s", exc)
+        self._storage_failed = True
+        self._disk_full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        self._abandon()
 
     def file_complete(self, file_size: int) -> EncryptedUpload | None:
         return self.encrypted_upload()
+
+    def upload_interrupted(self) -> None:
+        """The post ended inside a file (a cut connection): none of it is kept."""
+        self.incomplete_discard()
+
+    def incomplete_discard(self) -> None:
+        """Delete the quarantine file of a file part still arriving (the post failed)."""
+        if getattr(self, "_stored_name", ""):
+            self._abandon()
+
+    def _abandon(self) -> None:
+        """Keep nothing more of this file: its quarantine file, if any, is deleted now,
+        and what is still sealed goes nowhere."""
+        if self._stored_name:
+            with contextlib.suppress(OSError):
+                self._ciphertext.close()
+            quarantine_file_delete(self._stored_name)
+            self._stored_name = ""
+            self._ciphertext = io.BytesIO()
+            self._writer = EncryptingWriter(self._ciphertext)
 
     def encrypted_upload(self) -> EncryptedUpload:
         """The file just received, sealed."""
         if self._size > size_limit(upload_kind(self._head)):
             self._too_large = True
-        self._writer.close()
-        self._ciphertext.seek(0)
-        return EncryptedUpload(
+            self._abandon()
+        try:
+            self._writer.close()
+            if self._stored_name:
+                self._ciphertext.close()
+        except OSError as exc:
+            self._write_failed(exc)
+        if not self._stored_name:
+            self._ciphertext.seek(0)
+        upload = EncryptedUpload(
             self._ciphertext,
             size=self._size,
             sha256=self._digest.hexdigest(),
             head=self._head,
             too_large=self._too_large,
+            stored_name=self._stored_name,
+            storage_failed=self._storage_failed,
+            disk_full=self._disk_full,
         )
+        self._stored_name = ""  # the upload's now
+        return upload

@@ -7,8 +7,10 @@ parsed as it arrives, by Django's own parser driven by ``TextFirstHandler``:
 1. When the first file part begins, every text part before it has been read (our forms
    put their file inputs last). The text is checked (CSRF, validation) and committed at
    once: from then on a cut connection cannot take it away.
-2. Each file is encrypted as it streams (intake.quarantine) and stored, with its media
-   row, as soon as it is complete.
+2. Each file is encrypted as it streams, straight into its quarantine file
+   (intake.quarantine: the ciphertext is written once). Its media row is committed as
+   soon as it is complete in a slow post (a phone's uplink); a post that arrives within a
+   second commits its files' rows together when it ends, in one transaction.
 3. When the post ends, complete or cut, a report with no file still in flight moves on to
    the moderation queue.
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import copy
 import enum
 import logging
+import time
 from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
@@ -51,6 +54,14 @@ from reports.services import (
 )
 
 logger = logging.getLogger(__name__)
+
+# Body reads while the text parts come in (as small as Django's default chunk), then
+# the size of the chunks files are parsed, hashed and sealed in.
+TEXT_READ = 64 * 1024
+FILE_CHUNK = 1024 * 1024
+# A post still arriving after this long is slow (a phone's uplink): between its reads it
+# holds no database connection. A faster one keeps its connection for the next file's rows.
+SLOW_POST_S = 1.0
 
 
 class Text(enum.Enum):
@@ -84,6 +95,10 @@ class TextFirst:
         self._csrf_checked = False
         # The throttle's daily HMAC of the client, for its byte budget (intake/budgets.py).
         self.client = budget_client(request)
+        self._started = time.monotonic()
+        self._connection_used = False
+        # Complete files of a fast post, with their numbers, stored together (file_store).
+        self._held: list[tuple[int, EncryptedUpload]] = []
 
     @property
     def committed(self) -> bool:
@@ -101,7 +116,20 @@ class TextFirst:
 
     def receive(self) -> None:
         """Parse the post (the request's body) and commit what it carries."""
-        self.request.upload_handlers = [TextFirstHandler(self.request, self)]
+        handler = TextFirstHandler(self.request, self)
+        self.request.upload_handlers = [handler]
+        try:
+            self._receive(handler)
+        finally:
+            if self.committed:
+                self._held_store()  # whole files are kept even if the rest failed
+            # Files written to quarantine as they arrived that no row took (a refused or
+            # failed post, a cut file): nothing of them stays.
+            handler.incomplete_discard()
+            for upload in handler.uploads:
+                upload.discard()
+
+    def _receive(self, handler: TextFirstHandler) -> None:
         try:
             fields, files = self.request.POST, self.request.FILES
         except OSError:
@@ -124,9 +152,13 @@ class TextFirst:
             if self.body_complete and self._csrf_ok(fields):
                 self.text = self.text_accept(fields, files.getlist(self.file_field), early=False)
         if self.early and self.committed and self.report is not None:
+            self._held_store()  # cut or complete, the files that arrived whole are kept
             # Cut or complete: with no file still in flight, the text goes on to moderation.
+            # While one is, the worker that settles the last one moves the report on (under
+            # the report's lock), so that case needs no lock here.
             try:
-                report_settle_if_ready(report=self.report)
+                if not selectors.report_media_in_flight(report=self.report):
+                    report_settle_if_ready(report=self.report)
             except Exception:
                 # The report is committed; the sweeper moves it on. The witness still gets
                 # the receipt.
@@ -136,9 +168,7 @@ class TextFirst:
         if self._csrf_ok(fields):
             self.text = self.text_accept(fields, [], early=True)
             self.early = self.committed
-            if self.early:
-                # The file may take minutes: hold no database connection meanwhile.
-                database_connection_release()
+            self._connection_used = self.early
 
     def file_begins(self, field_name: str) -> bool:
         """A file part begins; False when it is to be read past, not kept."""
@@ -149,8 +179,10 @@ class TextFirst:
         self.files_seen += 1
         if not self.committed or self.files_seen <= settings.TESTIGO_MAX_FILES:
             return True
-        # One file too many for one post: refused with a row, as a plain post would be.
+        # One file too many for one post: refused with a row, as a plain post would be,
+        # after the files before it.
         assert self.report is not None
+        self._held_store()
         try:
             media_item_reject_on_receipt(
                 report=self.report,
@@ -165,18 +197,38 @@ class TextFirst:
         return False
 
     def file_store(self, upload: EncryptedUpload) -> None:
-        """A file is complete and the text committed: store it with its row now."""
+        """A file is complete and the text committed. In a slow post (a phone's uplink) it
+        is stored with its row now, so that what arrived is kept whatever happens to the
+        rest; a fast post's files, which arrive within a second, are stored together when
+        it ends (receive), in one transaction: fewer round trips per file."""
+        self._held.append((self.files_seen - 1, upload))
+        if time.monotonic() - self._started > SLOW_POST_S:
+            self._held_store()
+
+    def _held_store(self) -> None:
+        held, self._held = self._held, []
+        if not held:
+            return
         assert self.report is not None
-        number = self.files_seen - 1
+        uploads = [upload for _, upload in held]
         try:
-            refused = report_media_add(report=self.report, uploads=[upload], client=self.client)
+            refused = report_media_add(report=self.report, uploads=uploads, client=self.client)
         except Exception:
-            # What was committed stays committed; the witness is told this file failed.
-            logger.exception("storing file %s of a streamed post failed", number)
-            refused = [RefusedUpload(0, RefusalReason.STORAGE_ERROR)]
+            # What was committed stays committed; the witness is told these files failed.
+            logger.exception("storing files %s of a streamed post failed", [n for n, _ in held])
+            refused = [RefusedUpload(i, RefusalReason.STORAGE_ERROR) for i in range(len(held))]
         finally:
-            upload.close()
-        self.refused += [RefusedUpload(number, r.reason) for r in refused]
+            for upload in uploads:
+                upload.close()
+            self._connection_used = True
+        self.refused += [RefusedUpload(held[r.position][0], r.reason) for r in refused]
+
+    def connection_release_if_slow(self) -> None:
+        """Before the next read of the body: a slow post may take minutes more, so it gives
+        back the database connection it used (the next query opens one again)."""
+        if self._connection_used and time.monotonic() - self._started > SLOW_POST_S:
+            database_connection_release()
+            self._connection_used = False
 
     def _csrf_ok(self, fields: QueryDict) -> bool:
         if self.csrf_protected and not self._csrf_checked:
@@ -196,13 +248,21 @@ def _unused(request: HttpRequest) -> HttpResponse:
 
 class _CountedInput:
     """The request body as the parser reads it, counted, to tell a cut post from a
-    complete one (gunicorn ends a body that stops short without an error)."""
+    complete one (gunicorn ends a body that stops short without an error).
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    Reads are ``TEXT_READ`` bytes at most until the first file part begins, so that on a
+    slow uplink the text is judged (and committed) as soon as it is in, then files are
+    read in the handler's large chunks."""
+
+    def __init__(self, stream: IO[bytes], receiver: TextFirst) -> None:
         self._stream = stream
+        self._receiver = receiver
         self.count = 0
 
     def read(self, size: int | None = -1, /) -> bytes:
+        if self._receiver.files_seen == 0 and (size is None or size < 0 or size > TEXT_READ):
+            size = TEXT_READ
+        self._receiver.connection_release_if_slow()
         data = self._stream.read(-1 if size is None else size)
         self.count += len(data)
         return data
@@ -222,13 +282,21 @@ class _CountedInput:
 class TextFirstHandler(EncryptingUploadHandler):
     """Django upload handler that runs the parse itself, so that it can hand the text
     parts to its ``TextFirst`` the moment the first file part begins; it then encrypts
-    each file as it streams and hands it over complete."""
+    each file as it streams, straight into its quarantine file (``direct``), and hands
+    it over complete. ``uploads``: every file it handed over, for ``TextFirst.receive``
+    to delete what no row took."""
+
+    direct = True
+    # Files are parsed, hashed and sealed in large blocks: fewer trips through Python per
+    # megabyte (Django's default is 64 KiB). The text before them is read in small ones.
+    chunk_size = FILE_CHUNK
 
     def __init__(self, request: HttpRequest, receiver: TextFirst) -> None:
         super().__init__(request)
         self._receiver = receiver
         self._parser: MultiPartParser | None = None
         self._skipping = False
+        self.uploads: list[EncryptedUpload] = []
 
     def handle_raw_input(
         self,
@@ -240,7 +308,7 @@ class TextFirstHandler(EncryptingUploadHandler):
     ) -> tuple[QueryDict, MultiValueDict[str, UploadedFile[Any]]] | None:
         if self._parser is not None:
             return None  # asked again by the parser below: let it parse
-        counted = _CountedInput(input_data)
+        counted = _CountedInput(input_data, self._receiver)
         self._parser = MultiPartParser(META, counted, [self], encoding)
         result = self._parser.parse()
         self._receiver.body_complete = counted.count >= content_length
@@ -267,6 +335,7 @@ class TextFirstHandler(EncryptingUploadHandler):
         if self._skipping:
             return None
         upload = self.encrypted_upload()
+        self.uploads.append(upload)
         if self._receiver.committed:
             self._receiver.file_store(upload)
             return None

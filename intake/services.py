@@ -28,8 +28,8 @@ from reports import selectors
 from reports.contact import Contact
 from reports.models import RefusalReason, Report
 from reports.services import (
-    media_item_quarantine,
     media_item_reject_on_receipt,
+    media_items_quarantine,
     report_create,
     report_settle_if_ready,
 )
@@ -130,12 +130,12 @@ def report_media_add(
 ) -> list[RefusedUpload]:
     """More files for an existing report (the follow-up page). Positions continue the
     report's numbering; the refusals are numbered from 0 within this batch."""
-    start = selectors.report_next_position(report=report)
-    room = min(
-        settings.TESTIGO_MAX_FILES,
-        settings.TESTIGO_MAX_FILES_PER_REPORT - selectors.report_media_count(report=report),
+    tally = selectors.report_media_tally(report=report)
+    start = tally.next_position
+    room = min(settings.TESTIGO_MAX_FILES, settings.TESTIGO_MAX_FILES_PER_REPORT - tally.count)
+    stored, refused = _uploads_store(
+        uploads, start=start, room=room, report=report, client=client, report_bytes=tally.bytes
     )
-    stored, refused = _uploads_store(uploads, start=start, room=room, report=report, client=client)
     try:
         with transaction.atomic():
             _media_rows_create(report, stored, refused)
@@ -155,6 +155,7 @@ def _uploads_store(
     room: int,
     report: Report | None,
     client: str,
+    report_bytes: int | None = None,
 ) -> tuple[list[_StoredUpload], list[_Refusal]]:
     stored: list[_StoredUpload] = []
     refused: list[_Refusal] = []
@@ -164,9 +165,21 @@ def _uploads_store(
         if reason is None:
             taken = sum(s.size for s in stored)
             size = upload.size or 0
-            reason = upload_budget_check(client=client, report=report, length=size, pending=taken)
+            reason = upload_budget_check(
+                client=client,
+                report=report,
+                length=size,
+                pending=taken,
+                report_bytes=report_bytes,
+            )
         if reason is None:
             assert isinstance(upload, EncryptedUpload)
+            if upload.stored_name:
+                # Sealed into quarantine as it arrived: recorded, never copied again.
+                stored.append(
+                    _StoredUpload(position, upload.stored_take(), upload.size or 0, upload.sha256)
+                )
+                continue
             name = f"{uuid.uuid4().hex}.tq"
             try:
                 name = storages["quarantine"].save(name, File(upload.file))
@@ -178,6 +191,8 @@ def _uploads_store(
             else:
                 stored.append(_StoredUpload(position, name, upload.size or 0, upload.sha256))
                 continue
+        if isinstance(upload, EncryptedUpload):
+            upload.discard()  # a refused file keeps nothing in quarantine
         refused.append(
             (RefusedUpload(position, reason), upload.size or 0, getattr(upload, "sha256", ""))
         )
@@ -188,14 +203,10 @@ def _media_rows_create(
     report: Report, stored: list[_StoredUpload], refused: list[_Refusal]
 ) -> None:
     """Inside the caller's transaction: one row per file, processing queued on commit."""
-    for upload_stored in stored:
-        item = media_item_quarantine(
-            report=report,
-            position=upload_stored.position,
-            quarantine_name=upload_stored.name,
-            size=upload_stored.size,
-            sha256=upload_stored.sha256,
-        )
+    items = media_items_quarantine(
+        report=report, files=[(s.position, s.name, s.size, s.sha256) for s in stored]
+    )
+    for item in items:
         transaction.on_commit(partial(media_item_enqueue, media_item_id=item.id))
     for refusal, size, sha256 in refused:
         media_item_reject_on_receipt(
@@ -224,6 +235,9 @@ def upload_refusal(upload: UploadedFile[bytes]) -> RefusalReason | None:
     if not isinstance(upload, EncryptedUpload):
         # Only the encrypting handler may deliver files; anything else fails closed.
         return RefusalReason.STORAGE_ERROR
+    if upload.storage_failed:
+        # A full disk is told as such: the witness may send the file again later.
+        return RefusalReason.STORAGE_FULL if upload.disk_full else RefusalReason.STORAGE_ERROR
     if upload.too_large:
         return RefusalReason.TOO_LARGE
     if not upload.size:

@@ -12,7 +12,11 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from intake.leftovers import quarantine_orphans_sweep, work_folders_sweep
+from intake.leftovers import (
+    quarantine_orphans_sweep,
+    quarantine_unrecorded_sweep,
+    work_folders_sweep,
+)
 from intake.pipeline import media_item_destroy_quarantine, media_item_enqueue
 from intake.resumable import resumable_upload_abandon
 from reports import selectors
@@ -48,7 +52,9 @@ def quarantine_sweep() -> int:
     for report in selectors.reports_received_without_media_in_flight():
         report_settle_if_ready(report=report)
     # Last, so a storage error here never holds up the re-queueing above: what killed
-    # processes left, unrecorded upload parts and a dead worker's work folders.
+    # processes left, unrecorded upload parts and multipart files, and a dead worker's
+    # work folders.
     quarantine_orphans_sweep(now=now)
+    quarantine_unrecorded_sweep(now=now)
     work_folders_sweep()
     return count

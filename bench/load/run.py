@@ -17,10 +17,13 @@ A figure computed over errors is not a figure: where a step had any (a non-201 a
 a report not settled in time) it prints "n/a (N errors)" instead, and the bench exits 1.
 Figures:
   rate  1. the web side alone, per client count: reports/min and submit latency p50/p95,
-        against the framework floor (a Django view that only streams the same body to
-        disk, same settings and gunicorn) and the ratio; 2. pipeline capacity with 1 and
+        against the framework floor (a bare Django view that parses the same multipart
+        body with Django's parser and writes each file to disk, same settings and
+        gunicorn: bench/load/floor_urls.py) and the ratio; 2. pipeline capacity with 1 and
         2 workers: a backlog drained, reports/min; 3. at 70% of that capacity, the time
-        from submit to "pending moderation" p50/p95 (from the audit trail).
+        from submit to "pending moderation" p50/p95 (from the audit trail), split into
+        queue wait and processing (bench/load/probe.py); then both goals and the load
+        average. Every figure line ends with the load average at that moment.
   soak  the same load for --minutes: every minute, RSS and open files of gunicorn and the
         workers; at the end errors and lost reports (submitted 201 but not in the queue).
 """
@@ -292,9 +295,20 @@ def pct(values: list[float], q: float) -> float:
 def settle_times(stack: Stack, since: str, timeout: float) -> tuple[list[float], int, int]:
     """(submit→pending seconds per report, reports pending, reports received) from the
     audit trail, once every report received since ``since`` is pending or ``timeout``."""
-    out = _probe(stack, "settle", since, str(timeout))
-    data = json.loads(out.strip().splitlines()[-1])
+    data = settle_data(stack, since, timeout)
     return data["times"], data["pending"], data["received"]
+
+
+def settle_data(stack: Stack, since: str, timeout: float) -> dict[str, Any]:
+    """The probe's whole answer (bench/load/probe.py), with the wait/work split."""
+    out = _probe(stack, "settle", since, str(timeout))
+    data: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return data
+
+
+def load() -> str:
+    """The machine's load average (1, 5, 15 min): other people share the CPUs."""
+    return "load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
 
 def now_iso(stack: Stack) -> str:
@@ -333,7 +347,8 @@ def _web_step(
               f"{dict(sorted(result['statuses'].items()))}", flush=True)  # fmt: skip
     else:
         print(f"{label:9} {clients:7d} {per_min:8.1f} {pct(result['latencies'], 0.5):6.2f} "
-              f"{pct(result['latencies'], 0.95):6.2f} {errors:6d}", flush=True)  # fmt: skip
+              f"{pct(result['latencies'], 0.95):6.2f} {errors:6d}  {load()}",
+              flush=True)  # fmt: skip
     return per_min, errors
 
 
@@ -346,16 +361,22 @@ def rate(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str)
     print("\n1. Web side alone (no workers running): closed-loop clients")
     print(f"{'stack':9} {'clients':>7} {'rep/min':>8} {'p50 s':>6} {'p95 s':>6} {'errors':>6}")
     web: dict[int, tuple[float, int]] = {}
+    floors: dict[int, tuple[float, int]] = {}
+    # Both sides alternate at each client count, so a change in the machine's other load
+    # meets both alike.
     for clients in clients_list:
+        stack.start_web()
         web[clients] = _web_step(stack, "testigo", body, content_type, clients, secs)
-    stack.start_web("bench.load.floor_settings")
+        stack.start_web("bench.load.floor_settings")
+        floors[clients] = _web_step(stack, "floor", body, content_type, clients, secs)
+    stack.start_web()
+    ratios: dict[int, str] = {}
     for clients in clients_list:
-        floor, floor_errors = _web_step(stack, "floor", body, content_type, clients, secs)
+        floor, floor_errors = floors[clients]
         errors = web[clients][1] + floor_errors
         total_errors += errors
-        ratio = figure(f"{web[clients][0] / floor:.2f}" if floor else "n/a", errors)
-        print(f"{'':9} ratio testigo/floor at {clients} clients: {ratio}")
-    stack.start_web()
+        ratios[clients] = figure(f"{web[clients][0] / floor:.2f}" if floor else "n/a", errors)
+        print(f"{'':9} ratio testigo/floor at {clients} clients: {ratios[clients]}")
 
     print("\n2. Pipeline capacity: a backlog submitted, then drained by the workers")
     print(f"{'workers':>7} {'reports':>7} {'drain s':>8} {'rep/min':>8}")
@@ -390,15 +411,33 @@ def rate(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str)
     # Paced, open-loop enough: one client, think time to hit the target rate.
     result = drive(stack.web_address, body, content_type, 1, args.paced_seconds,
                    think=max(0.0, 60 / paced - 0.2))  # fmt: skip
-    times, pending, received = settle_times(stack, since, timeout=600)
+    data = settle_data(stack, since, timeout=600)
+    times, pending, received = data["times"], int(data["pending"]), int(data["received"])
     errors = errors_in(result) + (received - pending)
     total_errors += errors
     submit_p95 = figure(f"{pct(result['latencies'], 0.95):.2f} s", errors)
     settle = figure(f"p50 {pct(times, 0.5):.1f} s, p95 {pct(times, 0.95):.1f} s", errors)
     print(f"submitted {result['statuses'].get(201, 0)}, errors {errors_in(result)}, "
           f"submit p95 {submit_p95}; pending {pending}/{received}; "
-          f"submit->pending {settle}")  # fmt: skip
+          f"submit->pending {settle}  {load()}")  # fmt: skip
+    split = data["split"]
+    for label, key in (
+        ("per report, no item of it running (queue wait)", "wait"),
+        ("per report, an item of it running (processing)", "work"),
+        ("per photo, quarantined -> processing started", "items_wait"),
+        ("per photo, processing", "items_work"),
+    ):
+        values = split[key]
+        print(f"  {label}: p50 {pct(values, 0.5):.1f} s, p95 {pct(values, 0.95):.1f} s")
     stack.stop_workers()
+
+    print(f"\nGoals ({load()})")
+    for clients in clients_list:
+        print(
+            f"  (a) intake throughput / floor at {clients} clients: {ratios[clients]} (goal >= 0.8)"
+        )
+    print(f"  (b) submit->pending p95 at 70% of capacity: "
+          f"{figure(f'{pct(times, 0.95):.1f} s', errors)} (goal < 2 s)")  # fmt: skip
     return total_errors
 
 

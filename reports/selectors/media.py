@@ -3,14 +3,18 @@ uploads and their budgets."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
 from django.db.models import (
     Count,
     F,
+    Max,
+    OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
 )
 from django.db.models.functions import Coalesce, Greatest
@@ -55,19 +59,27 @@ def media_item_in_turn(*, media_item_id: UUID | str, in_flight: int) -> MediaIte
     """The item if it may be queued for processing now: claimed already (its task decides),
     or among the first ``in_flight`` of its report's items in the pipeline, in report
     order. Else None: it waits for its turn (or is settled, or gone)."""
+    # One query: it runs once per file of every submit.
+    ahead = (
+        MediaItem.objects.filter(report_id=OuterRef("report_id"), status__in=_IN_PIPELINE)
+        .filter(
+            Q(position__lt=OuterRef("position"))
+            | Q(position=OuterRef("position"), id__lt=OuterRef("id"))
+        )
+        .order_by()
+        .values("report_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     item = (
         MediaItem.objects.filter(id=media_item_id, status__in=_IN_PIPELINE)
         .only("id", "report_id", "position", "status", "size_received", "upload_length")
+        .annotate(ahead=Coalesce(Subquery(ahead), 0))
         .first()
     )
     if item is None or item.status == MediaStatus.PROCESSING:
         return item
-    ahead = (
-        MediaItem.objects.filter(report_id=item.report_id, status__in=_IN_PIPELINE)
-        .filter(Q(position__lt=item.position) | Q(position=item.position, id__lt=item.id))
-        .count()
-    )
-    return item if ahead < in_flight else None
+    return item if item.ahead < in_flight else None
 
 
 def report_media_in_turn(*, report_id: UUID | str, in_flight: int) -> list[UUID]:
@@ -167,6 +179,37 @@ def uploads_outstanding_bytes() -> int:
 
 def report_media_count(*, report: Report) -> int:
     return report.media_items.count()
+
+
+@dataclass(frozen=True)
+class MediaTally:
+    next_position: int
+    count: int
+    # As report_media_bytes.
+    bytes: int
+
+
+def report_media_tally(*, report: Report) -> MediaTally:
+    """report_next_position, report_media_count and report_media_bytes in one query (each
+    file of a streamed post asks for all three)."""
+    size = Greatest(F("size_received"), Coalesce(F("upload_length"), 0))
+    row = report.media_items.aggregate(
+        last=Max("position"),
+        count=Count("id"),
+        bytes=Sum(size, filter=~Q(status=MediaStatus.REJECTED)),
+    )
+    last = row["last"]
+    return MediaTally(
+        next_position=0 if last is None else last + 1,
+        count=int(row["count"]),
+        bytes=int(row["bytes"] or 0),
+    )
+
+
+def report_media_in_flight(*, report: Report) -> bool:
+    """True while any of the report's media is not settled (uploading, quarantined or
+    processing)."""
+    return report.media_items.exclude(status__in=SETTLED_MEDIA).exists()
 
 
 def report_next_position(*, report: Report) -> int:

@@ -59,6 +59,7 @@ from reports.services.media import (
     media_item_upload_append,
     media_item_upload_start,
     media_item_wait,
+    media_items_quarantine,
     report_settle_if_ready,
 )
 from reports.services.moderation import (
@@ -168,6 +169,7 @@ __all__ = [
     "media_item_upload_append",
     "media_item_upload_start",
     "media_item_wait",
+    "media_items_quarantine",
     "moderators_alert_failed_media",
     "partner_api_key_create",
     "partner_api_key_revoke",

@@ -7,7 +7,7 @@ role or device, whichever code made it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -35,6 +35,23 @@ def audit_record(
         report_id=report_id,
         media_item_id=media_item_id,
         data=data or {},
+    )
+
+
+def audit_record_many(
+    *, action: AuditAction, actor_label: str, events: Sequence[tuple[Any, Any, dict[str, Any]]]
+) -> None:
+    """``audit_record`` for several events of one action in one insert: (report id, media
+    item id, data) each."""
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            action=action,
+            actor_label=actor_label,
+            report_id=report_id,
+            media_item_id=media_item_id,
+            data=data,
+        )
+        for report_id, media_item_id, data in events
     )
 
 

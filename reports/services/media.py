@@ -9,6 +9,7 @@ item takes its report's row lock first, so two items settling at once cannot bot
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -37,7 +38,7 @@ from reports.services.alerts import (
     report_alert_enqueue,
     report_is_urgent,
 )
-from reports.services.audit import audit_record
+from reports.services.audit import audit_record, audit_record_many
 from reports.services.errors import InvalidTransition, UploadConflict
 from reports.services.webhooks import webhook_event_emit_to_sharing_partners
 
@@ -69,6 +70,34 @@ def media_item_quarantine(
         data={"size": size, "sha256": sha256},
     )
     return item
+
+
+def media_items_quarantine(
+    *, report: Report, files: Sequence[tuple[int, str, int, str]]
+) -> list[MediaItem]:
+    """``media_item_quarantine`` for several files at once, (position, quarantine name,
+    size, sha256) each: two inserts whatever their number (a post's files are stored
+    together)."""
+    items = MediaItem.objects.bulk_create(
+        MediaItem(
+            report=report,
+            position=position,
+            status=MediaStatus.QUARANTINED,
+            quarantine_name=name,
+            size_received=size,
+            sha256_received=sha256,
+        )
+        for position, name, size, sha256 in files
+    )
+    audit_record_many(
+        action=AuditAction.MEDIA_QUARANTINED,
+        actor_label="witness",
+        events=[
+            (report.id, item.id, {"size": item.size_received, "sha256": item.sha256_received})
+            for item in items
+        ],
+    )
+    return items
 
 
 def media_item_upload_start(

@@ -110,3 +110,33 @@ def test_quarantine_sweep_also_removes_dead_work_folders(tmp_path: Path) -> None
 
     assert not dead.exists()
     assert MediaItem.objects.count() == 0
+
+
+def test_sweep_removes_old_unrecorded_multipart_files_and_keeps_recorded_and_fresh_ones(
+    settings: Any,
+) -> None:
+    """A multipart file is sealed into quarantine as it streams in: a process killed
+    meanwhile leaves a file no row names."""
+    from intake.services import report_submit
+    from reports.services import media_item_quarantine
+
+    settings.TESTIGO_ORPHAN_GRACE_S = GRACE_S
+    settings.TESTIGO_UPLOAD_STALL_S = 2 * GRACE_S
+    quarantine = storages["quarantine"]
+    report = report_submit(description="Killed mid-upload.", resumable_uploads_follow=True).report
+    recorded = quarantine.save(f"{uuid.uuid4().hex}.tq", ContentFile(b"sealed"))
+    media_item_quarantine(
+        report=report, position=0, quarantine_name=recorded, size=6, sha256="0" * 64
+    )
+    orphan = quarantine.save(f"{uuid.uuid4().hex}.tq", ContentFile(b"sealed"))
+    arriving = quarantine.save(f"{uuid.uuid4().hex}.tq", ContentFile(b"sealed"))
+    for name in (recorded, orphan):
+        _age(name, 2 * GRACE_S + 60)
+    _age(arriving, 2 * GRACE_S - 60)  # still within the upload stall limit
+
+    quarantine_sweep()
+
+    assert not quarantine.exists(orphan)
+    assert quarantine.exists(arriving)
+    assert quarantine.exists(recorded)
+    quarantine.delete(arriving)
