@@ -8,9 +8,9 @@ parsed as it arrives, by Django's own parser driven by ``TextFirstHandler``:
    put their file inputs last). The text is checked (CSRF, validation) and committed at
    once: from then on a cut connection cannot take it away.
 2. Each file is encrypted as it streams, straight into its quarantine file
-   (intake.quarantine: the ciphertext is written once). Its media row is committed as
-   soon as it is complete in a slow post (a phone's uplink); a post that arrives within a
-   second commits its files' rows together when it ends, in one transaction.
+   (intake.quarantine: the ciphertext is written once), and its media row is committed
+   as soon as it is complete: whatever happens to the rest of the post, even a process
+   killed the next instant, the bytes that arrived are kept (promise 9).
 3. When the post ends, complete or cut, a report with no file still in flight moves on to
    the moderation queue.
 
@@ -97,8 +97,6 @@ class TextFirst:
         self.client = budget_client(request)
         self._started = time.monotonic()
         self._connection_used = False
-        # Complete files of a fast post, with their numbers, stored together (file_store).
-        self._held: list[tuple[int, EncryptedUpload]] = []
 
     @property
     def committed(self) -> bool:
@@ -121,8 +119,6 @@ class TextFirst:
         try:
             self._receive(handler)
         finally:
-            if self.committed:
-                self._held_store()  # whole files are kept even if the rest failed
             # Files written to quarantine as they arrived that no row took (a refused or
             # failed post, a cut file): nothing of them stays.
             handler.incomplete_discard()
@@ -152,7 +148,6 @@ class TextFirst:
             if self.body_complete and self._csrf_ok(fields):
                 self.text = self.text_accept(fields, files.getlist(self.file_field), early=False)
         if self.early and self.committed and self.report is not None:
-            self._held_store()  # cut or complete, the files that arrived whole are kept
             # Cut or complete: with no file still in flight, the text goes on to moderation.
             # While one is, the worker that settles the last one moves the report on (under
             # the report's lock), so that case needs no lock here.
@@ -179,10 +174,8 @@ class TextFirst:
         self.files_seen += 1
         if not self.committed or self.files_seen <= settings.TESTIGO_MAX_FILES:
             return True
-        # One file too many for one post: refused with a row, as a plain post would be,
-        # after the files before it.
+        # One file too many for one post: refused with a row, as a plain post would be.
         assert self.report is not None
-        self._held_store()
         try:
             media_item_reject_on_receipt(
                 report=self.report,
@@ -197,31 +190,20 @@ class TextFirst:
         return False
 
     def file_store(self, upload: EncryptedUpload) -> None:
-        """A file is complete and the text committed. In a slow post (a phone's uplink) it
-        is stored with its row now, so that what arrived is kept whatever happens to the
-        rest; a fast post's files, which arrive within a second, are stored together when
-        it ends (receive), in one transaction: fewer round trips per file."""
-        self._held.append((self.files_seen - 1, upload))
-        if time.monotonic() - self._started > SLOW_POST_S:
-            self._held_store()
-
-    def _held_store(self) -> None:
-        held, self._held = self._held, []
-        if not held:
-            return
+        """A file is complete and the text committed: store it with its row now, so what
+        arrived is kept whatever happens to the rest of the post."""
         assert self.report is not None
-        uploads = [upload for _, upload in held]
+        number = self.files_seen - 1
         try:
-            refused = report_media_add(report=self.report, uploads=uploads, client=self.client)
+            refused = report_media_add(report=self.report, uploads=[upload], client=self.client)
         except Exception:
-            # What was committed stays committed; the witness is told these files failed.
-            logger.exception("storing files %s of a streamed post failed", [n for n, _ in held])
-            refused = [RefusedUpload(i, RefusalReason.STORAGE_ERROR) for i in range(len(held))]
+            # What was committed stays committed; the witness is told this file failed.
+            logger.exception("storing file %s of a streamed post failed", number)
+            refused = [RefusedUpload(0, RefusalReason.STORAGE_ERROR)]
         finally:
-            for upload in uploads:
-                upload.close()
+            upload.close()
             self._connection_used = True
-        self.refused += [RefusedUpload(held[r.position][0], r.reason) for r in refused]
+        self.refused += [RefusedUpload(number, r.reason) for r in refused]
 
     def connection_release_if_slow(self) -> None:
         """Before the next read of the body: a slow post may take minutes more, so it gives
