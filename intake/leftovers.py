@@ -46,15 +46,8 @@ def quarantine_orphans_sweep(*, now: datetime | None = None) -> int:
         except FileNotFoundError:
             continue
         for name in (prefix + file for file in files):
-            if name in known:
-                continue
-            try:
-                if quarantine.get_modified_time(name) >= cutoff:
-                    continue
-                quarantine.delete(name)
-            except FileNotFoundError:  # removed meanwhile (the item finished)
-                continue
-            removed += 1
+            if name not in known and _delete_if_idle(name, cutoff):
+                removed += 1
         # An emptied folder nothing points at goes too, so the listing stays short.
         if not any(name.startswith(prefix) for name in known):
             _folder_remove_if_empty(prefix)
@@ -83,16 +76,22 @@ def quarantine_unrecorded_sweep(*, now: datetime | None = None) -> int:
             )
         )
         for name in names:
-            if name in known:
-                continue
-            try:
-                if quarantine.get_modified_time(name) >= cutoff:
-                    continue
-                quarantine.delete(name)
-            except FileNotFoundError:  # recorded and processed meanwhile
-                continue
-            removed += 1
+            if name not in known and _delete_if_idle(name, cutoff):
+                removed += 1
     return removed
+
+
+def _delete_if_idle(name: str, cutoff: datetime) -> bool:
+    """Delete quarantine file ``name`` if untouched since ``cutoff``; True when deleted.
+    A file gone meanwhile (its item finished and removed it) is not counted."""
+    quarantine = storages["quarantine"]
+    try:
+        if quarantine.get_modified_time(name) >= cutoff:
+            return False
+        quarantine.delete(name)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def _media_item_by_folder(folder: str) -> MediaItem | None:

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from intake.sanitize.exiftool import close_pipes
+
 
 class PreviewChild:
     """One ``python -m intake.preview serve`` process at a time, one file at a time."""
@@ -193,14 +195,7 @@ class PreviewChild:
         if kill and process.poll() is None:
             process.kill()
         process.wait()
-        _close_pipes(process)
-
-
-def _close_pipes(process: subprocess.Popen[bytes] | None) -> None:
-    for stream in (process.stdin, process.stdout) if process is not None else ():
-        if stream is not None:
-            with contextlib.suppress(OSError):
-                stream.close()
+        close_pipes(process)
 
 
 _children: list[PreviewChild] = []
@@ -241,7 +236,7 @@ def _forget_after_fork() -> None:
     for child in _children:
         process, child.process = child.process, None
         child._lock = threading.Lock()
-        _close_pipes(process)
+        close_pipes(process)
     _children.clear()
 
 

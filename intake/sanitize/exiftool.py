@@ -201,10 +201,11 @@ class ResidentExifTool:
         if process.poll() is None:
             process.kill()
         process.wait()
-        _close_pipes(process)
+        close_pipes(process)
 
 
-def _close_pipes(process: subprocess.Popen[bytes] | None) -> None:
+def close_pipes(process: subprocess.Popen[bytes] | None) -> None:
+    """Close our ends of a child's stdin and stdout (after it has ended)."""
     for stream in (process.stdin, process.stdout) if process is not None else ():
         if stream is not None:
             with contextlib.suppress(OSError):
@@ -239,7 +240,7 @@ def _forget_after_fork() -> None:
     _resident_lock = threading.Lock()
     for resident in _resident.values():
         process, resident.process = resident.process, None
-        _close_pipes(process)
+        close_pipes(process)
     _resident.clear()
 
 
