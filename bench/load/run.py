@@ -23,7 +23,8 @@ Figures:
         2 workers: a backlog drained, reports/min; 3. at 70% of that capacity, the time
         from submit to "pending moderation" p50/p95 (from the audit trail), split into
         queue wait and processing (bench/load/probe.py); then both goals and the load
-        average. Every figure line ends with the load average at that moment.
+        average; 4. one worker against bare sanitize() (bench/worker_pipeline.py, run
+        with a stack of its own). Every figure line ends with the load average.
   soak  the same load for --minutes: every minute, RSS and open files of gunicorn and the
         workers; at the end errors and lost reports (submitted 201 but not in the queue).
 """
@@ -441,6 +442,22 @@ def rate(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str)
     return total_errors
 
 
+def worker_ratio(database_url: str) -> None:
+    """The fast path's last goal, printed with the others: one worker's photos/s against
+    bare sanitize() on the same files (bench/worker_pipeline.py, on a stack of its own)."""
+    print("\n4. One worker against bare sanitize() (bench/worker_pipeline.py --files 60)")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "worker_pipeline.py"), "--files", "60",
+         "--database-url", database_url],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    lines = done.stdout.strip().splitlines() or [f"failed: {done.stderr.strip()[-300:]}"]
+    for line in lines:
+        print(f"  {line}")
+    ratio = next((line for line in lines if line.startswith("ratio")), "n/a")
+    print(f"  (c) {ratio}", flush=True)
+
+
 def soak(stack: Stack, args: argparse.Namespace, body: bytes, content_type: str) -> int:
     """Runs the soak; returns the number of errors met."""
     stack.start_workers(args.soak_workers)
@@ -521,6 +538,7 @@ def main() -> None:
         )
         if args.mode == "rate":
             errors = rate(stack, args, body, content_type)
+            worker_ratio(args.database_url + "_worker")
         else:
             errors = soak(stack, args, body, content_type)
     finally:
