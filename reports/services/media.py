@@ -54,30 +54,16 @@ def _media_status_check(source: str, target: str) -> None:
 def media_item_quarantine(
     *, report: Report, position: int, quarantine_name: str, size: int, sha256: str
 ) -> MediaItem:
-    item = MediaItem.objects.create(
-        report=report,
-        position=position,
-        status=MediaStatus.QUARANTINED,
-        quarantine_name=quarantine_name,
-        size_received=size,
-        sha256_received=sha256,
-    )
-    audit_record(
-        action=AuditAction.MEDIA_QUARANTINED,
-        actor_label="witness",
-        report_id=report.id,
-        media_item_id=item.id,
-        data={"size": size, "sha256": sha256},
-    )
-    return item
+    """One file received whole and sealed in quarantine (media_items_quarantine)."""
+    files = [(position, quarantine_name, size, sha256)]
+    return media_items_quarantine(report=report, files=files)[0]
 
 
 def media_items_quarantine(
     *, report: Report, files: Sequence[tuple[int, str, int, str]]
 ) -> list[MediaItem]:
-    """``media_item_quarantine`` for several files at once, (position, quarantine name,
-    size, sha256) each: two inserts whatever their number (a post's files are stored
-    together)."""
+    """Files received whole and sealed in quarantine, (position, quarantine name, size,
+    sha256) each: their rows and audit events in two inserts whatever their number."""
     items = MediaItem.objects.bulk_create(
         MediaItem(
             report=report,
