@@ -254,6 +254,13 @@ def _media_item_process(
         take_over_from=take_over_from,
     )
     if item is None:
+        # A retry after the database dropped between the result and the clean-up (the
+        # item is settled, its quarantine copy still recorded): finish the clean-up now
+        # rather than leave it to the sweeper.
+        leftover = selectors.media_items_with_leftover_quarantine().filter(id=media_item_id)
+        for settled in leftover:
+            media_item_destroy_quarantine(item=settled)
+            report_media_enqueue_next(report_id=settled.report_id)
         return ProcessOutcome.SKIPPED
     try:
         outcome = _media_item_sanitize(item)

@@ -199,4 +199,6 @@ def test_tasks_retry_and_finish_once_when_database_connections_are_killed_repeat
         )
         assert actions.count("media.clean") == 1
         assert media_files(item.report) == {f"{item.id}.jpg", f"{item.id}.preview.jpg"}
-    wait_for(lambda: quarantine_files() == quarantine_before, timeout=10)
+    # Every quarantine copy of this test's items is destroyed, and nothing new is left
+    # (the session's own worker may meanwhile finish other tests' leftovers).
+    wait_for(lambda: quarantine_files() <= quarantine_before, timeout=10)
