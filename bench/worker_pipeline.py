@@ -44,14 +44,10 @@ from bench.load.run import (  # noqa: E402
     drop_database,
     now_iso,
 )
-from bench.sanitize import CACHE, make_jpegs  # noqa: E402
+from bench.sanitize import CACHE, load, make_jpegs  # noqa: E402
 from intake.sanitize import sanitize  # noqa: E402
 
 PHOTOS_PER_REPORT = 3
-
-
-def load() -> str:
-    return " ".join(f"{n:.2f}" for n in os.getloadavg())
 
 
 def bare_sanitize(files: list[Path]) -> float:
