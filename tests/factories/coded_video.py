@@ -83,16 +83,16 @@ def plant_ivf(ivf: bytes, planted: bytes) -> bytes:
     return bytes(out)
 
 
+def _test_pattern(*, seconds: int) -> list[str]:
+    """ffmpeg's input arguments for a small test pattern of ``seconds``."""
+    return ["-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-t", str(seconds)]
+
+
 def av1_video(directory: Path, container: str) -> Path:
     """A one-second AV1 clip with planted metadata OBUs in every temporal unit."""
     raw = directory / "clip.ivf"
     ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=160x120:rate=10",
-        "-t",
-        "1",
+        *_test_pattern(seconds=1),
         "-c:v",
         "libaom-av1",
         "-cpu-used",
@@ -120,12 +120,7 @@ def mpeg4_video(directory: Path, container: str, encoder: str = "mpeg4") -> Path
     GPS user data segment before every VOP."""
     raw = directory / "clip.m4v"
     ffmpeg(
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=160x120:rate=10",
-        "-t",
-        "2",
+        *_test_pattern(seconds=2),
         "-c:v",
         encoder,
         "-bf",
