@@ -19,6 +19,7 @@ audited, and this module drives them:
   processing   → processing    media_item_process taking back its own interrupted try's
                                claim (abandoned_claims) or a stale one → media_item_claim
   processing   → clean         _media_item_sanitize → media_item_mark_clean
+                               (which forgets the quarantine copy in the same commit)
   processing   → rejected      _media_item_sanitize (sanitizer or ExifTool refused it)
                                → media_item_reject
   processing   → quarantined   media_item_process: the attempt crashed, or the claimant
@@ -34,8 +35,9 @@ Settled items (clean, rejected, failed) never move again by themselves (only sta
 a failed one). Each settling change above also moves the report from received to pending
 once none of its media is in flight (reports.services.media._report_settle);
 sweeper.quarantine_sweep catches any left behind, and re-queues items whose task was
-lost. After a clean or rejected result the quarantine copy is destroyed
-(media_item_destroy_quarantine); a failed item keeps it, never viewable.
+lost. A clean or rejected result forgets the quarantine copy in its own commit, and the
+worker deletes the files after it (a crash in between leaves unnamed files, which
+intake/leftovers.py deletes); a failed item keeps its copy, never viewable.
 
 Processing is queued a few items per report at a time (media_item_enqueue), the next as
 one settles, on media_small or media_large by size: one report's many files cannot hold
@@ -262,6 +264,9 @@ def _media_item_process(
             media_item_destroy_quarantine(item=settled)
             report_media_enqueue_next(report_id=settled.report_id)
         return ProcessOutcome.SKIPPED
+    # The settling commit forgets the quarantine copy (reports/services/media.py): its
+    # names are taken now, to delete the files after that commit.
+    quarantine_files = _quarantine_files(item)
     try:
         outcome = _media_item_sanitize(item)
     except (OperationalError, InterfaceError):
@@ -283,7 +288,10 @@ def _media_item_process(
             return ProcessOutcome.RETRY
         report_media_enqueue_next(report_id=item.report_id)
         return ProcessOutcome.FAILED
-    media_item_destroy_quarantine(item=item)
+    # ``item`` is the row as settled. Only files no row names any more are deleted: had
+    # another claimant put the item back in quarantine, they are its only copy.
+    if not item.quarantine_name and not item.quarantine_parts:
+        _quarantine_files_delete(quarantine_files)
     report_media_enqueue_next(report_id=item.report_id)
     return outcome
 
@@ -444,11 +452,21 @@ def _child_failure(error: str) -> str:
 
 
 def media_item_destroy_quarantine(*, item: MediaItem) -> None:
+    """Delete a quarantine copy the row still names, then forget it: an item settled
+    before its settling commit forgot the copy, or an abandoned upload."""
+    if item.quarantine_parts or item.quarantine_name:
+        _quarantine_files_delete(_quarantine_files(item))
+        media_item_forget_quarantine(item=item)
+
+
+def _quarantine_files(item: MediaItem) -> list[str]:
     if item.quarantine_parts:
-        for name in item.quarantine_parts:
-            storages["quarantine"].delete(name)
-        media_item_forget_quarantine(item=item)
-    elif item.quarantine_name:
-        if not item.quarantine_name.endswith("/"):  # a parts prefix is not a file
-            storages["quarantine"].delete(item.quarantine_name)
-        media_item_forget_quarantine(item=item)
+        return list(item.quarantine_parts)
+    if item.quarantine_name and not item.quarantine_name.endswith("/"):
+        return [item.quarantine_name]  # a parts prefix ("tus/<id>/") is not a file
+    return []
+
+
+def _quarantine_files_delete(names: Sequence[str]) -> None:
+    for name in names:
+        storages["quarantine"].delete(name)

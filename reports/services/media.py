@@ -203,22 +203,25 @@ def media_item_claim(
     )
     if take_over_from:
         claimable |= Q(status=MediaStatus.PROCESSING, claimed_by=take_over_from)
-    updated = MediaItem.objects.filter(claimable, id=media_item_id).update(
-        status=MediaStatus.PROCESSING,
-        claimed_at=now,
-        claimed_by=claimant,
-        attempts=F("attempts") + 1,
-    )
-    if updated != 1:
-        return None
-    item = MediaItem.objects.select_related("report").get(id=media_item_id)
-    audit_record(
-        action=AuditAction.MEDIA_PROCESSING,
-        actor_label="worker",
-        report_id=item.report_id,
-        media_item_id=item.id,
-        data={"attempt": item.attempts, "taken_over": bool(take_over_from)},
-    )
+    # The claim and its audit event in one commit: one fewer per item, and no claim
+    # without its event if the connection drops in between.
+    with transaction.atomic():
+        updated = MediaItem.objects.filter(claimable, id=media_item_id).update(
+            status=MediaStatus.PROCESSING,
+            claimed_at=now,
+            claimed_by=claimant,
+            attempts=F("attempts") + 1,
+        )
+        if updated != 1:
+            return None
+        item = MediaItem.objects.select_related("report").get(id=media_item_id)
+        audit_record(
+            action=AuditAction.MEDIA_PROCESSING,
+            actor_label="worker",
+            report_id=item.report_id,
+            media_item_id=item.id,
+            data={"attempt": item.attempts, "taken_over": bool(take_over_from)},
+        )
     return item
 
 
@@ -232,11 +235,13 @@ def media_item_mark_clean(
     image_hash: str = "",
 ) -> MediaItem:
     """``image_hash``: the image's dhash, made by the preview child (intake/preview.py);
-    nothing here decodes pixels."""
+    nothing here decodes pixels. The quarantine copy is forgotten in the same commit
+    (see _quarantine_forget): the caller deletes its files after this returns."""
     _media_status_check(MediaStatus.PROCESSING, MediaStatus.CLEAN)
     with transaction.atomic():
         Report.objects.select_for_update().get(id=item.report_id)
         updated = MediaItem.objects.filter(id=item.id, status=MediaStatus.PROCESSING).update(
+            **_QUARANTINE_FORGOTTEN,
             status=MediaStatus.CLEAN,
             dhash=image_hash,
             # Resumable uploads arrive over several requests: their hash is the worker's.
@@ -259,6 +264,7 @@ def media_item_mark_clean(
                 media_item_id=item.id,
                 data={"format": manifest.get("format"), "removed": len(manifest["removed"])},
             )
+            _quarantine_forget_audit(item=item)
             webhook_event_emit_to_sharing_partners(
                 event=WebhookEvent.MEDIA_ADDED, report_id=item.report_id, media_item_id=item.id
             )
@@ -274,10 +280,13 @@ def media_item_reject(
     manifest: dict[str, Any] | None = None,
     sealed_original_name: str = "",
 ) -> MediaItem:
+    """Refused by the sanitizer or the re-scan; its quarantine copy is forgotten in the
+    same commit, as for media_item_mark_clean."""
     _media_status_check(MediaStatus.PROCESSING, MediaStatus.REJECTED)
     with transaction.atomic():
         Report.objects.select_for_update().get(id=item.report_id)
         updated = MediaItem.objects.filter(id=item.id, status=MediaStatus.PROCESSING).update(
+            **_QUARANTINE_FORGOTTEN,
             status=MediaStatus.REJECTED,
             reject_reason=reason,
             sealed_original_name=sealed_original_name,
@@ -294,6 +303,7 @@ def media_item_reject(
                 media_item_id=item.id,
                 data={"reason": reason},
             )
+            _quarantine_forget_audit(item=item)
             _report_settle(report_id=item.report_id)
     item.refresh_from_db()
     return item
@@ -405,17 +415,28 @@ def media_item_retry(*, item: MediaItem, by: User) -> MediaItem:
     return item
 
 
-def media_item_forget_quarantine(*, item: MediaItem) -> None:
-    """Record that the quarantine copy is gone (the caller deleted the file)."""
-    MediaItem.objects.filter(id=item.id).update(
-        quarantine_name="", quarantine_parts=[], claimed_by=""
-    )
+# A settled item's quarantine copy is no longer needed. The row forgets it in the commit
+# that settles the item, and the worker deletes the files after that commit: a crash in
+# between leaves files no row names, which intake/leftovers.py deletes once idle past
+# TESTIGO_ORPHAN_GRACE_S. Deleting first would lose the item if the commit then failed.
+_QUARANTINE_FORGOTTEN: dict[str, Any] = {"quarantine_name": "", "quarantine_parts": []}
+
+
+def _quarantine_forget_audit(*, item: MediaItem) -> None:
     audit_record(
         action=AuditAction.MEDIA_QUARANTINE_DESTROYED,
         actor_label="worker",
         report_id=item.report_id,
         media_item_id=item.id,
     )
+
+
+def media_item_forget_quarantine(*, item: MediaItem) -> None:
+    """Record that the quarantine copy is gone (the caller deleted the file): for rows
+    settled before their settling commit forgot it, and abandoned uploads."""
+    with transaction.atomic():
+        MediaItem.objects.filter(id=item.id).update(**_QUARANTINE_FORGOTTEN, claimed_by="")
+        _quarantine_forget_audit(item=item)
 
 
 def report_settle_if_ready(*, report: Report) -> None:

@@ -13,6 +13,7 @@ import pytest
 from celery import Celery
 from django.contrib.auth.models import Group, User
 from django.core.files.storage import storages
+from django.test import override_settings
 
 from intake.pipeline import (
     _media_item_sanitize,
@@ -157,7 +158,8 @@ def test_crash_between_storing_output_and_destroying_quarantine_is_reconciled(
     item = quarantined_item(original, "Crash before clean-up.")
     quarantine_name = item.quarantine_name
     # What a worker leaves when it dies right after marking the item clean: the sanitized
-    # file is stored and the row is clean, the quarantine copy is still there.
+    # file is stored and the row is clean, and in the same commit it stopped naming the
+    # quarantine copy, whose file is still there.
     claimed = media_item_claim(
         media_item_id=item.id,
         stale_before=item.created_at,
@@ -166,9 +168,12 @@ def test_crash_between_storing_output_and_destroying_quarantine_is_reconciled(
     assert claimed is not None
     assert _media_item_sanitize(claimed) == "clean"
     item.refresh_from_db()
-    assert (item.status, item.quarantine_name) == (MediaStatus.CLEAN, quarantine_name)
+    assert (item.status, item.quarantine_name) == (MediaStatus.CLEAN, "")
+    assert storages["quarantine"].exists(quarantine_name)
 
-    quarantine_sweep()
+    # A file no row names goes once idle past the grace (here: at once).
+    with override_settings(TESTIGO_ORPHAN_GRACE_S=0, TESTIGO_UPLOAD_STALL_S=0):
+        quarantine_sweep()
 
     item.refresh_from_db()
     assert item.quarantine_name == ""
