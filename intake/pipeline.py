@@ -69,7 +69,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from intake import legal_hold, sanitize
@@ -256,19 +256,26 @@ def _media_item_process(
         take_over_from=take_over_from,
     )
     if item is None:
-        # A retry after the database dropped between the result and the clean-up (the
-        # item is settled, its quarantine copy still recorded): finish the clean-up now
-        # rather than leave it to the sweeper.
+        # An item settled while its row still named the quarantine copy (by a release
+        # before the settling commit forgot it): finish the clean-up now rather than
+        # leave it to the sweeper.
         leftover = selectors.media_items_with_leftover_quarantine().filter(id=media_item_id)
         for settled in leftover:
             media_item_destroy_quarantine(item=settled)
             report_media_enqueue_next(report_id=settled.report_id)
         return ProcessOutcome.SKIPPED
-    # The settling commit forgets the quarantine copy (reports/services/media.py): its
-    # names are taken now, to delete the files after that commit.
+    # The settling commit forgets the quarantine copy (reports/services/media.py). Its
+    # files are deleted as soon as that commit succeeds, before any other statement
+    # (the service re-reads the row inside the transaction, so a connection dropped
+    # then undoes the whole result instead of skipping the deletion), and only if the
+    # row no longer names them (had another claimant put the item back in quarantine,
+    # they are its only copy). A crash right at the commit leaves files no row names,
+    # which intake/leftovers.py deletes. The transaction begins with its first
+    # statement, the settling service's: none runs while the file is worked on.
     quarantine_files = _quarantine_files(item)
     try:
-        outcome = _media_item_sanitize(item)
+        with transaction.atomic():
+            outcome = _media_item_sanitize(item)
     except (OperationalError, InterfaceError):
         raise
     except StorageUnavailable as exc:
@@ -288,8 +295,6 @@ def _media_item_process(
             return ProcessOutcome.RETRY
         report_media_enqueue_next(report_id=item.report_id)
         return ProcessOutcome.FAILED
-    # ``item`` is the row as settled. Only files no row names any more are deleted: had
-    # another claimant put the item back in quarantine, they are its only copy.
     if not item.quarantine_name and not item.quarantine_parts:
         _quarantine_files_delete(quarantine_files)
     report_media_enqueue_next(report_id=item.report_id)

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -206,6 +206,7 @@ def media_item_claim(
     # The claim and its audit event in one commit: one fewer per item, and no claim
     # without its event if the connection drops in between.
     with transaction.atomic():
+        _commit_without_waiting_for_disk()
         updated = MediaItem.objects.filter(claimable, id=media_item_id).update(
             status=MediaStatus.PROCESSING,
             claimed_at=now,
@@ -223,6 +224,19 @@ def media_item_claim(
             data={"attempt": item.attempts, "taken_over": bool(take_over_from)},
         )
     return item
+
+
+def _commit_without_waiting_for_disk() -> None:
+    """The current transaction's commit returns before its WAL reaches the disk (about
+    one disk flush, ~7 ms on a shared VM, less per item). Only for a claim: if the
+    database server crashes before the flush, the claim and its event are lost together
+    and the item is back in quarantine, as if never claimed; the claimant's next
+    statement fails on its dead connection, and its settling update (conditional on
+    processing) would change nothing, so no quarantine file is deleted. Every settling
+    commit waits for the disk, and flushes any claim before it."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def media_item_mark_clean(
