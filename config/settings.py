@@ -161,7 +161,9 @@ _BROKER_URL = env_url("TESTIGO_BROKER_URL", REDIS_URL, "REDIS_PASSWORD")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, with one connection pool per process and one round trip per
+            # throttle or byte-budget check (config/redis_cache.py).
+            "BACKEND": "config.redis_cache.ProcessRedisCache",
             "LOCATION": REDIS_URL,
             # A local Redis answers in well under a millisecond; a frozen one must not
             # hold a witness's submit for long (throttling then lets requests through).
