@@ -17,10 +17,11 @@ arrive (promise 9). Measured in docs/operations.md ("Web server"); in short:
   (tests, benches, a second checkout) collided with the first.
 - No access log: it would record witnesses' addresses (promise 4).
 
-Sizes come from the environment (``TESTIGO_WEB_WORKERS``, ``TESTIGO_WEB_THREADS``); the
-defaults keep ``workers * threads`` database connections under PostgreSQL's default 100
-with room for Celery, because web threads close theirs after each request (see
-``post_request``).
+Sizes come from the environment (``TESTIGO_WEB_WORKERS``, ``TESTIGO_WEB_THREADS``). Web
+threads give their database connection back after each request (see ``post_request``):
+to their worker's pool with PostgreSQL (config/database.py), so a worker holds at most
+``DATABASE_POOL_MAX_SIZE`` connections however many threads it runs, and the defaults
+stay under PostgreSQL's default 100 with room for Celery.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ def pre_request(worker: Any, req: Any) -> None:
 def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
     """A thread keeps no database connection between requests: with dozens of threads
     per worker, persistent connections would exhaust PostgreSQL's connection slots while
-    most threads wait on slow clients."""
+    most threads wait on slow clients. With PostgreSQL, closing puts the connection back
+    in the worker's pool, open, for the next request (config/database.py)."""
     from django.db import connections
 
     connections.close_all()

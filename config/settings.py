@@ -16,6 +16,7 @@ from django.core.exceptions import ImproperlyConfigured
 from kombu import Exchange, Queue
 
 from config.beat import beat_schedule
+from config.database import DATABASE_POOL_MAX_SIZE, database_pool
 from config.env import (
     embedded_default,
     env_bool,
@@ -140,6 +141,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so a worker process can see what the tests commit.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_db.sqlite3")}
     DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+else:
+    # PostgreSQL: each process keeps a pool of connections (config/database.py), so a
+    # request does not start a new server backend; DATABASE_POOL_MAX_SIZE=0 turns it off.
+    _pool = database_pool(
+        max_size=env_int("DATABASE_POOL_MAX_SIZE", DATABASE_POOL_MAX_SIZE),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+    )
+    if _pool is not None:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["OPTIONS"] = {**DATABASES["default"].get("OPTIONS", {}), "pool": _pool}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and broker ---------------------------------------------------------------------
@@ -150,7 +161,9 @@ _BROKER_URL = env_url("TESTIGO_BROKER_URL", REDIS_URL, "REDIS_PASSWORD")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, with one connection pool per process and one round trip per
+            # throttle or byte-budget check (config/redis_cache.py).
+            "BACKEND": "config.redis_cache.ProcessRedisCache",
             "LOCATION": REDIS_URL,
             # A local Redis answers in well under a millisecond; a frozen one must not
             # hold a witness's submit for long (throttling then lets requests through).

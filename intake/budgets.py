@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.storage import FileSystemStorage, storages
 
+from config.cache import counter_add
 from intake.throttle import WINDOW_S
 from reports import selectors
 from reports.models import RefusalReason, Report
@@ -48,16 +48,17 @@ def upload_budget_check(
     length: int,
     pending: int = 0,
     report_bytes: int | None = None,
+    outstanding: int | None = None,
 ) -> RefusalReason | None:
     """Why a new file of ``length`` bytes cannot be taken, or None, in which case it is
     counted against the client's hour. ``client``: the throttle's client token ("" counts
     no client); ``report``: None while the report is still being received; ``pending``:
     bytes of the same submission already taken but not yet recorded in rows;
     ``report_bytes``: the report's ``selectors.report_media_bytes`` when the caller has just
-    read it. A multipart file sealed into quarantine as it arrived is already on the disk
-    when judged, so near the floor it is counted twice: refused a little early, never
-    late."""
-    if not disk_has_room(length + pending):
+    read it; ``outstanding``: ``selectors.uploads_outstanding_bytes``, likewise. A
+    multipart file sealed into quarantine as it arrived is already on the disk when judged,
+    so near the floor it is counted twice: refused a little early, never late."""
+    if not disk_has_room(length + pending, outstanding=outstanding):
         logger.warning("a file was refused: free disk space is at the floor")
         return RefusalReason.STORAGE_FULL
     if report_bytes is None and report is not None:
@@ -70,11 +71,12 @@ def upload_budget_check(
     return None
 
 
-def disk_has_room(length: int) -> bool:
+def disk_has_room(length: int, *, outstanding: int | None = None) -> bool:
     """True when ``length`` more bytes leave at least the floor free everywhere they and
-    the database go, once announced uploads have arrived."""
+    the database go, once announced uploads have arrived (``outstanding`` bytes, read
+    here unless the caller has just read them)."""
     free = min(_free_bytes(path) for path in _local_dirs())
-    reserved = selectors.uploads_outstanding_bytes()
+    reserved = selectors.uploads_outstanding_bytes() if outstanding is None else outstanding
     return free - reserved - length >= settings.TESTIGO_DISK_FLOOR_BYTES
 
 
@@ -104,10 +106,8 @@ def _client_reserve(*, client: str, length: int) -> bool:
     key = f"budget:bytes:{client}:{int(time.time()) // WINDOW_S}"
     limit = settings.TESTIGO_CLIENT_MAX_BYTES_PER_HOUR
     try:
-        cache.add(key, 0, timeout=WINDOW_S + 60)
-        total = cache.incr(key, length)
-        if total > limit:
-            cache.decr(key, length)
+        # One atomic step: counted, or over the budget and taken back at once.
+        if counter_add(key, amount=length, timeout=WINDOW_S + 60, undo_over=limit) > limit:
             return False
     except Exception:
         logger.warning("byte budget cache unavailable; a file was let through")

@@ -134,7 +134,13 @@ def report_media_add(
     start = tally.next_position
     room = min(settings.TESTIGO_MAX_FILES, settings.TESTIGO_MAX_FILES_PER_REPORT - tally.count)
     stored, refused = _uploads_store(
-        uploads, start=start, room=room, report=report, client=client, report_bytes=tally.bytes
+        uploads,
+        start=start,
+        room=room,
+        report=report,
+        client=client,
+        report_bytes=tally.bytes,
+        outstanding=tally.outstanding,
     )
     try:
         with transaction.atomic():
@@ -156,6 +162,7 @@ def _uploads_store(
     report: Report | None,
     client: str,
     report_bytes: int | None = None,
+    outstanding: int | None = None,
 ) -> tuple[list[_StoredUpload], list[_Refusal]]:
     stored: list[_StoredUpload] = []
     refused: list[_Refusal] = []
@@ -171,6 +178,8 @@ def _uploads_store(
                 length=size,
                 pending=taken,
                 report_bytes=report_bytes,
+                # Read once for the batch; a file the batch took counts in ``taken``.
+                outstanding=outstanding,
             )
         if reason is None:
             assert isinstance(upload, EncryptedUpload)

@@ -27,6 +27,7 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
 
+from config.cache import add_or_get, counter_add
 from config.proxies import client_address
 from intake.receipts import receipt_code_hash
 from reports import selectors
@@ -40,15 +41,15 @@ logger = logging.getLogger(__name__)
 
 
 SECRET_TTL_S = 26 * 3600
+# Where a request keeps its client token (with its day) once asked for.
+_REQUEST_ATTRIBUTE = "_testigo_client_token"
 
 
 def _daily_secret(day: str) -> bytes:
     key = f"throttle-secret:{day}"
-    # add() keeps the first secret made today, whichever process made it.
-    cache.add(key, secrets.token_hex(32), timeout=SECRET_TTL_S)
-    secret = cache.get(key)
-    if secret is None:  # the cache lost it between the two calls: use a fresh one
-        secret = secrets.token_hex(32)
+    # The first secret made today, whichever process made it: stored unless one is there,
+    # and read back, in one step.
+    secret = add_or_get(key, secrets.token_hex(32), timeout=SECRET_TTL_S)
     return bytes.fromhex(str(secret))
 
 
@@ -78,11 +79,26 @@ def _unless_cache_down[T](read: Callable[[], T], *, fallback: T, what: str) -> T
         return fallback
 
 
+def _request_token(request: HttpRequest) -> str:
+    """``client_token``, asked of the cache once per request: the throttle and the byte
+    budgets of one request count under the same token."""
+    day = timezone.now().strftime("%Y-%m-%d")
+    # Kept on Django's request, which a DRF view's request wraps: the API view throttles
+    # with DRF's and receives the post with Django's.
+    django_request = getattr(request, "_request", request)
+    known: tuple[str, str] | None = getattr(django_request, _REQUEST_ATTRIBUTE, None)
+    if known is not None and known[0] == day:
+        return known[1]
+    token = client_token(request)
+    setattr(django_request, _REQUEST_ATTRIBUTE, (day, token))
+    return token
+
+
 def budget_client(request: HttpRequest) -> str:
     """The client token for byte budgets (intake/budgets.py), or "" (no client budget)
     while the cache is unreachable."""
     return _unless_cache_down(
-        lambda: client_token(request), fallback="", what="byte budgets count no client"
+        lambda: _request_token(request), fallback="", what="byte budgets count no client"
     )
 
 
@@ -98,20 +114,13 @@ def throttle_hit(request: HttpRequest, *, scope: str, limit: int) -> bool:
 
 def _key(request: HttpRequest, scope: str) -> str:
     window = int(time.time()) // WINDOW_S
-    return f"throttle:{scope}:{client_token(request)}:{window}"
+    return f"throttle:{scope}:{_request_token(request)}:{window}"
 
 
 def _count(request: HttpRequest, *, scope: str, limit: int) -> bool:
-    key = _key(request, scope)
-    # add() is atomic: the first request of a window creates the counter.
-    if cache.add(key, 1, timeout=WINDOW_S + 60):
-        return limit < 1
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.add(key, 1, timeout=WINDOW_S + 60)
-        count = 1
-    return count > limit
+    # One atomic step for every process: the first request of a window makes the counter.
+    # Requests over the limit count too, so a flood stays refused for the hour.
+    return counter_add(_key(request, scope), amount=1, timeout=WINDOW_S + 60) > limit
 
 
 class TooManyCodeAttempts(Exception):

@@ -187,22 +187,29 @@ class MediaTally:
     count: int
     # As report_media_bytes.
     bytes: int
+    # As uploads_outstanding_bytes (every report's).
+    outstanding: int
 
 
 def report_media_tally(*, report: Report) -> MediaTally:
-    """report_next_position, report_media_count and report_media_bytes in one query (each
-    file of a streamed post asks for all three)."""
+    """report_next_position, report_media_count, report_media_bytes and
+    uploads_outstanding_bytes in one query (each file of a streamed post asks for all
+    four: its budgets and the disk floor)."""
+    mine = Q(report_id=report.pk)
+    uploading = Q(status=MediaStatus.UPLOADING)
     size = Greatest(F("size_received"), Coalesce(F("upload_length"), 0))
-    row = report.media_items.aggregate(
-        last=Max("position"),
-        count=Count("id"),
-        bytes=Sum(size, filter=~Q(status=MediaStatus.REJECTED)),
+    row = MediaItem.objects.filter(mine | uploading).aggregate(
+        last=Max("position", filter=mine),
+        count=Count("id", filter=mine),
+        bytes=Sum(size, filter=mine & ~Q(status=MediaStatus.REJECTED)),
+        outstanding=Sum(Coalesce(F("upload_length"), 0) - F("upload_offset"), filter=uploading),
     )
     last = row["last"]
     return MediaTally(
         next_position=0 if last is None else last + 1,
         count=int(row["count"]),
         bytes=int(row["bytes"] or 0),
+        outstanding=int(row["outstanding"] or 0),
     )
 
 

@@ -244,3 +244,24 @@ def test_api_fast_post_commits_its_text_then_each_file_as_it_completes(
     items = MediaItem.objects.order_by("position")
     assert [i.sha256_received for i in items] == [hashlib.sha256(p).hexdigest() for p in photos]
     assert [i.position for i in items] == [0, 1, 2]
+
+
+def test_api_submit_of_three_photos_sends_twenty_queries(gps_jpeg: bytes) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    photos = [_photo(gps_jpeg, str(n).encode(), 1024 * 1024) for n in range(3)]
+    body, content_type = multipart(
+        {"description": "Three photos."}, [("media", f"{n}.jpg", p) for n, p in enumerate(photos)]
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        response = Client().generic("POST", API, body, content_type=content_type)
+
+    assert response.status_code == 201, response.content
+    # The text: its commit (savepoint, report, audit event, release). Each file: one query
+    # for its report's tally and the uploads announced (the budgets and the disk floor),
+    # then its commit (savepoint, row, audit event, release). Then whether any file is
+    # still in flight. Queuing each file runs after the commit, which this test's
+    # transaction never makes.
+    assert len(queries.captured_queries) == 4 + 3 * (1 + 4) + 1

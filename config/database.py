@@ -1,0 +1,67 @@
+"""PostgreSQL connections: one pool per process (Django's own pool, psycopg_pool).
+
+A web thread gives its connection back after every request (config/gunicorn.py
+``post_request``), so that dozens of threads waiting on slow phones hold none. Without a
+pool, giving it back closed it, and the next request started a new PostgreSQL backend (a
+process forked and authenticated by the server: about 13 ms a request measured at load 12,
+docs/operations.md "Capacity"). With the pool, closing puts the connection back and the
+next request takes it again.
+
+- Size: at most ``DATABASE_POOL_MAX_SIZE`` connections per process, so web workers times
+  that, plus one per Celery worker process, stays under PostgreSQL's ``max_connections``
+  (100 by default). A thread that finds all of them in use waits up to ``POOL_TIMEOUT_S``,
+  then fails as during a database outage (a 503 in the witness's language).
+- Health: a connection is checked (an empty query) each time it is taken, so one that
+  PostgreSQL killed or lost in a restart is dropped and replaced, not handed to a request
+  (tests/faults/test_database.py).
+- Fork: a pool is never shared by two processes. gunicorn loads the application in each
+  worker after forking it (no ``preload_app``), so each worker makes its own on its first
+  query. Celery's Django fixup closes a prefork worker's pool before and after every task
+  (so a child never uses its parent's), which would make a new pool, threads and
+  connections for every task; a prefork child runs one task at a time and needs one
+  connection, so Celery processes connect without a pool (``database_pool_off``,
+  config/celery.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+# Per process. gunicorn's default 2 workers make 20 at most; PostgreSQL allows 100.
+DATABASE_POOL_MAX_SIZE = 10
+# Kept open while idle: the connections of one request at a time, and one more.
+POOL_MIN_SIZE = 2
+# A thread waits this long for a free connection before its request fails.
+POOL_TIMEOUT_S = 10
+
+
+def database_pool(*, max_size: int, conn_max_age: int) -> dict[str, Any] | None:
+    """The pool's options for ``DATABASES[...]["OPTIONS"]["pool"]``, or None for no pool
+    (``max_size`` 0)."""
+    if max_size < 0:
+        raise ImproperlyConfigured(f"DATABASE_POOL_MAX_SIZE={max_size} must be 0 (no pool) or more")
+    if max_size == 0:
+        return None
+    if conn_max_age != 0:
+        # Django refuses both; say which variables to change.
+        raise ImproperlyConfigured(
+            "DATABASE_CONN_MAX_AGE cannot be used with the connection pool: "
+            "unset it, or set DATABASE_POOL_MAX_SIZE=0"
+        )
+    return {
+        "min_size": min(POOL_MIN_SIZE, max_size),
+        "max_size": max_size,
+        "timeout": POOL_TIMEOUT_S,
+    }
+
+
+def database_pool_off(**_: object) -> None:
+    """This process, and every process it forks from now on, connects without a pool (a
+    Celery worker, before it forks its children: see the module's docstring)."""
+    from django.db import connections
+
+    for alias in connections:
+        # The same dict the connection reads its pool options from, on first use.
+        connections.settings[alias].get("OPTIONS", {}).pop("pool", None)
