@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
 from celery.signals import worker_init
+from kombu import Exchange, Queue
 
 from config.database import database_pool_off
 
@@ -13,6 +15,19 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("testigo")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+def _queues() -> dict[str, Any]:
+    """task_queues from settings.TESTIGO_QUEUES, each with its own direct exchange. Built
+    here rather than in settings, which then need not import kombu (Django's start-up);
+    read when the app is first configured, like the settings above."""
+    from django.conf import settings
+
+    names = settings.TESTIGO_QUEUES
+    return {"task_queues": [Queue(name, Exchange(name), routing_key=name) for name in names]}
+
+
+app.add_defaults(_queues)
 app.autodiscover_tasks()
 # Before the worker forks its children: they connect without a pool (config/database.py).
 worker_init.connect(database_pool_off, weak=False)

@@ -13,7 +13,6 @@ import dj_database_url
 import django.conf.locale
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
-from kombu import Exchange, Queue
 
 from config.beat import beat_schedule
 from config.database import DATABASE_POOL_MAX_SIZE, database_pool
@@ -229,7 +228,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # (intake.pipeline.media_item_enqueue). A worker without -Q consumes every queue below.
 TESTIGO_QUEUES = ("media_small", "media_large", "webhooks", "maintenance", "faces")
 TESTIGO_MEDIA_LARGE_BYTES = env_int("TESTIGO_MEDIA_LARGE_BYTES", 32 * 1024 * 1024)
-CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name) for name in TESTIGO_QUEUES]
+# One queue and exchange per name in TESTIGO_QUEUES: config/celery.py builds them (kombu's
+# classes), so that Django's start-up does not import kombu.
 # Sweeps, the purge and alerts: everything not routed below.
 CELERY_TASK_DEFAULT_QUEUE = "maintenance"
 CELERY_TASK_ROUTES = {

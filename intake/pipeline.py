@@ -65,7 +65,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from celery import current_app
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
@@ -79,7 +78,7 @@ from intake.quarantine import ConcatenatedReader, DecryptingReader, plaintext_si
 from intake.sanitize.exiftool import exiftool_findings
 from reports import selectors
 from reports.formats import EXTENSIONS
-from reports.jobs import PROCESS_MEDIA, media_queue
+from reports.jobs import PROCESS_MEDIA, celery_app, media_queue
 from reports.models import MediaItem, MediaStatus, RefusalReason
 from reports.services import (
     media_item_claim,
@@ -119,7 +118,7 @@ def media_item_enqueue(*, media_item_id: Any) -> bool:
         return False  # not its turn yet: queued when an item ahead of it settles
     queue = media_queue(max(item.size_received, item.upload_length or 0))
     try:
-        current_app.send_task(
+        celery_app().send_task(
             PROCESS_MEDIA, kwargs={"media_item_id": str(media_item_id)}, queue=queue
         )
     except Exception as exc:

@@ -9,6 +9,9 @@ from celery.signals import worker_process_init, worker_process_shutdown, worker_
 from django.conf import settings
 from django.db import connection
 
+# config/__init__.py does not import the Celery app: import it before the shared tasks
+# below are first used, so they bind to it and not to a stand-in app (reports.jobs).
+import config.celery  # noqa: F401
 from intake.followup import sessions_expired_clear
 from intake.leftovers import work_folders_sweep
 from intake.pipeline import ProcessingInterrupted, ProcessOutcome, media_item_process

@@ -20,7 +20,6 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import FileSystemStorage, Storage, storages
@@ -28,6 +27,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
 from reports import selectors
+from reports.jobs import celery_app
 
 logger = logging.getLogger(__name__)
 STORAGE_NAMES = ("quarantine", "media", "legal_hold")
@@ -46,7 +46,7 @@ def _cache() -> None:
 
 
 def _broker() -> None:
-    with current_app.connection_for_write() as conn:
+    with celery_app().connection_for_write() as conn:
         conn.ensure_connection(max_retries=0, timeout=settings.TESTIGO_PUBLISH_TIMEOUT_S)
         client = getattr(conn.default_channel, "client", None)
         if client is not None:  # Redis connects lazily: ask it something

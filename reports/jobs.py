@@ -9,9 +9,13 @@ worker never looks for a row that is not there yet.
 from __future__ import annotations
 
 import logging
+import typing
 
-from celery import current_app
 from django.conf import settings
+
+# typing.TYPE_CHECKING, not the bare name: the module's upper-case names are its job names.
+if typing.TYPE_CHECKING:
+    from celery import Celery
 
 logger = logging.getLogger(__name__)
 
@@ -34,15 +38,26 @@ def media_queue(size: int) -> str:
     return "media_large" if size > settings.TESTIGO_MEDIA_LARGE_BYTES else "media_small"
 
 
+def celery_app() -> Celery:
+    """The project's Celery app, imported on first use rather than when Django starts (see
+    config/__init__.py). Importing config.celery creates the app and makes it the default
+    of every thread (Celery's Django fix-up), so it must come before anything reads
+    ``celery.current_app``: read first, that would create a stand-in app with the wrong
+    broker."""
+    from config.celery import app
+
+    return app
+
+
 def enqueue(task: str, *, countdown: float = 0, queue: str | None = None, **kwargs: str) -> bool:
     """Publish ``task`` with ``kwargs`` (ids, as strings), on ``queue`` or its routed one;
     False when it could not be. A broker outage is logged, never raised: the rows are
     committed, and a sweeper or a later step queues the work again."""
     try:
         if queue:
-            current_app.send_task(task, kwargs=kwargs, countdown=countdown or None, queue=queue)
+            celery_app().send_task(task, kwargs=kwargs, countdown=countdown or None, queue=queue)
         else:
-            current_app.send_task(task, kwargs=kwargs, countdown=countdown or None)
+            celery_app().send_task(task, kwargs=kwargs, countdown=countdown or None)
     except Exception:
         logger.warning("could not queue %s %s", task, kwargs)
         return False

@@ -11,6 +11,9 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+# config/__init__.py does not import the Celery app: import it before the shared tasks
+# below are first used, so they bind to it and not to a stand-in app (reports.jobs).
+import config.celery  # noqa: F401
 from reports import jobs
 from reports.services import (
     AlertNotSent,
