@@ -283,7 +283,9 @@ def media_item_mark_clean(
                 event=WebhookEvent.MEDIA_ADDED, report_id=item.report_id, media_item_id=item.id
             )
             _report_settle(report_id=item.report_id)
-    item.refresh_from_db()
+        # Read back before the commit: after it, the worker deletes the quarantine files
+        # the row no longer names, with no statement in between that could fail.
+        item.refresh_from_db()
     return item
 
 
@@ -319,7 +321,7 @@ def media_item_reject(
             )
             _quarantine_forget_audit(item=item)
             _report_settle(report_id=item.report_id)
-    item.refresh_from_db()
+        item.refresh_from_db()  # before the commit, as in media_item_mark_clean
     return item
 
 
