@@ -68,7 +68,7 @@ from typing import Any, BinaryIO
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import storages
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from intake import legal_hold, sanitize
@@ -265,16 +265,13 @@ def _media_item_process(
         return ProcessOutcome.SKIPPED
     # The settling commit forgets the quarantine copy (reports/services/media.py). Its
     # files are deleted as soon as that commit succeeds, before any other statement
-    # (the service re-reads the row inside the transaction, so a connection dropped
-    # then undoes the whole result instead of skipping the deletion), and only if the
-    # row no longer names them (had another claimant put the item back in quarantine,
-    # they are its only copy). A crash right at the commit leaves files no row names,
-    # which intake/leftovers.py deletes. The transaction begins with its first
-    # statement, the settling service's: none runs while the file is worked on.
+    # (the settling service re-reads the row before its commit), and only if the row
+    # no longer names them (had another claimant put the item back in quarantine, they
+    # are its only copy). A crash right at the commit leaves files no row names, which
+    # intake/leftovers.py deletes.
     quarantine_files = _quarantine_files(item)
     try:
-        with transaction.atomic():
-            outcome = _media_item_sanitize(item)
+        outcome = _media_item_sanitize(item)
     except (OperationalError, InterfaceError):
         raise
     except StorageUnavailable as exc:

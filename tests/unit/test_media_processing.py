@@ -87,5 +87,5 @@ def test_media_process_of_a_photo_makes_one_flushed_commit(gps_jpeg: bytes) -> N
         assert media_item_process(media_item_id=item.id) == ProcessOutcome.CLEAN
     statements = [query["sql"] for query in queries.captured_queries]
     work = [sql for sql in statements if sql.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT")]
-    assert (_commits(statements), len(work)) == (["unflushed", "flushed"], 18)
+    assert (_commits(statements), len(work)) == (["unflushed", "flushed"], 16)
     assert not storages["quarantine"].exists(item.quarantine_name)
