@@ -7,10 +7,13 @@ process forked and authenticated by the server: about 13 ms a request measured a
 docs/operations.md "Capacity"). With the pool, closing puts the connection back and the
 next request takes it again.
 
-- Size: at most ``DATABASE_POOL_MAX_SIZE`` connections per process, so web workers times
-  that, plus one per Celery worker process, stays under PostgreSQL's ``max_connections``
-  (100 by default). A thread that finds all of them in use waits up to ``POOL_TIMEOUT_S``,
-  then fails as during a database outage (a 503 in the witness's language).
+- Size: as many connections as the process has web threads (``TESTIGO_WEB_THREADS``), the
+  most its threads can hold at once, since a thread holds one at most. A smaller pool is
+  refused: a thread would wait for a connection that another thread holds while it reads
+  a slow phone's body, so a few slow uploads would fail other witnesses' requests
+  (promise 12). PostgreSQL then sees what it saw before the pool (each thread one
+  connection at most), and the pool closes connections left idle. ``POOL_TIMEOUT_S``
+  is only reached when PostgreSQL cannot be reached.
 - Health: a connection is checked (an empty query) each time it is taken, so one that
   PostgreSQL killed or lost in a restart is dropped and replaced, not handed to a request
   (tests/faults/test_database.py).
@@ -29,21 +32,28 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-# Per process. gunicorn's default 2 workers make 20 at most; PostgreSQL allows 100.
-DATABASE_POOL_MAX_SIZE = 10
+# gunicorn's threads per worker (config/gunicorn.py), and so the pool's default size.
+WEB_THREADS = 40
+# Celery processes connect without a pool and keep their connection between tasks, as
+# every process did before the pool (seconds; DATABASE_CONN_MAX_AGE's default).
+CONN_MAX_AGE_S = 60
 # Kept open while idle: the connections of one request at a time, and one more.
 POOL_MIN_SIZE = 2
 # A thread waits this long for a free connection before its request fails.
 POOL_TIMEOUT_S = 10
 
 
-def database_pool(*, max_size: int, conn_max_age: int) -> dict[str, Any] | None:
+def database_pool(*, max_size: int, web_threads: int, conn_max_age: int) -> dict[str, Any] | None:
     """The pool's options for ``DATABASES[...]["OPTIONS"]["pool"]``, or None for no pool
     (``max_size`` 0)."""
-    if max_size < 0:
-        raise ImproperlyConfigured(f"DATABASE_POOL_MAX_SIZE={max_size} must be 0 (no pool) or more")
     if max_size == 0:
         return None
+    if max_size < web_threads:
+        raise ImproperlyConfigured(
+            f"DATABASE_POOL_MAX_SIZE={max_size} must be 0 (no pool) or at least "
+            f"TESTIGO_WEB_THREADS={web_threads}: with fewer, a request waits for a "
+            "connection held by another thread's slow upload"
+        )
     if conn_max_age != 0:
         # Django refuses both; say which variables to change.
         raise ImproperlyConfigured(
@@ -58,10 +68,13 @@ def database_pool(*, max_size: int, conn_max_age: int) -> dict[str, Any] | None:
 
 
 def database_pool_off(**_: object) -> None:
-    """This process, and every process it forks from now on, connects without a pool (a
-    Celery worker, before it forks its children: see the module's docstring)."""
+    """This process, and every process it forks from now on, connects without a pool and
+    keeps its connection between tasks (a Celery worker, before it forks its children: see
+    the module's docstring)."""
     from django.db import connections
 
     for alias in connections:
-        # The same dict the connection reads its pool options from, on first use.
-        connections.settings[alias].get("OPTIONS", {}).pop("pool", None)
+        # The same dict the connection reads these from, on first use.
+        settings_dict = connections.settings[alias]
+        if settings_dict.get("OPTIONS", {}).pop("pool", None) is not None:
+            settings_dict["CONN_MAX_AGE"] = CONN_MAX_AGE_S

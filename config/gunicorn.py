@@ -19,9 +19,9 @@ arrive (promise 9). Measured in docs/operations.md ("Web server"); in short:
 
 Sizes come from the environment (``TESTIGO_WEB_WORKERS``, ``TESTIGO_WEB_THREADS``). Web
 threads give their database connection back after each request (see ``post_request``):
-to their worker's pool with PostgreSQL (config/database.py), so a worker holds at most
-``DATABASE_POOL_MAX_SIZE`` connections however many threads it runs, and the defaults
-stay under PostgreSQL's default 100 with room for Celery.
+to their worker's pool with PostgreSQL (config/database.py), which keeps them open for
+the next request. A worker holds at most one connection per thread, so the defaults stay
+under PostgreSQL's default 100 with room for Celery.
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ worker_class = "gthread"
 workers = _positive_int("TESTIGO_WEB_WORKERS", 2)
 # Each slow upload holds a thread for as long as it takes; a thread waiting on a socket
 # costs ~100 kB of memory and no CPU.
+# The same default as config/database.py's WEB_THREADS, the pool's size (a test checks):
+# this file imports nothing of the project, since gunicorn reads it before the project's
+# folder is on its path.
 threads = _positive_int("TESTIGO_WEB_THREADS", 40)
 # A worker accepts a connection only while it has a thread free for it: a request accepted
 # by a worker whose threads all hold slow uploads would wait behind them (measured: 30 s

@@ -15,7 +15,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from config.beat import beat_schedule
-from config.database import DATABASE_POOL_MAX_SIZE, database_pool
+from config.database import CONN_MAX_AGE_S, WEB_THREADS, database_pool
 from config.env import (
     embedded_default,
     env_bool,
@@ -132,7 +132,7 @@ _sqlite_path = VAR_DIR / "db.sqlite3"
 DATABASES = {
     "default": dj_database_url.parse(
         env_url("DATABASE_URL", f"sqlite:///{_sqlite_path}", "DATABASE_PASSWORD"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", CONN_MAX_AGE_S),
         conn_health_checks=True,
     )
 }
@@ -143,8 +143,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     # PostgreSQL: each process keeps a pool of connections (config/database.py), so a
     # request does not start a new server backend; DATABASE_POOL_MAX_SIZE=0 turns it off.
+    _web_threads = env_int("TESTIGO_WEB_THREADS", WEB_THREADS)
     _pool = database_pool(
-        max_size=env_int("DATABASE_POOL_MAX_SIZE", DATABASE_POOL_MAX_SIZE),
+        max_size=env_int("DATABASE_POOL_MAX_SIZE", _web_threads),
+        web_threads=_web_threads,
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
     if _pool is not None:

@@ -13,7 +13,7 @@ from django.db import connection, connections
 from django.test import Client
 
 from config import gunicorn
-from config.database import database_pool, database_pool_off
+from config.database import CONN_MAX_AGE_S, WEB_THREADS, database_pool, database_pool_off
 from tests.factories.processes import multipart
 
 API = "/api/v1/intake/reports/"
@@ -53,33 +53,57 @@ def test_web_requests_reuse_pooled_connections_after_post_request() -> None:
 
 
 def test_database_pool_options_and_refusals() -> None:
-    assert database_pool(max_size=0, conn_max_age=60) is None
-    assert database_pool(max_size=5, conn_max_age=0) == {
+    assert database_pool(max_size=0, web_threads=40, conn_max_age=60) is None
+    assert database_pool(max_size=40, web_threads=40, conn_max_age=0) == {
         "min_size": 2,
-        "max_size": 5,
+        "max_size": 40,
         "timeout": 10,
     }
-    assert database_pool(max_size=1, conn_max_age=0) == {
+    assert database_pool(max_size=1, web_threads=1, conn_max_age=0) == {
         "min_size": 1,
         "max_size": 1,
         "timeout": 10,
     }
     with pytest.raises(ImproperlyConfigured, match="DATABASE_POOL_MAX_SIZE=-1"):
-        database_pool(max_size=-1, conn_max_age=0)
+        database_pool(max_size=-1, web_threads=40, conn_max_age=0)
     with pytest.raises(ImproperlyConfigured, match="DATABASE_CONN_MAX_AGE cannot be used"):
-        database_pool(max_size=10, conn_max_age=60)
+        database_pool(max_size=40, web_threads=40, conn_max_age=60)
+
+
+def test_database_pool_smaller_than_the_web_threads_is_refused() -> None:
+    # Ten threads holding connections while slow phones send their bodies would make every
+    # other request of the process wait, then fail: a pool never has fewer than threads.
+    with pytest.raises(
+        ImproperlyConfigured,
+        match=r"DATABASE_POOL_MAX_SIZE=10 must be 0 .* at least TESTIGO_WEB_THREADS=40",
+    ):
+        database_pool(max_size=10, web_threads=40, conn_max_age=0)
+
+
+def test_database_pool_default_size_is_gunicorns_thread_count() -> None:
+    assert gunicorn.threads == WEB_THREADS
+    if connection.vendor == "postgresql":
+        assert connections.settings["default"]["OPTIONS"]["pool"]["max_size"] == WEB_THREADS
 
 
 def test_celery_worker_turns_the_pool_off_before_forking() -> None:
     options = connections.settings["default"].setdefault("OPTIONS", {})
     saved = options.get("pool")
     options["pool"] = {"min_size": 2, "max_size": 10, "timeout": 10}
+    saved_max_age = connections.settings["default"]["CONN_MAX_AGE"]
+    connections.settings["default"]["CONN_MAX_AGE"] = 0
     try:
         # Celery's fixup would close a prefork child's pool before and after each task.
+        # `celery -A config` loads config/celery.py, which connects it.
+        import config.celery  # noqa: F401
+
         assert database_pool_off in [receiver for _, receiver in worker_init.receivers]
         database_pool_off()
         assert "pool" not in connections["default"].settings_dict["OPTIONS"]
+        # Without a pool, a worker keeps its connection from one task to the next.
+        assert connections["default"].settings_dict["CONN_MAX_AGE"] == CONN_MAX_AGE_S
     finally:
+        connections.settings["default"]["CONN_MAX_AGE"] = saved_max_age
         if saved is not None:
             options["pool"] = saved
         else:
