@@ -37,14 +37,16 @@ SUPPORT = 0.6
 # three looks' best overlapping scores add up to SECOND_LOOK_SUPPORT: covered, turned and
 # blurred faces that scored 0.1-0.2 in a pass score 0.2-0.6 in such close-ups, noise
 # rarely does. On bench/faces.py's set, video frames went from 0.936 to 0.971 of the faces
-# >= 32 px (precision 0.969 to 0.956), photos from 0.941 to 0.951 (0.954 to 0.941); two
-# looks without the stretched one: frames the same, photos 0.944. A look is a network
-# run on about 240 x 240 px (about 8 ms), a frame has a few candidates.
+# >= 32 px (precision 0.969 to 0.962), photos from 0.941 to 0.951 (0.954 to 0.944); as
+# it is and mirrored only, photos 0.944 (the stretch undoes how that set makes a turned
+# face, so count its gain as an upper bound). A look is a network run on about 240 x 240
+# px (about 8 ms); a frame has a few candidates (docs/operations.md, "Capacity").
 SECOND_LOOK_SIDE = 80
 SECOND_LOOK_CONTEXT = 3.0
 SECOND_LOOK_STRETCH = 1.6
 SECOND_LOOKS = ((1.0, False), (1.0, True), (SECOND_LOOK_STRETCH, False))  # (stretch, mirrored)
 SECOND_LOOK_SUPPORT = 0.4
+# A look counts detections down to this score: three weak looks can add up.
 SECOND_LOOK_THRESHOLD = 0.02
 # Photos are searched enlarged too, which finds small faces the first pass misses: 2.5x
 # found 3 points more faces >= 32 px than the three scales 1-2x, 3x nothing more; a

@@ -104,6 +104,23 @@ def test_detect_frame_second_look_finds_a_turned_face_the_pass_scores_weak() -> 
     assert _found(one_pass, [box]) == 0
 
 
+def test_second_look_stretched_sideways_confirms_a_turned_face() -> None:
+    # Bench scene 0: a 40 px LFW face squeezed sideways (turned) scores 0.1-0.14 in the
+    # photo passes and under 0.3 in the close-ups as it is and mirrored together; in the
+    # one stretched sideways, 0.7.
+    scene = compose(1000, size=(1920, 1080), faces=8, face_sizes=(24, 48))
+    face = next(f for f in scene.faces if f.source == "lfw032")
+    looks = detector.second_look(scene.image, face.box)
+    assert (
+        face.variant,
+        round(face.size),
+        len(looks),
+        _found(looks[2:], [face.box]),
+        sum(look.score for look in looks[:2]) < detector.SECOND_LOOK_SUPPORT,
+        sum(look.score for look in looks) >= detector.SECOND_LOOK_SUPPORT,
+    ) == ("turned", 40, 3, 1, True, True)
+
+
 def test_track_fills_a_frame_the_detector_dropped() -> None:
     # Searched frames 0, 2 and 4; the face was missed on 2: frames 1-3 are covered by
     # interpolation between the hits on 0 and 4.
