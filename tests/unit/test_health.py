@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import uuid
@@ -29,6 +30,8 @@ from reports.models import (
 )
 from reports.services import media_item_upload_start, report_create
 from tests.factories import quarantined_item
+from tests.factories.processes import free_port, wait_until
+from tests.factories.tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 CANARY_ADDRESS = "203.0.113.77"
@@ -93,6 +96,40 @@ def test_readiness_names_what_failed_and_not_why(tmp_path: Path) -> None:
         '"broker": "fail", "storage": "ok"}}',
     ]
     assert "hunter2" not in done.stdout + done.stderr
+
+
+def test_readiness_fails_when_redis_refuses_the_throttles_commands(tmp_path: Path) -> None:
+    # A Redis whose access rules bar scripts (or one older than 7, which refuses SET NX
+    # GET) answers PING and SET: every throttle and byte budget would fail open for good.
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            require_tool("redis-server"), "--port", str(port), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no", "--dir", str(tmp_path),
+            "--user", "default", "off",
+            "--user", "witness", "on", ">a-password", "~*", "&*", "+@all", "-@scripting",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"redis://witness:a-password@127.0.0.1:{port}/0"
+
+        def listening() -> bool:
+            with socket.socket() as probe:
+                return probe.connect_ex(("127.0.0.1", port)) == 0
+
+        wait_until(listening, 10, "redis-server start")
+        done = _deployed(tmp_path, PROBE, REDIS_URL=url)
+    finally:
+        server.kill()
+        server.wait(10)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[:2] == [
+        "/healthz 200 ok",
+        '/readyz 503 {"ready": false, "checks": {"database": "ok", "cache": "fail", '
+        '"broker": "ok", "storage": "ok"}}',
+    ]
 
 
 @pytest.mark.django_db
