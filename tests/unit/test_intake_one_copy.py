@@ -221,9 +221,8 @@ def test_api_post_holds_no_database_connection_between_reads_only_once_slow(
     assert MediaItem.objects.count() == 2
 
 
-def test_api_fast_post_commits_its_text_then_each_file_as_it_completes(
-    gps_jpeg: bytes,
-) -> None:
+def _three_photos_submitted(gps_jpeg: bytes) -> tuple[list[bytes], list[dict[str, Any]]]:
+    """Three 1 MiB photos sent in one fast post: the photos, and the queries it sent."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -231,13 +230,19 @@ def test_api_fast_post_commits_its_text_then_each_file_as_it_completes(
     body, content_type = multipart(
         {"description": "Three photos."}, [("media", f"{n}.jpg", p) for n, p in enumerate(photos)]
     )
-
     with CaptureQueriesContext(connection) as queries:
         response = Client().generic("POST", API, body, content_type=content_type)
-
     assert response.status_code == 201, response.content
+    return photos, queries.captured_queries
+
+
+def test_api_fast_post_commits_its_text_then_each_file_as_it_completes(
+    gps_jpeg: bytes,
+) -> None:
+    photos, queries = _three_photos_submitted(gps_jpeg)
+
     # The test's own transaction turns each commit into a savepoint released.
-    commits = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("RELEASE")]
+    commits = [q["sql"] for q in queries if q["sql"].startswith("RELEASE")]
     # The text, then each file with its row: a process killed between two files keeps the
     # first (promise 9), however fast the post.
     assert len(commits) == 4
@@ -247,21 +252,11 @@ def test_api_fast_post_commits_its_text_then_each_file_as_it_completes(
 
 
 def test_api_submit_of_three_photos_sends_twenty_queries(gps_jpeg: bytes) -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+    _, queries = _three_photos_submitted(gps_jpeg)
 
-    photos = [_photo(gps_jpeg, str(n).encode(), 1024 * 1024) for n in range(3)]
-    body, content_type = multipart(
-        {"description": "Three photos."}, [("media", f"{n}.jpg", p) for n, p in enumerate(photos)]
-    )
-
-    with CaptureQueriesContext(connection) as queries:
-        response = Client().generic("POST", API, body, content_type=content_type)
-
-    assert response.status_code == 201, response.content
     # The text: its commit (savepoint, report, audit event, release). Each file: one query
     # for its report's tally and the uploads announced (the budgets and the disk floor),
     # then its commit (savepoint, row, audit event, release). Then whether any file is
     # still in flight. Queuing each file runs after the commit, which this test's
     # transaction never makes.
-    assert len(queries.captured_queries) == 4 + 3 * (1 + 4) + 1
+    assert len(queries) == 4 + 3 * (1 + 4) + 1
