@@ -169,6 +169,14 @@ def throttle_reset() -> None:
         cache.clear()
 
 
+@pytest.fixture
+def empty_throttle() -> Iterator[None]:
+    """No throttle counter or byte budget before the test, and none left after it."""
+    throttle_reset()
+    yield
+    throttle_reset()
+
+
 def cache_dump() -> str:
     """Every key and value in the cache, whatever the backend: Redis, or the embedded
     default's files (named by a hash of the key; their values are read back)."""

@@ -5,7 +5,6 @@ Redis connection pool per process, and still count exactly under concurrency
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,19 +13,11 @@ from django.core.cache import cache, caches
 from django.test import Client
 
 from config.cache import counter_add
-from tests.conftest import throttle_reset
 from tests.factories.processes import multipart
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_throttle")]
 API = "/api/v1/intake/reports/"
 END = "intake-test-monitor-end"
-
-
-@pytest.fixture(autouse=True)
-def _empty_throttle() -> Iterator[None]:
-    throttle_reset()
-    yield
-    throttle_reset()
 
 
 def _redis_commands(action: Any) -> list[str]:

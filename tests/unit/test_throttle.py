@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import time
-from collections.abc import Iterator
 
 import pytest
 from django.core.cache import cache
@@ -15,17 +14,10 @@ from django.utils import timezone
 
 from intake.throttle import WINDOW_S, client_token
 from reports.models import Report
-from tests.conftest import cache_dump, throttle_reset
+from tests.conftest import cache_dump
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_throttle")]
 CANARY_ADDRESS = "203.0.113.77"
-
-
-@pytest.fixture(autouse=True)
-def _empty_throttle() -> Iterator[None]:
-    throttle_reset()
-    yield
-    throttle_reset()
 
 
 def test_client_token_differs_between_days(monkeypatch: pytest.MonkeyPatch) -> None:
