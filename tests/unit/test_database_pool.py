@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from celery.fixups.django import DjangoWorkerFixup
+from celery.fixups.django import DjangoWorkerFixup  # type: ignore[attr-defined]  # not in celery-types
 from celery.signals import (
     beat_embedded_init,
     task_postrun,
