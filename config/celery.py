@@ -6,10 +6,10 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import task_prerun, worker_init
 from kombu import Exchange, Queue
 
-from config.database import database_pool_off
+from config.database import database_connections_check, database_pool_off
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -31,3 +31,5 @@ app.add_defaults(_queues)
 app.autodiscover_tasks()
 # Before the worker forks its children: they connect without a pool (config/database.py).
 worker_init.connect(database_pool_off, weak=False)
+# Each task checks the connection kept from the last one (config/database.py).
+task_prerun.connect(database_connections_check, weak=False)

@@ -24,6 +24,15 @@ next request takes it again.
   connections for every task; a prefork child runs one task at a time and needs one
   connection, so Celery processes connect without a pool (``database_pool_off``,
   config/celery.py).
+- Celery processes keep their connection from task to task. Celery's fixup would close it
+  after every task (Celery 5.5 on: ``close()``, whatever CONN_MAX_AGE says), so that each
+  task started a new PostgreSQL backend: 2.8 ms to connect and 2-3 ms more on its first
+  query (cold caches), about 5.5 ms a task (docs/operations.md "Capacity (measured)").
+  CELERY_DB_REUSE_MAX makes the fixup close only every that many tasks; at each task's
+  start, Django's close_old_connections does what it does at each request (drops a
+  connection past CONN_MAX_AGE or after an error) and arms the health check
+  (CONN_HEALTH_CHECKS, config/settings.py), so one that PostgreSQL dropped between tasks
+  is replaced before the task uses it.
 """
 
 from __future__ import annotations
@@ -78,3 +87,15 @@ def database_pool_off(**_: object) -> None:
         settings_dict = connections.settings[alias]
         if settings_dict.get("OPTIONS", {}).pop("pool", None) is not None:
             settings_dict["CONN_MAX_AGE"] = CONN_MAX_AGE_S
+
+
+def database_connections_check(sender: Any = None, **_: object) -> None:
+    """At a task's start (Celery's task_prerun), what Django does at a request's: drop a
+    connection past CONN_MAX_AGE or after an error, and have the kept one checked before
+    its first use (CONN_HEALTH_CHECKS). Not for a task run in its caller's process and
+    transaction (``Task.apply``), whose connection is the caller's."""
+    from django.db import close_old_connections
+
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    close_old_connections()

@@ -67,9 +67,7 @@ def image_preview(src: Path, dst: Path, max_pixels: int) -> str:
     Image.MAX_IMAGE_PIXELS = max_pixels
     with Image.open(src, formats=_formats()) as image:
         image.seek(0)
-        # A JPEG decodes at 1/2 to 1/8 of its size when asked, so only what the preview
-        # needs is decoded; other formats decode whole, and the header says how much.
-        image.draft("RGB", PREVIEW_SIZE)
+        preview_draft(image)
         width, height = image.size
         if width * height > max_pixels:
             raise TooManyPixels(f"{width} x {height}")
@@ -79,6 +77,26 @@ def image_preview(src: Path, dst: Path, max_pixels: int) -> str:
         oriented = ImageOps.exif_transpose(image)
         oriented.convert("RGB").save(dst, "JPEG", quality=80)
     return image_hash
+
+
+def preview_draft(image: Image.Image) -> None:
+    """Ask a JPEG to decode at the smallest of 1/2 to 1/8 of its size that still covers the
+    preview (other formats decode whole; the header says how much). Asked for the size
+    the preview will have, not the square box it fits in: for a 4032 x 3024 photo that is
+    480 x 360, which 1/8 (504 x 378) covers, where 480 x 480 needs 1/4 (1008 x 756)."""
+    image.draft("RGB", _fit_covering(image.size, PREVIEW_SIZE))
+
+
+def _fit_covering(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
+    """``size`` scaled to fit ``box`` with its aspect kept, rounded up, so that no smaller
+    than what Image.thumbnail(box) makes (it rounds either way)."""
+    width, height = size
+    box_width, box_height = box
+    if width <= box_width and height <= box_height:
+        return size
+    if width * box_height >= height * box_width:  # wider than the box: its width binds
+        return box_width, -(-height * box_width // width)
+    return -(-width * box_height // height), box_height
 
 
 def video_poster(src: Path, dst: Path) -> None:

@@ -4,16 +4,28 @@ request takes it again instead of starting a new server backend."""
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
-from celery.signals import worker_init
+from celery.fixups.django import DjangoWorkerFixup  # type: ignore[attr-defined]  # not in celery-types
+from celery.signals import (
+    beat_embedded_init,
+    task_postrun,
+    task_prerun,
+    worker_init,
+    worker_process_init,
+)
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections
 from django.test import Client
 
 from config import gunicorn
+from config.celery import app as celery_app
 from config.database import CONN_MAX_AGE_S, WEB_THREADS, database_pool, database_pool_off
+from intake.tasks import sweep_quarantine
 from tests.factories.processes import multipart
 
 API = "/api/v1/intake/reports/"
@@ -108,3 +120,65 @@ def test_celery_worker_turns_the_pool_off_before_forking() -> None:
             options["pool"] = saved
         else:
             options.pop("pool", None)
+
+
+@pytest.fixture
+def worker_connection() -> Iterator[None]:
+    """This process's connection as a Celery worker's (database_pool_off), with Celery's
+    Django fixup installed as `celery -A config worker` installs it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's backends")
+    connection.close()
+    saved = copy.deepcopy(connections.settings["default"])
+    database_pool_off()
+    fixup = DjangoWorkerFixup(celery_app).install()
+    try:
+        yield
+    finally:
+        task_prerun.disconnect(fixup.on_task_prerun)
+        task_postrun.disconnect(fixup.on_task_postrun)
+        worker_process_init.disconnect(fixup.on_worker_process_init)
+        beat_embedded_init.disconnect(fixup.close_database)
+        connection.close()
+        connections.settings["default"].clear()
+        connections.settings["default"].update(saved)
+
+
+def _task_backend() -> int:
+    """Run one task as a worker does, between its signals; the backend it queried."""
+    task = sweep_quarantine
+    task_prerun.send(sender=task, task_id="t", task=task, args=(), kwargs={})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend: int = cursor.fetchone()[0]
+    task_postrun.send(
+        sender=task, task_id="t", task=task, args=(), kwargs={}, retval=None, state="SUCCESS"
+    )
+    return backend
+
+
+@pytest.mark.django_db(transaction=True)
+def test_celery_worker_keeps_its_database_connection_from_task_to_task(
+    worker_connection: None,
+) -> None:
+    # The fixup alone closes it after every task: a new server backend each time.
+    assert len({_task_backend() for _ in range(3)}) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_celery_worker_replaces_a_database_connection_dropped_between_tasks(
+    worker_connection: None,
+) -> None:
+    first = _task_backend()
+    db = connection.settings_dict
+    with psycopg.connect(
+        host=db["HOST"] or "localhost",
+        port=int(db["PORT"] or 5432),
+        user=db["USER"] or None,
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        autocommit=True,
+    ) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [first])
+    # A PostgreSQL restart between tasks: the next task still runs, on a new backend.
+    assert _task_backend() != first

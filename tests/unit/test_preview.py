@@ -5,9 +5,11 @@ import struct
 import zlib
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from intake.pipeline import Preview, preview_make
+from intake.preview import preview_draft
 from tests.factories import jpeg_with_gps
 
 
@@ -20,6 +22,19 @@ def test_preview_of_image_is_small_jpeg_without_metadata(tmp_path: Path) -> None
         assert (image.format, image.size) == ("JPEG", (480, 360))
         assert image.getexif() == {}
     assert b"CANARY" not in preview.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("size", "decoded"),
+    [((4032, 3024), (504, 378)), ((1440, 1920), (360, 480)), ((4608, 1976), (576, 247))],
+)
+def test_preview_draft_decodes_jpeg_at_the_smallest_scale_covering_the_preview(
+    size: tuple[int, int], decoded: tuple[int, int]
+) -> None:
+    # Asked for the square box (480 x 480), each of these decodes at twice this scale.
+    with Image.open(io.BytesIO(jpeg_with_gps(size=size))) as image:
+        preview_draft(image)
+        assert image.size == decoded
 
 
 def test_preview_applies_orientation(tmp_path: Path) -> None:
