@@ -24,7 +24,6 @@ import os
 import tempfile
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
@@ -55,22 +54,6 @@ SPOOL_MAX = 8 * 1024 * 1024
 WRITE_BUFFER = 1024 * 1024
 
 logger = logging.getLogger(__name__)
-
-# Hashing, sealing and writing an upload's chunk run here while the request's thread reads
-# and parses the next one: SHA-256 and the write release the GIL, so on two cores the two
-# overlap (a 13 MB post spends about 10 ms of CPU on them). One chunk per file at a time,
-# in order; the pool only bounds how many files of a process are sealed at once.
-_SEALING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="quarantine-seal")
-
-
-def _sealing_renew() -> None:
-    """A forked child gets a pool of its own: the parent's threads do not exist in it,
-    and the copied pool, believing them idle, would never start one."""
-    global _SEALING
-    _SEALING = ThreadPoolExecutor(max_workers=4, thread_name_prefix="quarantine-seal")
-
-
-os.register_at_fork(after_in_child=_sealing_renew)
 
 
 class QuarantineDecryptError(Exception):
@@ -401,8 +384,6 @@ class EncryptingUploadHandler(FileUploadHandler):
             self._stored_name, self._ciphertext = created
         self._writer = EncryptingWriter(self._ciphertext)
         self._digest = hashlib.sha256()
-        # The chunk being hashed and sealed on _SEALING, if any.
-        self._sealing: Future[None] | None = None
         self._head = b""
         self._size = 0
         self._too_large = False
@@ -417,29 +398,18 @@ class EncryptingUploadHandler(FileUploadHandler):
             if len(self._head) == HEAD_SIZE:
                 # Images have a lower limit than video: known as soon as the head is in.
                 self._limit = size_limit(upload_kind(self._head))
-        self._sealed()
         if self._too_large or self._storage_failed or self._size > self._limit:
             # Keep reading (the rest of the form still matters) but keep nothing more.
             self._too_large = not self._storage_failed
             self._abandon()
             return None
-        self._sealing = _SEALING.submit(self._seal, raw_data)
-        return None
-
-    def _seal(self, data: bytes) -> None:
-        self._digest.update(data)
-        self._writer.write(data)
-
-    def _sealed(self) -> None:
-        """Wait for the chunk being sealed; a failed write refuses this file."""
-        sealing, self._sealing = getattr(self, "_sealing", None), None
-        if sealing is None:
-            return
+        self._digest.update(raw_data)
         try:
-            sealing.result()
+            self._writer.write(raw_data)
         except OSError as exc:
             # The quarantine's disk is full (or failing): this file is refused, not the post.
             self._write_failed(exc)
+        return None
 
     def _write_failed(self, exc: OSError) -> None:
         logger.error("writing an upload to quarantine failed: %s", exc)
@@ -456,7 +426,6 @@ class EncryptingUploadHandler(FileUploadHandler):
 
     def incomplete_discard(self) -> None:
         """Delete the quarantine file of a file part still arriving (the post failed)."""
-        self._sealed()
         if getattr(self, "_stored_name", ""):
             self._abandon()
 
@@ -473,7 +442,6 @@ class EncryptingUploadHandler(FileUploadHandler):
 
     def encrypted_upload(self) -> EncryptedUpload:
         """The file just received, sealed."""
-        self._sealed()
         if self._size > size_limit(upload_kind(self._head)):
             self._too_large = True
             self._abandon()

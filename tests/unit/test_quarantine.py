@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import hashlib
 import io
 import os
-import signal
 
 import pytest
 
@@ -12,7 +10,6 @@ from intake.quarantine import (
     SEGMENT,
     TAG,
     DecryptingReader,
-    EncryptingUploadHandler,
     EncryptingWriter,
     QuarantineDecryptError,
 )
@@ -70,39 +67,3 @@ def test_quarantine_other_key_is_refused() -> None:
     sealed = _seal(b"hello", key=bytes(32))
     with pytest.raises(QuarantineDecryptError):
         DecryptingReader(io.BytesIO(sealed), key=bytes([1]) * 32)
-
-
-def _upload_through_handler(plain: bytes, chunk: int) -> tuple[bytes, str]:
-    """(plaintext read back, SHA-256) of ``plain`` received by the upload handler in
-    ``chunk``-byte parts, as Django's parser hands them over."""
-    handler = EncryptingUploadHandler(None)
-    handler.new_file("media", "photo.jpg", "image/jpeg", len(plain))
-    for start in range(0, len(plain), chunk):
-        handler.receive_data_chunk(plain[start : start + chunk], start)
-    upload = handler.file_complete(len(plain))
-    assert upload is not None
-    assert upload.file is not None
-    return DecryptingReader(io.BytesIO(upload.file.read())).read(), upload.sha256
-
-
-@pytest.mark.parametrize("chunk", [1000, SEGMENT + 1, 1024 * 1024])
-def test_upload_handler_seals_and_hashes_every_chunk_in_order(chunk: int) -> None:
-    plain = b"\xff\xd8\xff\xe0" + os.urandom(3 * 1024 * 1024)
-    assert _upload_through_handler(plain, chunk) == (plain, hashlib.sha256(plain).hexdigest())
-
-
-@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
-def test_upload_handler_seals_in_a_process_forked_after_it_sealed() -> None:
-    # The sealing pool's threads exist in this process now; a forked child has none.
-    plain = b"\xff\xd8\xff\xe0" + os.urandom(200_000)
-    _upload_through_handler(plain, 65536)
-    pid = os.fork()
-    if pid == 0:  # the child: exits 0 when the upload round-trips, is killed if it hangs
-        signal.alarm(20)
-        ok = False
-        try:
-            ok = _upload_through_handler(plain, 65536)[0] == plain
-        finally:
-            os._exit(0 if ok else 1)
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
