@@ -58,7 +58,7 @@ def media_item_in_turn(*, media_item_id: UUID | str, in_flight: int) -> MediaIte
     or among the first ``in_flight`` of its report's items in the pipeline, in report
     order. Else None: it waits for its turn (or is settled, or gone)."""
     # One query, written out: it runs once per file of every submit, and building it with
-    # the ORM took about 1 ms of CPU each time (a fifth of a photo's cost on the web side).
+    # the ORM took 1-2 ms of CPU each time (docs/operations.md, "Capacity (measured)").
     item = next(
         iter(
             MediaItem.objects.raw(
@@ -207,7 +207,7 @@ def report_media_tally(*, report: Report) -> MediaTally:
     """report_next_position, report_media_count, report_media_bytes and
     uploads_outstanding_bytes in one query (each file of a streamed post asks for all
     four: its budgets and the disk floor)."""
-    # Written out, as media_item_in_turn: the ORM took about 1 ms of CPU per file to build it.
+    # Written out, as media_item_in_turn: the ORM took 1-2 ms of CPU per file to build it.
     report_id = _uuid_for_db(report.pk)
     uploading = MediaStatus.UPLOADING.value
     with connection.cursor() as cursor:
