@@ -7,14 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from django.db import connection
 from django.db.models import (
     Count,
     F,
-    Max,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
 )
 from django.db.models.functions import Coalesce, Greatest
@@ -59,27 +57,41 @@ def media_item_in_turn(*, media_item_id: UUID | str, in_flight: int) -> MediaIte
     """The item if it may be queued for processing now: claimed already (its task decides),
     or among the first ``in_flight`` of its report's items in the pipeline, in report
     order. Else None: it waits for its turn (or is settled, or gone)."""
-    # One query: it runs once per file of every submit.
-    ahead = (
-        MediaItem.objects.filter(report_id=OuterRef("report_id"), status__in=_IN_PIPELINE)
-        .filter(
-            Q(position__lt=OuterRef("position"))
-            | Q(position=OuterRef("position"), id__lt=OuterRef("id"))
-        )
-        .order_by()
-        .values("report_id")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    item = (
-        MediaItem.objects.filter(id=media_item_id, status__in=_IN_PIPELINE)
-        .only("id", "report_id", "position", "status", "size_received", "upload_length")
-        .annotate(ahead=Coalesce(Subquery(ahead), 0))
-        .first()
+    # One query, written out: it runs once per file of every submit, and building it with
+    # the ORM took 1-2 ms of CPU each time (docs/operations.md, "Capacity (measured)").
+    item = next(
+        iter(
+            MediaItem.objects.raw(
+                _IN_TURN_SQL,
+                [*_PIPELINE_VALUES, _uuid_for_db(media_item_id), *_PIPELINE_VALUES],
+            )
+        ),
+        None,
     )
     if item is None or item.status == MediaStatus.PROCESSING:
         return item
-    return item if item.ahead < in_flight else None
+    ahead: int = item.ahead  # type: ignore[attr-defined]  # a column of the query
+    return item if ahead < in_flight else None
+
+
+_MEDIA_TABLE = MediaItem._meta.db_table
+_PIPELINE_VALUES = [status.value for status in _IN_PIPELINE]
+# The item, and how many items of its report are in the pipeline ahead of it.
+_IN_TURN_SQL = f"""
+    SELECT i.id, i.report_id, i.position, i.status, i.size_received, i.upload_length,
+        (SELECT COUNT(*) FROM {_MEDIA_TABLE} a
+         WHERE a.report_id = i.report_id AND a.status IN (%s, %s)
+           AND (a.position < i.position OR (a.position = i.position AND a.id < i.id))
+        ) AS ahead
+    FROM {_MEDIA_TABLE} i
+    WHERE i.id = %s AND i.status IN (%s, %s)
+"""  # noqa: S608 (names from the model, values as parameters)
+
+
+def _uuid_for_db(value: UUID | str) -> UUID | str:
+    """A UUID as the database stores IDs (a native UUID, or its hex on SQLite)."""
+    uuid = value if isinstance(value, UUID) else UUID(value)
+    return uuid if connection.features.has_native_uuid_field else uuid.hex
 
 
 def report_media_in_turn(*, report_id: UUID | str, in_flight: int) -> list[UUID]:
@@ -195,22 +207,46 @@ def report_media_tally(*, report: Report) -> MediaTally:
     """report_next_position, report_media_count, report_media_bytes and
     uploads_outstanding_bytes in one query (each file of a streamed post asks for all
     four: its budgets and the disk floor)."""
-    mine = Q(report_id=report.pk)
-    uploading = Q(status=MediaStatus.UPLOADING)
-    size = Greatest(F("size_received"), Coalesce(F("upload_length"), 0))
-    row = MediaItem.objects.filter(mine | uploading).aggregate(
-        last=Max("position", filter=mine),
-        count=Count("id", filter=mine),
-        bytes=Sum(size, filter=mine & ~Q(status=MediaStatus.REJECTED)),
-        outstanding=Sum(Coalesce(F("upload_length"), 0) - F("upload_offset"), filter=uploading),
-    )
-    last = row["last"]
+    # Written out, as media_item_in_turn: the ORM took 1-2 ms of CPU per file to build it.
+    report_id = _uuid_for_db(report.pk)
+    uploading = MediaStatus.UPLOADING.value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _TALLY_SQL,
+            [
+                report_id,
+                report_id,
+                report_id,
+                MediaStatus.REJECTED.value,
+                uploading,
+                report_id,
+                uploading,
+            ],
+        )
+        last, count, size, outstanding = cursor.fetchone()
     return MediaTally(
         next_position=0 if last is None else last + 1,
-        count=int(row["count"]),
-        bytes=int(row["bytes"] or 0),
-        outstanding=int(row["outstanding"] or 0),
+        count=int(count),
+        bytes=int(size or 0),
+        outstanding=int(outstanding or 0),
     )
+
+
+# The report's last position, count and bytes (as report_media_bytes: the larger of the
+# bytes received and those announced), and every report's bytes announced by resumable
+# uploads and not yet received (as uploads_outstanding_bytes). FILTER, as the ORM writes
+# it: PostgreSQL and SQLite both have it.
+_TALLY_SQL = f"""
+    SELECT
+        MAX(position) FILTER (WHERE report_id = %s),
+        COUNT(*) FILTER (WHERE report_id = %s),
+        SUM(CASE WHEN size_received > COALESCE(upload_length, 0)
+                 THEN size_received ELSE COALESCE(upload_length, 0) END)
+            FILTER (WHERE report_id = %s AND status <> %s),
+        SUM(COALESCE(upload_length, 0) - upload_offset) FILTER (WHERE status = %s)
+    FROM {_MEDIA_TABLE}
+    WHERE report_id = %s OR status = %s
+"""  # noqa: S608 (the name from the model, values as parameters)
 
 
 def report_media_in_flight(*, report: Report) -> bool:
