@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from django.db import connection
@@ -88,10 +89,10 @@ _IN_TURN_SQL = f"""
 """  # noqa: S608 (names from the model, values as parameters)
 
 
-def _uuid_for_db(value: UUID | str) -> UUID | str:
-    """A UUID as the database stores IDs (a native UUID, or its hex on SQLite)."""
-    uuid = value if isinstance(value, UUID) else UUID(value)
-    return uuid if connection.features.has_native_uuid_field else uuid.hex
+def _uuid_for_db(value: UUID | str) -> Any:
+    """An ID as the database stores it (a native UUID, or its hex on SQLite), by the
+    model's own field."""
+    return MediaItem._meta.pk.get_db_prep_value(value, connection)
 
 
 def report_media_in_turn(*, report_id: UUID | str, in_flight: int) -> list[UUID]:
