@@ -108,7 +108,8 @@ CHILD_ENV = dict(os.environ)
 def run(command: list[str]) -> tuple[float, int, int]:
     """Wall time, exit code and peak RSS (KiB) of one child process."""
     # Write back what the previous tool left dirty first, so that no run pays for another's
-    # writes (the floor, which writes and re-reads, moved by 40 % between runs without it).
+    # writes (the floor, which writes and re-reads, moved by 42-54 % between runs without
+    # it, and within 7 % with it: docs/sanitizer.md).
     os.sync()
     start = time.perf_counter()
     process = subprocess.Popen(

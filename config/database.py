@@ -25,14 +25,14 @@ next request takes it again.
   connection, so Celery processes connect without a pool (``database_pool_off``,
   config/celery.py).
 - Celery processes keep their connection from task to task. Celery's fixup would close it
-  after every task (Celery 5.5 on: ``close()``, whatever CONN_MAX_AGE says), so that each
+  after every task (Celery 5.6 on: ``close()``, whatever CONN_MAX_AGE says), so that each
   task started a new PostgreSQL backend: 2.8 ms to connect and 2-3 ms more on its first
   query (cold caches), about 5.5 ms a task (docs/operations.md "Capacity (measured)").
   CELERY_DB_REUSE_MAX makes the fixup close only every that many tasks; at each task's
   start, Django's close_old_connections does what it does at each request (drops a
-  connection past CONN_MAX_AGE or after an error) and arms the health check
-  (CONN_HEALTH_CHECKS, config/settings.py), so one that PostgreSQL dropped between tasks
-  is replaced before the task uses it.
+  connection past CONN_MAX_AGE, 60 s here, or after an error) and arms the health check
+  (conn_health_checks, config/settings.py), so one that PostgreSQL dropped between tasks
+  is replaced before the task uses it, also when its first query is in a transaction.
 """
 
 from __future__ import annotations
@@ -92,8 +92,9 @@ def database_pool_off(**_: object) -> None:
 def database_connections_check(sender: Any = None, **_: object) -> None:
     """At a task's start (Celery's task_prerun), what Django does at a request's: drop a
     connection past CONN_MAX_AGE or after an error, and have the kept one checked before
-    its first use (CONN_HEALTH_CHECKS). Not for a task run in its caller's process and
-    transaction (``Task.apply``), whose connection is the caller's."""
+    its first use (conn_health_checks: at the first cursor, or on entering the outermost
+    ``transaction.atomic()``, before its transaction begins). Not for a task run in its
+    caller's process and transaction (``Task.apply``), whose connection is the caller's."""
     from django.db import close_old_connections
 
     if getattr(getattr(sender, "request", None), "is_eager", False):

@@ -81,7 +81,8 @@ def image_preview(src: Path, dst: Path, max_pixels: int) -> str:
 
 def preview_draft(image: Image.Image) -> None:
     """Ask a JPEG to decode at the smallest of 1/2 to 1/8 of its size that still covers the
-    preview (other formats decode whole; the header says how much). Asked for the size
+    preview (other formats decode whole, the header saying how much; HEIF's draft may pick
+    an embedded thumbnail, and none survives the sanitizer). Asked for the size
     the preview will have, not the square box it fits in: for a 4032 x 3024 photo that is
     480 x 360, which 1/8 (504 x 378) covers, where 480 x 480 needs 1/4 (1008 x 756)."""
     image.draft("RGB", _fit_covering(image.size, PREVIEW_SIZE))

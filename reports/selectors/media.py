@@ -77,15 +77,16 @@ def media_item_in_turn(*, media_item_id: UUID | str, in_flight: int) -> MediaIte
 
 _MEDIA_TABLE = MediaItem._meta.db_table
 _PIPELINE_VALUES = [status.value for status in _IN_PIPELINE]
+_PIPELINE_PLACEHOLDERS = ", ".join(["%s"] * len(_PIPELINE_VALUES))
 # The item, and how many items of its report are in the pipeline ahead of it.
 _IN_TURN_SQL = f"""
     SELECT i.id, i.report_id, i.position, i.status, i.size_received, i.upload_length,
         (SELECT COUNT(*) FROM {_MEDIA_TABLE} a
-         WHERE a.report_id = i.report_id AND a.status IN (%s, %s)
+         WHERE a.report_id = i.report_id AND a.status IN ({_PIPELINE_PLACEHOLDERS})
            AND (a.position < i.position OR (a.position = i.position AND a.id < i.id))
         ) AS ahead
     FROM {_MEDIA_TABLE} i
-    WHERE i.id = %s AND i.status IN (%s, %s)
+    WHERE i.id = %s AND i.status IN ({_PIPELINE_PLACEHOLDERS})
 """  # noqa: S608 (names from the model, values as parameters)
 
 

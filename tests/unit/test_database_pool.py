@@ -4,6 +4,7 @@ request takes it again instead of starting a new server backend."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +20,7 @@ from celery.signals import (
     worker_process_init,
 )
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test import Client
 
 from config import gunicorn
@@ -144,11 +145,13 @@ def worker_connection() -> Iterator[None]:
         connections.settings["default"].update(saved)
 
 
-def _task_backend() -> int:
-    """Run one task as a worker does, between its signals; the backend it queried."""
+def _task_backend(*, in_transaction: bool = False) -> int:
+    """Run one task as a worker does, between its signals; the backend it queried (its
+    first query inside ``transaction.atomic()`` when ``in_transaction``)."""
     task = sweep_quarantine
     task_prerun.send(sender=task, task_id="t", task=task, args=(), kwargs={})
-    with connection.cursor() as cursor:
+    atomic = transaction.atomic() if in_transaction else contextlib.nullcontext()
+    with atomic, connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid()")
         backend: int = cursor.fetchone()[0]
     task_postrun.send(
@@ -166,8 +169,9 @@ def test_celery_worker_keeps_its_database_connection_from_task_to_task(
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("in_transaction", [False, True])
 def test_celery_worker_replaces_a_database_connection_dropped_between_tasks(
-    worker_connection: None,
+    worker_connection: None, in_transaction: bool
 ) -> None:
     first = _task_backend()
     db = connection.settings_dict
@@ -180,5 +184,6 @@ def test_celery_worker_replaces_a_database_connection_dropped_between_tasks(
         autocommit=True,
     ) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [first])
-    # A PostgreSQL restart between tasks: the next task still runs, on a new backend.
-    assert _task_backend() != first
+    # A PostgreSQL restart between tasks: the next task still runs, on a new backend, also
+    # when its first query is in a transaction (where Django cannot replace a dead one).
+    assert _task_backend(in_transaction=in_transaction) != first
