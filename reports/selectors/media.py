@@ -87,7 +87,7 @@ _IN_TURN_SQL = f"""
         ) AS ahead
     FROM {_MEDIA_TABLE} i
     WHERE i.id = %s AND i.status IN ({_PIPELINE_PLACEHOLDERS})
-"""  # noqa: S608 (names from the model, values as parameters)
+"""  # noqa: S608  # nosec B608 (names from the model, values as parameters)
 
 
 def _uuid_for_db(value: UUID | str) -> Any:
@@ -248,7 +248,7 @@ _TALLY_SQL = f"""
         SUM(COALESCE(upload_length, 0) - upload_offset) FILTER (WHERE status = %s)
     FROM {_MEDIA_TABLE}
     WHERE report_id = %s OR status = %s
-"""  # noqa: S608 (the name from the model, values as parameters)
+"""  # noqa: S608  # nosec B608 (the name from the model, values as parameters)
 
 
 def report_media_in_flight(*, report: Report) -> bool:
