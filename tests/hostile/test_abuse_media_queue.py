@@ -245,7 +245,13 @@ def _attack_then_real_report(
     attacker = _report_with_items([attack_file] * ATTACK_FILES)
     for item in attacker.media_items.all():
         media_item_enqueue(media_item_id=item.id)
-    time.sleep(1)  # the worker is busy with the attack
+    # The real report arrives once the worker is on the attack: a second's sleep here
+    # let a worker fast at refusing files settle all forty before it came.
+    wait_for(
+        lambda: attacker.media_items.exclude(status=MediaStatus.QUARANTINED).exists(),
+        timeout=60,
+        interval=0.02,
+    )
 
     started = time.monotonic()
     response = Client().post(
