@@ -156,6 +156,56 @@ def test_exiftool_resident_answers_as_a_one_shot_run(exiftool: str, tmp_path: Pa
     assert all(exiftool_findings(path, exiftool) for path in dirty)
 
 
+def test_exiftool_jpeg_read_finds_what_the_embedded_read_finds(
+    exiftool: str, tmp_path: Path
+) -> None:
+    files = require_shared_samples() / "files"
+    jpegs = sorted(
+        p for p in files.rglob("*") if p.is_file() and p.read_bytes()[:3] == b"\xff\xd8\xff"
+    )
+    clean = tmp_path / "clean.jpg"
+    assert sanitize(files / "jpeg_phone_full_4032x3024.jpg", clean).status == "clean"
+    # What -ee3 looks for in a JPEG: whatever follows its EOI.
+    appended = {
+        "video": files / "mp4_rotated90_xyz.mp4",
+        "gps-jpeg": files / "jpeg_gps_only_small.jpg",
+        "xmp-jpeg": files / "jpeg_xmp_only_location.jpg",
+    }
+    for label, tail in appended.items():
+        path = tmp_path / f"clean-then-{label}.jpg"
+        path.write_bytes(clean.read_bytes() + tail.read_bytes())
+        jpegs.append(path)
+
+    assert len(jpegs) >= 15
+    for path in jpegs:
+        assert exiftool_findings(path, exiftool) == _findings(_one_shot(exiftool, path)), path
+
+
+def test_exiftool_reads_embedded_data_of_everything_but_jpeg(tmp_path: Path) -> None:
+    # Reports a GPS tag when asked for embedded data (-ee3), nothing otherwise.
+    telltale = _fake_exiftool(
+        tmp_path,
+        'ee=""\n'
+        'while read -r line; do case "$line" in\n'
+        "  -ee3) ee=1;;\n"
+        '  -execute*) if [ -n "$ee" ]; then echo \'[{"GPS:GPSLatitude": 1}]\'; '
+        'else echo \'[]\'; fi; ee=""; echo "{ready${line#-execute}}";;\n'
+        "esac; done\n",
+    )
+    files = require_shared_samples() / "files"
+    try:
+        assert exiftool_findings(files / "jpeg_gps_only_small.jpg", telltale) == []
+        others = ("png_exif_chunk_xmp_text.png", "mp4_rotated90_xyz.mp4", "heic_iphone_like.heic")
+        for name in others:
+            assert exiftool_findings(files / name, telltale) == ["GPS:GPSLatitude"], name
+        # The content decides, not the name.
+        disguised = tmp_path / "video.jpg"
+        disguised.write_bytes((files / "mp4_rotated90_xyz.mp4").read_bytes())
+        assert exiftool_findings(disguised, telltale) == ["GPS:GPSLatitude"]
+    finally:
+        exiftool_close()
+
+
 def test_exiftool_resident_ends_with_a_killed_worker(exiftool: str, tmp_path: Path) -> None:
     photo = require_shared_samples() / "files" / "jpeg_gps_only_small.jpg"
     script = (
