@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from intake.sanitize import sanitize
 from intake.sanitize.exiftool import (
@@ -156,6 +157,39 @@ def test_exiftool_resident_answers_as_a_one_shot_run(exiftool: str, tmp_path: Pa
     assert all(exiftool_findings(path, exiftool) for path in dirty)
 
 
+def _app1_of(path: Path) -> bytes:
+    """The first APP1 segment (EXIF) of a JPEG, marker and length included."""
+    data = path.read_bytes()
+    at = data.index(b"\xff\xe1")
+    return data[at : at + 2 + int.from_bytes(data[at + 2 : at + 4], "big")]
+
+
+def _jpegs_with_something_after_the_scan(tmp_path: Path) -> dict[str, Path]:
+    """Clean JPEGs with GPS EXIF where only a read past the first scan finds it: after
+    the scan before EOI, between progressive scans, and a GPS JPEG after EOI."""
+    files = require_shared_samples() / "files"
+    gps_app1 = _app1_of(files / "jpeg_gps_only_small.jpg")
+    clean = tmp_path / "clean.jpg"
+    assert sanitize(files / "jpeg_phone_full_4032x3024.jpg", clean).status == "clean"
+    photo = clean.read_bytes()
+    progressive = tmp_path / "progressive.jpg"
+    Image.new("RGB", (64, 48), (200, 40, 40)).save(progressive, progressive=True)
+    scans = progressive.read_bytes()
+    first_scan = scans.index(b"\xff\xda")
+    second = min(
+        at for code in (b"\xff\xc4", b"\xff\xda") if (at := scans.find(code, first_scan + 2)) > 0
+    )
+    made = {
+        "after-scan": photo[:-2] + gps_app1 + photo[-2:],
+        "between-scans": scans[:second] + gps_app1 + scans[second:],
+        "after-eoi": photo + (files / "jpeg_gps_only_small.jpg").read_bytes(),
+        "video-after-eoi": photo + (files / "mp4_rotated90_xyz.mp4").read_bytes(),
+    }
+    for label, data in made.items():
+        (tmp_path / f"{label}.jpg").write_bytes(data)
+    return {label: tmp_path / f"{label}.jpg" for label in made}
+
+
 def test_exiftool_jpeg_read_finds_what_the_embedded_read_finds(
     exiftool: str, tmp_path: Path
 ) -> None:
@@ -163,25 +197,23 @@ def test_exiftool_jpeg_read_finds_what_the_embedded_read_finds(
     jpegs = sorted(
         p for p in files.rglob("*") if p.is_file() and p.read_bytes()[:3] == b"\xff\xd8\xff"
     )
-    clean = tmp_path / "clean.jpg"
-    assert sanitize(files / "jpeg_phone_full_4032x3024.jpg", clean).status == "clean"
-    # What -ee3 looks for in a JPEG: whatever follows its EOI.
-    appended = {
-        "video": files / "mp4_rotated90_xyz.mp4",
-        "gps-jpeg": files / "jpeg_gps_only_small.jpg",
-        "xmp-jpeg": files / "jpeg_xmp_only_location.jpg",
-    }
-    for label, tail in appended.items():
-        path = tmp_path / f"clean-then-{label}.jpg"
-        path.write_bytes(clean.read_bytes() + tail.read_bytes())
-        jpegs.append(path)
+    jpegs += _jpegs_with_something_after_the_scan(tmp_path).values()
 
     assert len(jpegs) >= 15
     for path in jpegs:
         assert exiftool_findings(path, exiftool) == _findings(_one_shot(exiftool, path)), path
 
 
-def test_exiftool_reads_embedded_data_of_everything_but_jpeg(tmp_path: Path) -> None:
+def test_exiftool_finds_exif_after_the_first_scan(exiftool: str, tmp_path: Path) -> None:
+    made = _jpegs_with_something_after_the_scan(tmp_path)
+
+    for label in ("after-scan", "between-scans"):
+        findings = exiftool_findings(made[label], exiftool)
+        assert findings is not None
+        assert "GPS:GPSLatitude" in findings, label
+
+
+def test_exiftool_reads_past_the_scan_only_when_something_is_there(tmp_path: Path) -> None:
     # Reports a GPS tag when asked for embedded data (-ee3), nothing otherwise.
     telltale = _fake_exiftool(
         tmp_path,
@@ -193,8 +225,12 @@ def test_exiftool_reads_embedded_data_of_everything_but_jpeg(tmp_path: Path) -> 
         "esac; done\n",
     )
     files = require_shared_samples() / "files"
+    made = _jpegs_with_something_after_the_scan(tmp_path)
     try:
-        assert exiftool_findings(files / "jpeg_gps_only_small.jpg", telltale) == []
+        for clean in (tmp_path / "clean.jpg", files / "jpeg_gps_only_small.jpg"):
+            assert exiftool_findings(clean, telltale) == [], clean.name
+        for label, path in made.items():
+            assert exiftool_findings(path, telltale) == ["GPS:GPSLatitude"], label
         others = ("png_exif_chunk_xmp_text.png", "mp4_rotated90_xyz.mp4", "heic_iphone_like.heic")
         for name in others:
             assert exiftool_findings(files / name, telltale) == ["GPS:GPSLatitude"], name
@@ -202,6 +238,10 @@ def test_exiftool_reads_embedded_data_of_everything_but_jpeg(tmp_path: Path) -> 
         disguised = tmp_path / "video.jpg"
         disguised.write_bytes((files / "mp4_rotated90_xyz.mp4").read_bytes())
         assert exiftool_findings(disguised, telltale) == ["GPS:GPSLatitude"]
+        # Cut short: no EOI at the end.
+        cut = tmp_path / "cut.jpg"
+        cut.write_bytes((tmp_path / "clean.jpg").read_bytes()[:-1000])
+        assert exiftool_findings(cut, telltale) == ["GPS:GPSLatitude"]
     finally:
         exiftool_close()
 
