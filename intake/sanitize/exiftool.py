@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
-import mmap
 import os
 import re
 import select
@@ -25,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 # Groups that must not appear at all in a sanitized file.
 _FORBIDDEN_GROUP = re.compile(
@@ -48,9 +48,9 @@ _READ_ARGS = ("-j", "-a", "-u", "-G1", "-ee3", "-api", "LargeFileSupport=1")
 # A JPEG whose image data runs from its only scan to a final EOI is read without -ee3.
 # In a JPEG that option makes ExifTool walk the entropy-coded data in Perl (a 12 MP photo:
 # 42 ms with it, 3 ms without) to read what follows the first scan: segments between or
-# after scans, and whatever follows EOI. When a quick look (_jpeg_has_nothing_after_scan,
-# 4 ms) finds no marker there but RSTs and the final EOI, that walk can find nothing;
-# otherwise the file is read with -ee3 like any other.
+# after scans, and whatever follows EOI (and, before the scan, MPF images and parts of
+# maker notes). When a quick look (_jpeg_is_single_scan, 4 ms) finds none of these, that
+# walk can find nothing more; otherwise the file is read with -ee3 like any other.
 _JPEG_READ_ARGS = tuple(arg for arg in _READ_ARGS if arg != "-ee3")
 
 
@@ -95,39 +95,73 @@ def exiftool_findings(
 
 
 def _read_args(path: Path) -> tuple[str, ...]:
-    """The options for ``path``: without -ee3 only for a JPEG with nothing after its scan
-    but its EOI."""
+    """The options for ``path``: without -ee3 only for a JPEG that _jpeg_is_single_scan
+    says the -ee3 walk can find nothing more in."""
     try:
         with path.open("rb") as f:
             if f.read(3) != b"\xff\xd8\xff":
                 return _READ_ARGS
-            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                return _JPEG_READ_ARGS if _jpeg_has_nothing_after_scan(data) else _READ_ARGS
-    except (OSError, ValueError):
+            return _JPEG_READ_ARGS if _jpeg_is_single_scan(f) else _READ_ARGS
+    except OSError:
         return _READ_ARGS  # ExifTool will say what is wrong
 
 
-# After a scan's header, a byte FF followed by anything but 00 (a stuffed FF) or D0-D7
-# (restart markers) is a marker (FF FF, fill before a marker, counts as one).
+# Before the scan, only segments ExifTool also reads with a length (SOFn, DHT, DAC, DQT,
+# DRI, APPn, COM); any other code (JPEG 2000 codes ExifTool takes as markers without one,
+# DNL, reserved codes) is not looked into.
+_SEGMENTS_BEFORE_SCAN = frozenset(
+    [*range(0xC0, 0xC8), *range(0xC9, 0xD0), 0xDB, 0xDD, *range(0xE0, 0xF0), 0xFE]
+)
+# In entropy-coded data, FF followed by anything but 00 (a stuffed FF) or D0-D7 (restart
+# markers) is a marker (FF FF, fill before a marker, counts as one).
 _MARKER_IN_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+_BLOCK = 1 << 20
 
 
-def _jpeg_has_nothing_after_scan(data: mmap.mmap) -> bool:
-    """True when the first marker after the first scan's header is an EOI ending the
-    file. Written apart from the sanitizer's JPEG reader and verifier; anything it does
-    not expect answers False (read with -ee3)."""
-    position = 2
-    while position + 4 <= len(data):
-        if data[position] != 0xFF:
+def _jpeg_is_single_scan(f: BinaryIO) -> bool:
+    """True when nothing past the first scan's header but entropy-coded data and an EOI
+    ending the file, nothing that -ee3 reads differently before it (an MPF segment, EXIF
+    with a maker note): the cases where ExifTool's -ee3 walk can find nothing more.
+    Written apart from the sanitizer's JPEG reader and verifier, from ExifTool's own
+    reading (ExifTool.pm ProcessJPEG); anything else answers False (read with -ee3)."""
+    f.seek(2)
+    while len(header := f.read(4)) == 4:
+        marker, length = header[1], int.from_bytes(header[2:], "big")
+        if header[0] != 0xFF or length < 2:
             return False
-        marker = data[position + 1]
-        if marker == 0xD9 or 0xD0 <= marker <= 0xD8 or marker in (0x00, 0x01, 0xFF):
-            return False
-        end = position + 2 + int.from_bytes(data[position + 2 : position + 4], "big")
         if marker == 0xDA:
-            found = _MARKER_IN_SCAN.search(data, end)
-            return found is not None and found.start() == len(data) - 2 and data[-1] == 0xD9
-        position = end
+            # ExifTool searches for markers from FF DA on: the header must be exactly its
+            # fields (a component count of 1-4, two bytes each, and three more bytes).
+            components = f.read(1)
+            if len(components) != 1 or not 1 <= components[0] <= 4:
+                return False
+            if length != 6 + 2 * components[0]:
+                return False
+            f.seek(length - 3, os.SEEK_CUR)
+            return _ends_at_eoi(f)
+        if marker not in _SEGMENTS_BEFORE_SCAN:
+            return False
+        payload = f.read(length - 2)
+        if marker == 0xE2 and payload.startswith(b"MPF\x00"):
+            return False
+        if marker == 0xE1 and (b"\x92\x7c" in payload or b"\x7c\x92" in payload):
+            return False  # perhaps a MakerNote tag (0x927C): ExifTool decodes more of it
+    return False
+
+
+def _ends_at_eoi(f: BinaryIO) -> bool:
+    """True when the first marker from here on is an FF D9 that ends the file."""
+    start = f.tell()
+    window_start, window = start, b""
+    while block := f.read(_BLOCK):
+        # The last byte of a window may be an FF whose code is the next block's first.
+        window = window[-1:] + block
+        found = _MARKER_IN_SCAN.search(window)
+        if found is not None:
+            at = window_start + found.start()
+            f.seek(0, os.SEEK_END)
+            return window[found.start() + 1] == 0xD9 and at + 2 == f.tell()
+        window_start += len(window) - 1
     return False
 
 

@@ -3,9 +3,11 @@ replaced when it dies or hangs, and answers exactly what a one-shot run would.""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -164,30 +166,70 @@ def _app1_of(path: Path) -> bytes:
     return data[at : at + 2 + int.from_bytes(data[at + 2 : at + 4], "big")]
 
 
-def _jpegs_with_something_after_the_scan(tmp_path: Path) -> dict[str, Path]:
-    """Clean JPEGs with GPS EXIF where only a read past the first scan finds it: after
-    the scan before EOI, between progressive scans, and a GPS JPEG after EOI."""
+def _jpeg(color: tuple[int, int, int], **options: Any) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), color).save(out, "JPEG", **options)
+    return out.getvalue()
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes((0xFF, marker)) + (2 + len(payload)).to_bytes(2, "big") + payload
+
+
+def _jpegs_the_embedded_read_reads_further(tmp_path: Path) -> dict[str, Path]:
+    """JPEGs with GPS EXIF where ExifTool finds it only with -ee3: after the scan before
+    EOI, between progressive scans, a GPS JPEG after EOI (and a video), inside a scan
+    header made longer than its fields (ExifTool looks for markers from FF DA on), behind
+    a code ExifTool takes as a marker without a length, and as an MPF image."""
     files = require_shared_samples() / "files"
     gps_app1 = _app1_of(files / "jpeg_gps_only_small.jpg")
     clean = tmp_path / "clean.jpg"
     assert sanitize(files / "jpeg_phone_full_4032x3024.jpg", clean).status == "clean"
     photo = clean.read_bytes()
-    progressive = tmp_path / "progressive.jpg"
-    Image.new("RGB", (64, 48), (200, 40, 40)).save(progressive, progressive=True)
-    scans = progressive.read_bytes()
+    scans = _jpeg((200, 40, 40), progressive=True)
     first_scan = scans.index(b"\xff\xda")
     second = min(
         at for code in (b"\xff\xc4", b"\xff\xda") if (at := scans.find(code, first_scan + 2)) > 0
     )
+    plain = _jpeg((9, 90, 200))
+    sos = plain.index(b"\xff\xda")
+    sos_end = sos + 2 + int.from_bytes(plain[sos + 2 : sos + 4], "big")
+    gps_jpeg = _jpeg((0, 0, 0))
+    gps_jpeg = gps_jpeg[:2] + gps_app1 + gps_jpeg[2:]
     made = {
         "after-scan": photo[:-2] + gps_app1 + photo[-2:],
         "between-scans": scans[:second] + gps_app1 + scans[second:],
         "after-eoi": photo + (files / "jpeg_gps_only_small.jpg").read_bytes(),
         "video-after-eoi": photo + (files / "mp4_rotated90_xyz.mp4").read_bytes(),
+        "in-scan-header": plain[:sos]
+        + _segment(0xDA, plain[sos + 4 : sos_end] + gps_app1)
+        + plain[sos_end:],
+        "behind-j2c-code": plain[:2] + _segment(0x30, b"\xff\xda" + gps_app1) + plain[2:],
+        "mpf-image": plain[:2] + _mpf_pointing_at(gps_jpeg, plain[2:]),
     }
     for label, data in made.items():
         (tmp_path / f"{label}.jpg").write_bytes(data)
     return {label: tmp_path / f"{label}.jpg" for label in made}
+
+
+def _mpf_pointing_at(image: bytes, rest: bytes) -> bytes:
+    """An MPF APP2 whose second image is ``image``, stored in an APP15 right after it,
+    then ``rest`` (a JPEG without its SOI)."""
+
+    def mpf(offset: int, total: int) -> bytes:
+        entries = struct.pack(">IIIHH", 0x20030000, total, 0, 0, 0)
+        entries += struct.pack(">IIIHH", 0x00010000, len(image), offset, 0, 0)
+        ifd = struct.pack(">H", 3) + struct.pack(">HHI4s", 0xB000, 7, 4, b"0100")
+        ifd += struct.pack(">HHII", 0xB001, 4, 1, 2)
+        ifd += struct.pack(">HHII", 0xB002, 7, len(entries), 8 + 2 + 36 + 4)
+        ifd += struct.pack(">I", 0)
+        return b"MPF\x00MM\x00\x2a" + struct.pack(">I", 8) + ifd + entries
+
+    size = len(mpf(0, 0))
+    # Offsets count from the MPF's TIFF header: SOI, APP2 marker and length, "MPF\0".
+    offset = (2 + 2 + 2 + size + 4) - (2 + 4 + 4)
+    total = 2 + 2 + 2 + size + 4 + len(image) + len(rest)
+    return _segment(0xE2, mpf(offset, total)) + _segment(0xEF, image) + rest
 
 
 def test_exiftool_jpeg_read_finds_what_the_embedded_read_finds(
@@ -197,7 +239,7 @@ def test_exiftool_jpeg_read_finds_what_the_embedded_read_finds(
     jpegs = sorted(
         p for p in files.rglob("*") if p.is_file() and p.read_bytes()[:3] == b"\xff\xd8\xff"
     )
-    jpegs += _jpegs_with_something_after_the_scan(tmp_path).values()
+    jpegs += _jpegs_the_embedded_read_reads_further(tmp_path).values()
 
     assert len(jpegs) >= 15
     for path in jpegs:
@@ -205,9 +247,9 @@ def test_exiftool_jpeg_read_finds_what_the_embedded_read_finds(
 
 
 def test_exiftool_finds_exif_after_the_first_scan(exiftool: str, tmp_path: Path) -> None:
-    made = _jpegs_with_something_after_the_scan(tmp_path)
+    made = _jpegs_the_embedded_read_reads_further(tmp_path)
 
-    for label in ("after-scan", "between-scans"):
+    for label in ("after-scan", "between-scans", "in-scan-header", "behind-j2c-code", "mpf-image"):
         findings = exiftool_findings(made[label], exiftool)
         assert findings is not None
         assert "GPS:GPSLatitude" in findings, label
@@ -225,10 +267,13 @@ def test_exiftool_reads_past_the_scan_only_when_something_is_there(tmp_path: Pat
         "esac; done\n",
     )
     files = require_shared_samples() / "files"
-    made = _jpegs_with_something_after_the_scan(tmp_path)
+    made = _jpegs_the_embedded_read_reads_further(tmp_path)
     try:
         for clean in (tmp_path / "clean.jpg", files / "jpeg_gps_only_small.jpg"):
             assert exiftool_findings(clean, telltale) == [], clean.name
+        # EXIF with a maker note, which ExifTool decodes further with -ee3.
+        maker_note = files / "real" / "exifsamples_DSCN0010.jpg"
+        assert exiftool_findings(maker_note, telltale) == ["GPS:GPSLatitude"]
         for label, path in made.items():
             assert exiftool_findings(path, telltale) == ["GPS:GPSLatitude"], label
         others = ("png_exif_chunk_xmp_text.png", "mp4_rotated90_xyz.mp4", "heic_iphone_like.heic")
