@@ -49,7 +49,7 @@ _READ_ARGS = ("-j", "-a", "-u", "-G1", "-ee3", "-api", "LargeFileSupport=1")
 # In a JPEG that option makes ExifTool walk the entropy-coded data in Perl (a 12 MP photo:
 # 42 ms with it, 3 ms without) to read what follows the first scan: segments between or
 # after scans, and whatever follows EOI (and, before the scan, MPF images and parts of
-# maker notes). When a quick look (_jpeg_is_single_scan, 4 ms) finds none of these, that
+# maker notes). When a quick look (_jpeg_is_single_scan, 4-6 ms) finds none of these, that
 # walk can find nothing more; otherwise the file is read with -ee3 like any other.
 _JPEG_READ_ARGS = tuple(arg for arg in _READ_ARGS if arg != "-ee3")
 
