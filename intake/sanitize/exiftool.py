@@ -40,11 +40,25 @@ _FORBIDDEN_NAME = re.compile(
 _STRUCTURAL_GROUPS = {"System", "File", "ExifTool", "Composite", ""}
 # Tags ExifTool derives from structure, not metadata the file carries.
 _HARMLESS_NAME = re.compile(r"^(CompressorName|HandlerDescription|ProfileCopyright)$")
+# Tags of a forbidden group that describe the stream: ExifTool puts a Vorbis stream's
+# identification header in the group of its comments.
+_STREAM_TAGS = {
+    "Vorbis": {
+        "VorbisVersion",
+        "AudioChannels",
+        "SampleRate",
+        "MaximumBitrate",
+        "NominalBitrate",
+        "MinimumBitrate",
+    }
+}
 
 
-# The options of a read: JSON, duplicates, unknown tags, family-1 groups, embedded data
-# (timed metadata in videos included), files over 2 GB.
-_READ_ARGS = ("-j", "-a", "-u", "-G1", "-ee3", "-api", "LargeFileSupport=1")
+# The options of a read: JSON, duplicates, unknown tags, family-0 and family-1 groups
+# (keys "EXIF:GPS:GPSLatitude": a maker note's family 1 names its maker, "Nikon", and only
+# its family 0 says MakerNotes), embedded data (timed metadata in videos included), files
+# over 2 GB.
+_READ_ARGS = ("-j", "-a", "-u", "-G0:1", "-ee3", "-api", "LargeFileSupport=1")
 # A JPEG whose image data runs from its only scan to a final EOI is read without -ee3.
 # In a JPEG that option makes ExifTool walk the entropy-coded data in Perl (a 12 MP photo:
 # 42 ms with it, 3 ms without) to read what follows the first scan: segments between or
@@ -172,13 +186,24 @@ def _findings(stdout: bytes) -> list[str]:
         return ["exiftool output unreadable"]
     findings: list[str] = []
     for record in records:
-        for key in record:
-            group, _, name = key.rpartition(":")
-            if group in _STRUCTURAL_GROUPS or _HARMLESS_NAME.match(name):
+        for key, value in record.items():
+            # "Family0:Family1:Name", or "Group:Name" where the two families are the same.
+            *groups, name = key.split(":")
+            if all(g in _STRUCTURAL_GROUPS for g in groups) or _HARMLESS_NAME.match(name):
                 continue
-            if _FORBIDDEN_GROUP.match(group) or _FORBIDDEN_NAME.search(name):
+            if any(name in _STREAM_TAGS.get(g, ()) for g in groups):
+                continue
+            if _holds_nothing(value):
+                continue
+            if any(_FORBIDDEN_GROUP.match(g) for g in groups) or _FORBIDDEN_NAME.search(name):
                 findings.append(key)
     return findings
+
+
+def _holds_nothing(value: object) -> bool:
+    """A field the sanitizer emptied (an ICC profile's creator, a Vorbis comment header's
+    vendor) or a flag that is off (MPEG audio's copyright bit) carries nothing."""
+    return value is None or value is False or value == ""
 
 
 class ResidentExifTool:

@@ -159,6 +159,10 @@ def test_sweeper_requeues_item_whose_task_was_never_published(
         ("heic_iphone_like.heic", "image", True),
         ("m4a_voice_memo.m4a", "audio", False),
         ("webm_vp9_matroska_tags.webm", "video", True),
+        # ExifTool's check once refused these clean files (an ICC profile's emptied
+        # creator, a voice note's Vorbis stream header).
+        ("real/exifsamples_iphone_13_pro_max.HEIC", "image", True),
+        ("opus_voice_note.opus", "audio", False),
     ],
 )
 def test_sample_media_is_sanitized_through_the_worker(
