@@ -36,29 +36,35 @@ _FORBIDDEN_NAME = re.compile(
     r"Creator$|Copyright|UniqueID|ContentIdentifier|ThumbnailImage|PreviewImage|Comment",
     re.I,
 )
-# Groups describing the file on disk or ExifTool itself.
+# Groups describing the file on disk or ExifTool itself. ExifTool's File group also holds
+# a JPEG's comment (File:Comment), so a File tag with an identifying name still counts.
 _STRUCTURAL_GROUPS = {"System", "File", "ExifTool", "Composite", ""}
 # Tags ExifTool derives from structure, not metadata the file carries.
 _HARMLESS_NAME = re.compile(r"^(CompressorName|HandlerDescription|ProfileCopyright)$")
-# Tags of a forbidden group that describe the stream: ExifTool puts a Vorbis stream's
-# identification header in the group of its comments.
-_STREAM_TAGS = {
-    "Vorbis": {
-        "VorbisVersion",
-        "AudioChannels",
-        "SampleRate",
-        "MaximumBitrate",
-        "NominalBitrate",
-        "MinimumBitrate",
-    }
+# Family 4: the second and later copies of a tag (Copy1, ...), which JSON would otherwise
+# fold into one key showing only one of the values.
+_COPY = re.compile(r"^Copy\d+$")
+# Tags that carry nothing with exactly these values, as the sanitizer writes them: an ICC
+# profile's creator (zeroed), a Vorbis comment header's vendor (emptied), and MPEG audio's
+# copyright bit (part of every frame header) when off. Any other empty value still counts:
+# ExifTool prints text cut at a NUL as empty.
+_EMPTIED = {
+    "ICC_Profile:ICC-header:ProfileCreator": "",
+    "Vorbis:Vendor": "",
+    "MPEG:CopyrightFlag": False,
 }
+# ExifTool puts a Vorbis stream's identification header in the group of its comments, under
+# names a comment can take too (SAMPLE_RATE=...): stream values only in the header's form.
+_VORBIS_STREAM_NUMBERS = {"Vorbis:VorbisVersion", "Vorbis:AudioChannels", "Vorbis:SampleRate"}
+_VORBIS_BITRATES = {"Vorbis:MaximumBitrate", "Vorbis:NominalBitrate", "Vorbis:MinimumBitrate"}
+_BITRATE = re.compile(r"^\d+(\.\d+)? [kM]?bps$")
 
 
-# The options of a read: JSON, duplicates, unknown tags, family-0 and family-1 groups
+# The options of a read: JSON, duplicates, unknown tags, groups of families 0, 1 and 4
 # (keys "EXIF:GPS:GPSLatitude": a maker note's family 1 names its maker, "Nikon", and only
-# its family 0 says MakerNotes), embedded data (timed metadata in videos included), files
-# over 2 GB.
-_READ_ARGS = ("-j", "-a", "-u", "-G0:1", "-ee3", "-api", "LargeFileSupport=1")
+# its family 0 says MakerNotes; "PNG:Copy1:Comment" for a second Comment), embedded data
+# (timed metadata in videos included), files over 2 GB.
+_READ_ARGS = ("-j", "-a", "-u", "-G0:1:4", "-ee3", "-api", "LargeFileSupport=1")
 # A JPEG whose image data runs from its only scan to a final EOI is read without -ee3.
 # In a JPEG that option makes ExifTool walk the entropy-coded data in Perl (a 12 MP photo:
 # 42 ms with it, 3 ms without) to read what follows the first scan: segments between or
@@ -187,23 +193,30 @@ def _findings(stdout: bytes) -> list[str]:
     findings: list[str] = []
     for record in records:
         for key, value in record.items():
-            # "Family0:Family1:Name", or "Group:Name" where the two families are the same.
-            *groups, name = key.split(":")
-            if all(g in _STRUCTURAL_GROUPS for g in groups) or _HARMLESS_NAME.match(name):
-                continue
-            if any(name in _STREAM_TAGS.get(g, ()) for g in groups):
-                continue
-            if _holds_nothing(value):
-                continue
-            if any(_FORBIDDEN_GROUP.match(g) for g in groups) or _FORBIDDEN_NAME.search(name):
+            if _is_finding(key, value):
                 findings.append(key)
     return findings
 
 
-def _holds_nothing(value: object) -> bool:
-    """A field the sanitizer emptied (an ICC profile's creator, a Vorbis comment header's
-    vendor) or a flag that is off (MPEG audio's copyright bit) carries nothing."""
-    return value is None or value is False or value == ""
+def _is_finding(key: str, value: object) -> bool:
+    # "Family0:Family1:CopyN:Name", the families given once where they are the same.
+    *groups, name = key.split(":")
+    groups = [g for g in groups if not _COPY.match(g)]
+    tag = ":".join([*groups, name])
+    identifying = _FORBIDDEN_NAME.search(name) is not None
+    if all(g in _STRUCTURAL_GROUPS for g in groups):
+        return identifying and "File" in groups and "System" not in groups
+    if _HARMLESS_NAME.match(name) or _is_stream_value(tag, value):
+        return False
+    if tag in _EMPTIED and value == _EMPTIED[tag] and type(value) is type(_EMPTIED[tag]):
+        return False
+    return identifying or any(_FORBIDDEN_GROUP.match(g) for g in groups)
+
+
+def _is_stream_value(tag: str, value: object) -> bool:
+    if tag in _VORBIS_STREAM_NUMBERS:
+        return type(value) is int
+    return tag in _VORBIS_BITRATES and isinstance(value, str) and bool(_BITRATE.match(value))
 
 
 class ResidentExifTool:
