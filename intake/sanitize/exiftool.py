@@ -26,6 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
+from ._io import CHUNK, file_size
+
 # Groups that must not appear at all in a sanitized file.
 _FORBIDDEN_GROUP = re.compile(
     r"^(GPS|XMP.*|IPTC|Photoshop|MakerNotes|Apple|Samsung.*|Google|MPF\d*|JUMBF|C2PA|"
@@ -135,7 +137,6 @@ _SEGMENTS_BEFORE_SCAN = frozenset(
 # In entropy-coded data, FF followed by anything but 00 (a stuffed FF) or D0-D7 (restart
 # markers) is a marker (FF FF, fill before a marker, counts as one).
 _MARKER_IN_SCAN = re.compile(rb"\xff[^\x00\xd0-\xd7]")
-_BLOCK = 1 << 20
 
 
 def _jpeg_is_single_scan(f: BinaryIO) -> bool:
@@ -171,16 +172,14 @@ def _jpeg_is_single_scan(f: BinaryIO) -> bool:
 
 def _ends_at_eoi(f: BinaryIO) -> bool:
     """True when the first marker from here on is an FF D9 that ends the file."""
-    start = f.tell()
-    window_start, window = start, b""
-    while block := f.read(_BLOCK):
+    window_start, window = f.tell(), b""
+    while block := f.read(CHUNK):
         # The last byte of a window may be an FF whose code is the next block's first.
         window = window[-1:] + block
         found = _MARKER_IN_SCAN.search(window)
         if found is not None:
             at = window_start + found.start()
-            f.seek(0, os.SEEK_END)
-            return window[found.start() + 1] == 0xD9 and at + 2 == f.tell()
+            return window[found.start() + 1] == 0xD9 and at + 2 == file_size(f)
         window_start += len(window) - 1
     return False
 
